@@ -1,0 +1,1 @@
+"""SaaS Tracker: exact AI cost analytics from signed events."""

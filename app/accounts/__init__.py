@@ -1,0 +1,1 @@
+"""Workspaces, apps (ingest credentials), API tokens and operators."""

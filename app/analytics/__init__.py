@@ -1,0 +1,1 @@
+"""The analytics store (ClickHouse): one interface, two backends, one place that runs SQL."""

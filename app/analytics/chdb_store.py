@@ -1,0 +1,182 @@
+"""The embedded ClickHouse engine (chdb).
+
+IMPORTANT: chdb locks its data folder to one process, and one process can open only one data
+folder. Tests therefore share a folder per process and isolate themselves by database.
+One chdb session serialises its queries, so a small pool of sessions lets a dashboard query run
+while the writer inserts.
+"""
+
+from __future__ import annotations
+
+import queue
+import re
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC as _UTC
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+from uuid import UUID
+
+import orjson
+from chdb import session as chdb_session
+
+from app.analytics.store import Params, Row
+from app.errors import AnalyticsRejected, AnalyticsUnavailable
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_POOL_SIZE = 3
+_INSERT_SETTINGS = "SETTINGS date_time_input_format = 'best_effort', async_insert = 0"
+
+# Only one data folder may ever be opened per process; remember which one.
+_opened_path: str | None = None
+_opened_lock = threading.Lock()
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, UUID):
+        return str(value)
+    raise TypeError(f"cannot send {type(value).__name__} to ClickHouse")
+
+
+def _encode_row(row: Mapping[str, Any], columns: Sequence[str]) -> bytes:
+    return orjson.dumps(
+        {c: row[c] for c in columns},
+        default=_json_default,
+        option=orjson.OPT_NAIVE_UTC | orjson.OPT_UTC_Z,
+    )
+
+
+_QUOTED = str.maketrans({"'": "\\'", "\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r", "\0": "\\0"})
+_ESCAPES = str.maketrans({"\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r", "\0": "\\0"})
+
+
+def _literal(value: Any) -> str:
+    """An element of an array parameter, written as a ClickHouse literal."""
+    if isinstance(value, str | UUID | datetime):
+        raw = value if isinstance(value, str) else _param_text(value)
+        return "'" + raw.translate(_QUOTED) + "'"
+    return _param_text(value)
+
+
+def _param_text(value: Any) -> str:
+    """ClickHouse reads query parameter values in its escaped text format (as clickhouse-client's
+    --param_ options): backslashes, tabs and newlines must be escaped or the value is refused."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, datetime):
+        return value.astimezone(_UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, list | tuple | set | frozenset):
+        return "[" + ",".join(_literal(v) for v in value) + "]"
+    return str(value).translate(_ESCAPES)
+
+
+def _error(exc: Exception) -> AnalyticsRejected:
+    text = str(exc)
+    match = re.search(r"Code: (\d+)", text)
+    return AnalyticsRejected(
+        text.split("\n", 1)[0][:500], clickhouse_code=int(match.group(1)) if match else None
+    )
+
+
+class ChdbStore:
+    def __init__(self, path: Path, database: str) -> None:
+        global _opened_path
+        if not _IDENTIFIER.match(database):
+            raise ValueError(f"invalid ClickHouse database name {database!r}")
+        resolved = str(path.resolve())
+        with _opened_lock:
+            if _opened_path not in (None, resolved):
+                raise RuntimeError(
+                    f"this process already opened the embedded ClickHouse folder {_opened_path}; "
+                    "chdb allows one folder per process"
+                )
+            path.mkdir(parents=True, exist_ok=True)
+            try:
+                first = chdb_session.Session(resolved)
+            except Exception as exc:  # the folder is locked by another process
+                raise AnalyticsUnavailable(
+                    f"cannot open the embedded ClickHouse folder {resolved}: {exc}. "
+                    "Another saas-tracker process owns it; run separate workers or API "
+                    "processes only with a ClickHouse server (clickhouse://)."
+                ) from exc
+            _opened_path = resolved
+        self.path = resolved
+        self.database = database
+        first.query(f"CREATE DATABASE IF NOT EXISTS {database}")
+        self._sessions: queue.LifoQueue[chdb_session.Session] = queue.LifoQueue()
+        self._all = [first]
+        self._sessions.put(first)
+        for _ in range(_POOL_SIZE - 1):
+            extra = chdb_session.Session(resolved)
+            self._all.append(extra)
+            self._sessions.put(extra)
+
+    @classmethod
+    def from_url(cls, url: str, *, database: str | None = None) -> ChdbStore:
+        parsed = urlparse(url)
+        folder = (parsed.netloc + parsed.path) or "./data/clickhouse"
+        db = database or parse_qs(parsed.query).get("database", ["saas_tracker"])[0]
+        return cls(Path(folder), db)
+
+    @contextmanager
+    def _session(self) -> Iterator[chdb_session.Session]:
+        sess = self._sessions.get()
+        try:
+            yield sess
+        finally:
+            self._sessions.put(sess)
+
+    def _run(self, sql: str, params: Params | None, fmt: str) -> Any:
+        with self._session() as sess:
+            try:
+                sess.query(f"USE {self.database}")
+                bound = {k: _param_text(v) for k, v in params.items()} if params else None
+                return sess.query(sql, fmt, params=bound)
+            except RuntimeError as exc:
+                raise _error(exc) from exc
+
+    def command(self, sql: str, params: Params | None = None) -> None:
+        self._run(sql, params, "CSV")
+
+    def query(self, sql: str, params: Params | None = None) -> list[Row]:
+        table = self._run(sql, params, "ArrowTable")
+        rows: list[Row] = table.to_pylist()
+        for row in rows:
+            for key, value in row.items():
+                if isinstance(value, datetime):
+                    row[key] = value.replace(tzinfo=_UTC)
+        return rows
+
+    def insert(self, table: str, columns: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> None:
+        if not rows:
+            return
+        if not _IDENTIFIER.match(table) or not all(_IDENTIFIER.match(c) for c in columns):
+            raise ValueError("invalid table or column name")
+        body = b"\n".join(_encode_row(row, columns) for row in rows).decode()
+        # The rows travel as JSONEachRow data after FORMAT: ClickHouse parses them as data,
+        # never as SQL, so no value can change the statement.
+        self._run(
+            f"INSERT INTO {table} ({', '.join(columns)}) {_INSERT_SETTINGS} FORMAT JSONEachRow\n"
+            + body,
+            None,
+            "CSV",
+        )
+
+    def ping(self) -> None:
+        self._run("SELECT 1", None, "CSV")
+
+    def close(self) -> None:
+        # The engine stays open for the life of the process (it cannot be reopened elsewhere in
+        # it anyway); sessions are released by the interpreter.
+        pass
+

@@ -1,0 +1,73 @@
+"""Versioned ClickHouse migrations: `migrations/clickhouse/NNN_name.sql`, applied in order once.
+
+ClickHouse DDL is not transactional, so every statement is written to be re-runnable
+(IF NOT EXISTS …): a migration cut off half-way is simply applied again.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.analytics.store import AnalyticsStore
+from app.settings import MIGRATIONS_DIR
+
+CLICKHOUSE_MIGRATIONS_DIR = MIGRATIONS_DIR / "clickhouse"
+_FILE = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    statements: list[str]
+
+
+def split_statements(sql: str) -> list[str]:
+    """Statements end with a semicolon at the end of a line; comments are dropped."""
+    lines = [line for line in sql.splitlines() if not line.lstrip().startswith("--")]
+    parts = re.split(r";\s*$", "\n".join(lines), flags=re.MULTILINE)
+    return [p.strip() for p in parts if p.strip()]
+
+
+def load_migrations(directory: Path = CLICKHOUSE_MIGRATIONS_DIR) -> list[Migration]:
+    migrations = []
+    for path in sorted(directory.glob("*.sql")):
+        match = _FILE.match(path.name)
+        if not match:
+            raise ValueError(f"badly named ClickHouse migration {path.name}")
+        migrations.append(
+            Migration(int(match.group(1)), path.stem, split_statements(path.read_text()))
+        )
+    versions = [m.version for m in migrations]
+    if len(set(versions)) != len(versions):
+        raise ValueError("two ClickHouse migrations share a version number")
+    return migrations
+
+
+def applied_versions(store: AnalyticsStore) -> set[int]:
+    rows = store.query("SELECT version FROM schema_migrations")
+    return {int(r["version"]) for r in rows}
+
+
+def migrate(store: AnalyticsStore) -> list[str]:
+    """Apply pending migrations; returns the names applied."""
+    store.command(
+        "CREATE TABLE IF NOT EXISTS schema_migrations "
+        "(version UInt32, name String, applied_at DateTime DEFAULT now()) "
+        "ENGINE = ReplacingMergeTree ORDER BY version"
+    )
+    done = applied_versions(store)
+    applied = []
+    for migration in load_migrations():
+        if migration.version in done:
+            continue
+        for statement in migration.statements:
+            store.command(statement)
+        store.command(
+            "INSERT INTO schema_migrations (version, name) VALUES ({v:UInt32}, {n:String})",
+            {"v": migration.version, "n": migration.name},
+        )
+        applied.append(migration.name)
+    return applied

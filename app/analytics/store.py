@@ -1,0 +1,49 @@
+"""The one choke point for ClickHouse SQL.
+
+Every statement goes through an `AnalyticsStore`; parameters are always bound with ClickHouse's
+`{name:Type}` placeholders, never formatted into the SQL text. Two backends run the same SQL:
+`ChdbStore` (the embedded engine, in-process) and `NativeStore` (clickhouse-driver, a server).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+from urllib.parse import urlparse
+
+Row = dict[str, Any]
+Params = Mapping[str, Any]
+
+
+class AnalyticsStore(Protocol):
+    """What the rest of the application may ask of ClickHouse."""
+
+    database: str
+
+    def command(self, sql: str, params: Params | None = None) -> None:
+        """Run a statement that returns nothing (DDL, ALTER, …)."""
+
+    def query(self, sql: str, params: Params | None = None) -> list[Row]:
+        """Run a SELECT; rows as dicts of Python values (Decimal, aware datetime, int, str)."""
+
+    def insert(self, table: str, columns: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> None:
+        """Insert rows in one INSERT (one part): all of them or, on error, none."""
+
+    def ping(self) -> None:
+        """Raise `AnalyticsUnavailable` unless the engine answers."""
+
+    def close(self) -> None: ...
+
+
+def open_store(url: str, *, database: str | None = None) -> AnalyticsStore:
+    """Open the store a `SAAS_TRACKER_CLICKHOUSE_URL` names, creating its database if needed."""
+    scheme = urlparse(url).scheme
+    if scheme == "chdb":
+        from app.analytics.chdb_store import ChdbStore
+
+        return ChdbStore.from_url(url, database=database)
+    if scheme in ("clickhouse", "clickhouses"):
+        from app.analytics.native_store import NativeStore
+
+        return NativeStore.from_url(url, database=database)
+    raise ValueError(f"unsupported ClickHouse URL scheme {scheme!r} (use chdb:// or clickhouse://)")

@@ -1,0 +1,29 @@
+"""Every relational table, imported in one place for Alembic and for tests."""
+
+from sqlmodel import SQLModel
+
+from app.accounts.models import ApiToken, App, Superuser, Workspace
+from app.audit import AuditEntry
+from app.cache_versions import CacheVersion
+from app.plans.models import Plan
+from app.pricing.models import CatalogModel, CatalogPrice, FxRate, ModelAlias, WorkspacePrice
+from app.workers.models import DeadLetter
+
+metadata = SQLModel.metadata
+
+__all__ = [
+    "ApiToken",
+    "App",
+    "AuditEntry",
+    "CacheVersion",
+    "CatalogModel",
+    "CatalogPrice",
+    "DeadLetter",
+    "FxRate",
+    "ModelAlias",
+    "Plan",
+    "Superuser",
+    "Workspace",
+    "WorkspacePrice",
+    "metadata",
+]

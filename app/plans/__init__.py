@@ -1,0 +1,1 @@
+"""Plans, their features and limits, and the gates that enforce them."""

@@ -1,0 +1,1 @@
+"""Model catalog, aliases, workspace prices, FX rates and cost resolution (CONTRACT §3)."""

@@ -1,0 +1,1 @@
+"""The consumers that move queued events into ClickHouse in batches."""
