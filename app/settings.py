@@ -50,9 +50,11 @@ class Settings(BaseSettings):
 
     # Batching into ClickHouse.
     batch_max_rows: int = 5000
-    batch_max_wait_s: float = 1.0
+    batch_max_wait_s: float = 0.5
     worker_threads: int = 8
     redis_heartbeat_timeout_ms: int = 60_000
+    # Out of a million broker fetches, how many also requeue the messages of dead workers.
+    redis_maintenance_chance: int = 1_000
     retry_after_s: int = 5
 
     @cached_property

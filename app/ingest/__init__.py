@@ -1,0 +1,1 @@
+"""`POST /v1/ingest`: verify, validate, strip, price and queue signed events (CONTRACT §2)."""

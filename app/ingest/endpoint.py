@@ -1,0 +1,119 @@
+"""`POST /v1/ingest` (CONTRACT §2).
+
+The order of checks is the contract's: size, app, signature, JSON, schema; nothing is queued
+unless the whole request is valid, and 202 is sent only once the queue holds every event.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from uuid import UUID
+
+import anyio.to_thread
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response
+
+from app.db import utcnow
+from app.errors import QueueUnavailable
+from app.ingest.errors import InvalidJson, InvalidSignature, PayloadTooLarge, ValidationFailed
+from app.ingest.parsing import parse_json
+from app.ingest.rows import build_row
+from app.ingest.signature import verify
+from app.ingest.validation import validate_request
+from app.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+def _error(status: int, error: str, **body: Any) -> JSONResponse:
+    headers = {"Retry-After": str(body.pop("retry_after"))} if "retry_after" in body else None
+    return JSONResponse({"error": error, **body}, status_code=status, headers=headers)
+
+
+async def _read_body(request: Request, limit: int) -> bytes | None:
+    """The raw body, or None as soon as it exceeds `limit` (never buffered past it)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def ingest(request: Request) -> Response:
+    runtime: Runtime = request.app.state.runtime
+    settings = runtime.settings
+    try:
+        body = await _read_body(request, settings.max_request_bytes)
+    except ClientDisconnect:
+        return Response(status_code=400)
+    if body is None:
+        return _error(
+            413,
+            "payload_too_large",
+            detail=f"A request may carry at most {settings.max_request_bytes} bytes.",
+        )
+
+    try:
+        app_uuid = UUID(request.headers.get("x-app-uuid", ""))
+    except ValueError:
+        return _error(404, "unknown_app", detail="x-app-uuid is missing or not a known app UUID.")
+    hit, app = runtime.apps.peek(app_uuid)
+    if not hit:
+        app = await anyio.to_thread.run_sync(runtime.apps.load, app_uuid)
+    if app is None or not app.active:
+        return _error(404, "unknown_app", detail="Unknown or inactive app UUID.")
+
+    now = utcnow()
+    try:
+        verify(
+            body=body,
+            signature=request.headers.get("x-signature"),
+            timestamp=request.headers.get("x-timestamp"),
+            secrets=app.secrets(now),
+            now=now.timestamp(),
+            tolerance_s=settings.timestamp_tolerance_s,
+        )
+    except InvalidSignature as exc:
+        return _error(401, "invalid_signature", detail=exc.detail)
+
+    try:
+        payload = parse_json(body, max_depth=settings.max_json_depth)
+        events = validate_request(
+            payload,
+            now=now,
+            max_batch_events=settings.max_batch_events,
+            max_event_bytes=settings.max_event_bytes,
+        )
+    except InvalidJson as exc:
+        return _error(
+            400, "validation_error", errors=[{"index": None, "field": None, "message": exc.message}]
+        )
+    except PayloadTooLarge as exc:
+        return _error(413, "payload_too_large", detail=exc.message)
+    except ValidationFailed as exc:
+        return _error(400, "validation_error", errors=exc.errors)
+
+    rows = [
+        build_row(app, event, runtime.pricing.resolve(app.workspace_id, event), now)
+        for event in events
+    ]
+    try:
+        await runtime.enqueuer.put(rows)
+    except QueueUnavailable as exc:
+        log.warning("ingest refused, queue unavailable: %s", exc.message)
+        return _error(
+            503,
+            "unavailable",
+            detail="The event queue is unavailable; nothing was accepted. Retry later.",
+            retry_after=settings.retry_after_s,
+        )
+    return JSONResponse(
+        {"accepted": len(events), "event_ids": [e.event_id for e in events]}, status_code=202
+    )

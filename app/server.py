@@ -1,0 +1,57 @@
+"""The HTTP application: `create_app(settings)` with explicit routes and lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio.to_thread
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Mount, Route
+
+from app.ingest.endpoint import ingest
+from app.runtime import Runtime, open_runtime
+from app.settings import Settings
+
+
+async def healthz(request: Request) -> JSONResponse:
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> JSONResponse:
+    runtime: Runtime = request.app.state.runtime
+    checks = await anyio.to_thread.run_sync(runtime.readiness)
+    ready = all(v == "ok" for v in checks.values())
+    return JSONResponse(
+        {"status": "ready" if ready else "unavailable", "checks": checks},
+        status_code=200 if ready else 503,
+    )
+
+
+def create_app(settings: Settings | None = None, *, workers: bool = True) -> Starlette:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        runtime = await anyio.to_thread.run_sync(lambda: open_runtime(settings, workers=workers))
+        runtime.start()
+        app.state.runtime = runtime
+        try:
+            yield
+        finally:
+            await runtime.enqueuer.close()
+            await anyio.to_thread.run_sync(runtime.stop)
+
+    from app.graphql.app import make_graphql_app
+
+    return Starlette(
+        routes=[
+            Route("/v1/ingest", ingest, methods=["POST"]),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            Mount("/graphql", make_graphql_app(settings)),
+        ],
+        lifespan=lifespan,
+    )

@@ -1,0 +1,144 @@
+"""Fixtures on real engines: SQLite and PostgreSQL, chdb, Redis.
+
+A required service that does not answer fails the test run (as dramatiq's `check_redis`
+does): CI must never pass by skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+import redis
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from app.analytics.migrations import migrate as migrate_clickhouse
+from app.analytics.store import AnalyticsStore, open_store
+from app.db import make_engine, session_scope
+from app.models import metadata
+from app.plans.service import seed_plans
+from app.pricing.seed import seed_catalog
+from app.relational_migrations import upgrade
+from app.settings import Settings
+
+POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_TEST_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
+# chdb allows one data folder per process: every test of this process shares it and isolates
+# itself in its own database.
+CHDB_FOLDER = Path(os.environ.get("TEST_CHDB_FOLDER", f"/tmp/saas-tracker-tests-{os.getpid()}"))
+
+
+def _sqlalchemy_pg(url: str) -> str:
+    return url.replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test run, migrated once, dropped at the end."""
+    name = f"saas_tracker_test_{os.getpid()}"
+    try:
+        admin = psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True)
+    except psycopg.OperationalError as exc:
+        pytest.fail(f"PostgreSQL is required for these tests and does not answer: {exc}")
+    admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+    admin.execute(f'CREATE DATABASE "{name}"')
+    url = _sqlalchemy_pg(POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}")
+    upgrade(url)
+    yield url
+    admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.close()
+
+
+def _seed(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        seed_plans(session)
+        session.flush()
+        seed_catalog(session)
+
+
+@pytest.fixture(params=["sqlite"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The relational database, migrated and seeded. Tests that must run on both databases
+    parametrize this fixture indirectly with ["sqlite", "postgresql"]."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'relational.sqlite3'}"
+        upgrade(url)
+        engine = make_engine(url)
+        _seed(engine)
+        engine.dispose()
+        yield url
+        return
+    url = request.getfixturevalue("postgres_database")
+    engine = make_engine(url)
+    _seed(engine)
+    engine.dispose()
+    yield url
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+        conn.exec_driver_sql(f"TRUNCATE {names} CASCADE")
+    engine.dispose()
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    with session_scope(engine) as session:
+        yield session
+
+
+@pytest.fixture
+def clickhouse_database() -> str:
+    return f"test_{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def clickhouse_url(clickhouse_database: str) -> str:
+    return f"chdb://{CHDB_FOLDER}?database={clickhouse_database}"
+
+
+@pytest.fixture
+def store(clickhouse_url: str, clickhouse_database: str) -> Iterator[AnalyticsStore]:
+    """A migrated ClickHouse database of the embedded engine, dropped afterwards."""
+    store = open_store(clickhouse_url)
+    migrate_clickhouse(store)
+    yield store
+    store.command(f"DROP DATABASE IF EXISTS {clickhouse_database}")
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    """Redis db 13, emptied before and after each test."""
+    client = redis.Redis.from_url(REDIS_TEST_URL)
+    try:
+        client.ping()
+    except redis.ConnectionError as exc:
+        pytest.fail(f"Redis is required for these tests and does not answer: {exc}")
+    client.flushdb()
+    yield REDIS_TEST_URL
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str, clickhouse_url: str) -> Settings:
+    """Embedded-mode settings on the test's own databases (no Redis)."""
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        env="test",
+        data_dir=tmp_path / "data",
+        database_url=database_url,
+        clickhouse_url=clickhouse_url,
+        batch_max_wait_s=0.2,
+    )
