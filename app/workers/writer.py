@@ -80,7 +80,7 @@ class EventWriter:
             self.store.insert(EVENTS_TABLE, EVENT_COLUMNS, [to_insert_row(r) for r in rows])
             result.inserted += len(rows)
             return
-        except (AnalyticsRejected, ValueError, KeyError, TypeError) as exc:
+        except (AnalyticsRejected, ValueError, KeyError, TypeError, ArithmeticError) as exc:
             if len(rows) == 1:
                 reason = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
                 log.error(

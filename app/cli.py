@@ -1,0 +1,168 @@
+"""The `saas-tracker` command."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import threading
+from typing import Annotated
+from uuid import UUID
+
+import typer
+
+from app.settings import Settings
+
+cli = typer.Typer(
+    help="SaaS Tracker: exact AI cost analytics from signed events.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+admin = typer.Typer(help="Operator commands (print JSON).", no_args_is_help=True)
+cli.add_typer(admin, name="admin")
+
+
+def _print_json(data: dict[str, object]) -> None:
+    typer.echo(json.dumps(data))
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code=2)
+
+
+@cli.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    no_workers: Annotated[
+        bool,
+        typer.Option(
+            "--no-workers",
+            help="Serve HTTP only; separate `saas-tracker worker` processes write to ClickHouse "
+            "(needs Redis and a ClickHouse server).",
+        ),
+    ] = False,
+) -> None:
+    """Apply migrations, serve HTTP and (unless --no-workers) run the ingest workers."""
+    import uvicorn
+
+    from app.log_config import configure_logging
+    from app.runtime import EmbeddedEngineRefused, check_process_shape
+    from app.server import create_app
+
+    settings = Settings()
+    configure_logging(settings)
+    try:
+        check_process_shape(settings, workers=not no_workers)
+    except EmbeddedEngineRefused as exc:
+        _fail(str(exc))
+    uvicorn.run(
+        create_app(settings, workers=not no_workers),
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=30,
+    )
+
+
+@cli.command()
+def worker() -> None:
+    """Consume the Redis queue and write batches to ClickHouse (needs a ClickHouse server)."""
+    from app.log_config import configure_logging
+    from app.runtime import open_runtime
+
+    settings = Settings()
+    configure_logging(settings)
+    if not settings.uses_redis:
+        _fail("`worker` consumes Redis: set SAAS_TRACKER_REDIS_URL (without it, `serve` runs "
+              "the workers in-process).")
+    if settings.clickhouse_is_embedded:
+        _fail("the embedded engine (chdb://) can be opened by one process only, the one running "
+              "`saas-tracker serve`; separate workers need SAAS_TRACKER_CLICKHOUSE_URL="
+              "clickhouse://… (a ClickHouse server).")
+    runtime = open_runtime(settings, workers=True)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    runtime.start()
+    typer.echo("worker running; Ctrl-C to stop", err=True)
+    stop.wait()
+    runtime.stop()
+
+
+@cli.command()
+def migrate() -> None:
+    """Apply relational (Alembic) and ClickHouse migrations and seed data; idempotent."""
+    from app.analytics.store import open_store
+    from app.db import make_engine
+    from app.migrate import migrate_all
+
+    settings = Settings()
+    engine = make_engine(settings.resolved_database_url)
+    store = open_store(settings.resolved_clickhouse_url)
+    migrate_all(settings.resolved_database_url, engine, store)
+    typer.echo("migrations applied", err=True)
+
+
+def _admin_session():  # type: ignore[no-untyped-def]
+    from app.db import make_engine, session_scope
+    from app.migrate import migrate_relational
+
+    settings = Settings()
+    engine = make_engine(settings.resolved_database_url)
+    migrate_relational(settings.resolved_database_url, engine)
+    return session_scope(engine)
+
+
+@admin.command("create-workspace")
+def create_workspace(
+    name: str, plan: Annotated[str, typer.Option(help="free, ai_cost, starter, growth, enterprise")]
+) -> None:
+    """Create a workspace; prints {"workspace_id", "token"} (an admin API token)."""
+    from app.accounts import service
+    from app.errors import SaasTrackerError
+
+    try:
+        with _admin_session() as session:
+            workspace, token = service.create_workspace(session, name=name, plan_key=plan)
+    except SaasTrackerError as exc:
+        _fail(exc.message)
+    _print_json({"workspace_id": str(workspace.id), "token": token})
+
+
+@admin.command("create-superuser")
+def create_superuser(email: str) -> None:
+    """Create an operator; prints {"token"}."""
+    from app.accounts import service
+    from app.errors import SaasTrackerError
+
+    try:
+        with _admin_session() as session:
+            token = service.create_superuser(session, email=email)
+    except SaasTrackerError as exc:
+        _fail(exc.message)
+    _print_json({"token": token})
+
+
+@admin.command("create-app")
+def create_app(workspace_id: UUID, name: str) -> None:
+    """Create an app within the plan's apps_max; prints {"app_uuid", "api_secret"}."""
+    from app.accounts import service
+    from app.errors import SaasTrackerError
+
+    try:
+        with _admin_session() as session:
+            app = service.create_app(session, workspace_id=workspace_id, name=name)
+    except SaasTrackerError as exc:
+        _fail(exc.message)
+    _print_json({"app_uuid": str(app.uuid), "api_secret": app.api_secret})
+
+
+def main() -> None:
+    cli()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
