@@ -15,6 +15,7 @@ import psycopg
 import pytest
 import redis
 from sqlalchemy.engine import Engine
+from pydantic import SecretStr
 from sqlmodel import Session
 
 from app.analytics.migrations import migrate as migrate_clickhouse
@@ -142,3 +143,12 @@ def settings(tmp_path: Path, database_url: str, clickhouse_url: str) -> Settings
         clickhouse_url=clickhouse_url,
         batch_max_wait_s=0.2,
     )
+
+
+@pytest.fixture(params=["local", "redis"])
+def queue_settings(request: pytest.FixtureRequest, settings: Settings) -> Settings:
+    """The settings of each queue mode: the embedded on-disk queue, and Redis (Dramatiq)."""
+    if request.param == "local":
+        return settings
+    url = request.getfixturevalue("redis_url")
+    return settings.model_copy(update={"redis_url": SecretStr(url)})
