@@ -7,9 +7,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, String, TypeDecorator, event
+from sqlalchemy import DateTime, String, TypeDecorator, event, make_url
 from sqlalchemy.engine import Dialect, Engine
 from sqlmodel import Session, create_engine
 
@@ -56,6 +57,9 @@ class UtcDateTime(TypeDecorator[datetime]):
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
+        database = make_url(url).database
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False})
 
         @event.listens_for(engine, "connect")
