@@ -84,9 +84,7 @@ class PricingSnapshot:
     models: Mapping[tuple[str, str], str] = field(default_factory=_empty)
     aliases: Mapping[tuple[str, str], str] = field(default_factory=_empty)
     catalog_prices: Mapping[str, History[UnitPrice]] = field(default_factory=_empty)
-    workspace_prices: Mapping[tuple[UUID, str], History[UnitPrice]] = field(
-        default_factory=_empty
-    )
+    workspace_prices: Mapping[tuple[UUID, str], History[UnitPrice]] = field(default_factory=_empty)
     fx_rates: Mapping[str, History[Decimal]] = field(default_factory=_empty)
 
     @classmethod
@@ -109,7 +107,9 @@ class PricingSnapshot:
                 ((p.workspace_id, p.canonical_key), p.valid_from, _unit(p))
                 for p in workspace_prices
             ),
-            fx_rates=_histories((r.currency.upper(), r.valid_from, r.rate_to_eur) for r in fx_rates),
+            fx_rates=_histories(
+                (r.currency.upper(), r.valid_from, r.rate_to_eur) for r in fx_rates
+            ),
         )
 
     def canonical_key(self, provider: str, model: str) -> str | None:
@@ -170,7 +170,10 @@ class PricingSnapshot:
         price, source = priced
         cached = _count(props, "cached_input_tokens") or 0
         return CostResolution(
-            CostStatus.calculated, source, key, _token_cost(price, input_tokens, output_tokens, cached)
+            CostStatus.calculated,
+            source,
+            key,
+            _token_cost(price, input_tokens, output_tokens, cached),
         )
 
     def _explicit(
@@ -191,7 +194,9 @@ class PricingSnapshot:
             return _unknown(CostStatus.missing_fx_rate, key)
         with localcontext(_EXACT):
             cost = (amount * rate).quantize(COST_QUANTUM)
-        return CostResolution(CostStatus.explicit_event_cost, PricingSource.event_explicit, key, cost)
+        return CostResolution(
+            CostStatus.explicit_event_cost, PricingSource.event_explicit, key, cost
+        )
 
 
 def _unknown(status: CostStatus, key: str | None) -> CostResolution:

@@ -90,7 +90,9 @@ def seed_catalog(session: Session, path: Path = CATALOG_FILE) -> int:
             continue
         rates.add((currency, valid_from))
         session.add(
-            FxRate(currency=currency, valid_from=valid_from, rate_to_eur=Decimal(rate["rate_to_eur"]))
+            FxRate(
+                currency=currency, valid_from=valid_from, rate_to_eur=Decimal(rate["rate_to_eur"])
+            )
         )
         added += 1
 
