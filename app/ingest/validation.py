@@ -1,0 +1,488 @@
+"""The event schema of `POST /v1/ingest` (CONTRACT §2 and the seed "Tracking AI usage").
+
+`validate_request` turns a parsed body into IncomingEvents or raises with every error of the
+request at once (the whole request is rejected, nothing is stored). Decisions:
+
+- Privacy first: each event is stripped (app/ingest/privacy.py) before anything else looks at
+  it, so a prompt is never measured, reported or returned. Error messages never quote
+  submitted values; a `field` names a key only when it is a short identifier.
+- Unknown top-level keys are rejected (a typo such as `customer_orgid` would otherwise lose
+  data silently); private keys there are dropped first, so they are never reported.
+- `null` for an optional field means "absent" (SDKs send it), for a required one "missing".
+- `timestamp`: ISO 8601 (naive means UTC) or integral epoch milliseconds; anything before
+  2000-01-01 (typically epoch *seconds*) or more than one day ahead of `now` is rejected.
+- `properties.ai.*` is flattened into `properties.*`; the same key in both places with
+  different values is an error rather than a silent choice (it would change the cost).
+- The size limit applies to each event as stored: its compact JSON after privacy stripping,
+  since the seed promises that private fields are ignored, not refused.
+- AI fields are checked on the five AI events only; other events' properties are free-form.
+  Unchecked floats stay Decimal (exact, as parsed).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import string
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from app.ingest.errors import FieldError, PayloadTooLarge, ValidationFailed
+from app.ingest.event import (
+    AI_CALL_COMPLETED,
+    AI_CALL_FAILED,
+    AI_EVENTS,
+    AI_OUTPUT_EVENTS,
+    IncomingEvent,
+)
+from app.ingest.privacy import strip_private
+
+EVENT_FIELDS = (
+    "event",
+    "event_id",
+    "timestamp",
+    "environment",
+    "customer_org_id",
+    "user_hash",
+    "properties",
+)
+DEFAULT_ENVIRONMENT = "production"
+MAX_NAME_LENGTH = 200
+MAX_ENVIRONMENT_LENGTH = 100
+MAX_TIMESTAMP_LENGTH = 64
+EARLIEST_TIMESTAMP = datetime(2000, 1, 1, tzinfo=UTC)
+MAX_FUTURE = timedelta(days=1)
+# Token counts are UInt64 in ClickHouse; Int64's maximum keeps any later arithmetic signed-safe.
+MAX_COUNT = 2**63 - 1
+# Money is Decimal(38, 12) in ClickHouse and quantized with Decimal's default 28 digits:
+# 13 integer digits + 12 decimals fit both (and no AI call costs a trillion).
+MAX_MONEY = Decimal(10) ** 12
+
+REQUIRED_AI_FIELDS: dict[str, tuple[str, ...]] = {
+    AI_CALL_COMPLETED: ("feature", "provider", "model"),
+    AI_CALL_FAILED: ("feature",),
+    **{name: ("feature",) for name in AI_OUTPUT_EVENTS},
+}
+# Optional string fields and their maximum lengths.
+AI_STRING_FIELDS: dict[str, int] = {
+    "feature": MAX_NAME_LENGTH,
+    "provider": MAX_NAME_LENGTH,
+    "model": MAX_NAME_LENGTH,
+    "request_type": 100,
+    "status": 100,
+    "error_code": 100,
+    "error_message": 500,
+    "workflow_id": MAX_NAME_LENGTH,
+    "ai_call_id": MAX_NAME_LENGTH,
+    "value_signal": 100,
+}
+COUNT_FIELDS = ("input_tokens", "output_tokens", "total_tokens", "cached_input_tokens")
+MONEY_FIELDS = ("estimated_cost_eur", "estimated_cost_usd", "cost_amount")
+AI_FIELDS = frozenset(
+    {*AI_STRING_FIELDS, *COUNT_FIELDS, *MONEY_FIELDS}
+    | {"latency_ms", "success", "edit_ratio", "cost_currency"}
+)
+DEFAULT_SUCCESS = {AI_CALL_COMPLETED: True, AI_CALL_FAILED: False}
+DEFAULT_VALUE_SIGNAL = {name: name.removeprefix("ai_output_") for name in AI_OUTPUT_EVENTS}
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_SAFE_KEY_CHARS = frozenset(string.ascii_letters + string.digits + "_-.$@:")
+_MAX_KEY_LABEL = 64
+
+Number = int | float | Decimal
+
+
+def _new_event_id() -> str:
+    return str(uuid.uuid4())
+
+
+def validate_request(
+    payload: Any,
+    *,
+    now: datetime,
+    max_batch_events: int,
+    max_event_bytes: int,
+    new_event_id: Callable[[], str] = _new_event_id,
+) -> list[IncomingEvent]:
+    """Validate a parsed body: one event object, or `{"batch": [event, …]}`.
+
+    Returns the events in request order, flattened, stripped and normalised. Raises
+    PayloadTooLarge (more than `max_batch_events` events, or an event whose stripped JSON
+    exceeds `max_event_bytes`) or ValidationFailed with every error of the request.
+    """
+    now = now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
+    errors: list[FieldError] = []
+    if isinstance(payload, dict) and "batch" in payload:
+        raw_events = payload["batch"]
+        envelope = strip_private({k: v for k, v in payload.items() if k != "batch"})
+        for key in envelope:
+            errors.append(_error(None, _key_label(key), "is not allowed beside 'batch'."))
+        if not isinstance(raw_events, list):
+            raise ValidationFailed([*errors, _error(None, "batch", "must be a list of events.")])
+        if not raw_events:
+            raise ValidationFailed([*errors, _error(None, "batch", "must hold an event or more.")])
+        if len(raw_events) > max_batch_events:
+            raise PayloadTooLarge(
+                f"A batch holds at most {max_batch_events} events; this one holds "
+                f"{len(raw_events)}.",
+                limit="batch_events",
+                maximum=max_batch_events,
+            )
+    elif isinstance(payload, dict):
+        raw_events = [payload]
+    else:
+        raise ValidationFailed(
+            [_error(None, None, 'The body must be an event object or {"batch": [events]}.')]
+        )
+
+    stripped = [strip_private(item) if isinstance(item, dict) else item for item in raw_events]
+    oversized = [
+        index
+        for index, item in enumerate(stripped)
+        if isinstance(item, dict) and json_size(item) > max_event_bytes
+    ]
+    if oversized:
+        raise PayloadTooLarge(
+            f"An event may take at most {max_event_bytes} bytes of JSON (after privacy "
+            f"stripping); this request has {len(oversized)} larger "
+            f"event{'s' if len(oversized) != 1 else ''}.",
+            limit="event_bytes",
+            maximum=max_event_bytes,
+            indexes=oversized,
+        )
+
+    events: list[IncomingEvent] = []
+    for index, item in enumerate(stripped):
+        event = _validate_event(item, index=index, now=now, errors=errors, new_id=new_event_id)
+        if event is not None:
+            events.append(event)
+    if errors:
+        raise ValidationFailed(errors)
+    return events
+
+
+def json_size(value: Any) -> int:
+    """Bytes of `value` as compact UTF-8 JSON (`separators=(",", ":")`, non-ASCII kept).
+
+    Serialised by the C encoder (a recursive Python walk is several times slower); a Decimal
+    goes through `default` as a string, so its two quotes are subtracted afterwards.
+    """
+    quoted = 0
+
+    def as_text(obj: object) -> str:
+        nonlocal quoted
+        quoted += 1
+        return str(obj)
+
+    text = json.dumps(
+        value, ensure_ascii=False, separators=(",", ":"), check_circular=False, default=as_text
+    )
+    return len(text.encode("utf-8", "surrogatepass")) - 2 * quoted
+
+
+def _error(index: int | None, field: str | None, message: str) -> FieldError:
+    return {"index": index, "field": field, "message": message}
+
+
+def _key_label(key: object) -> str:
+    """A key as it may appear in an error: short identifiers only, never free text."""
+    if isinstance(key, str) and 0 < len(key) <= _MAX_KEY_LABEL and _SAFE_KEY_CHARS.issuperset(key):
+        return key
+    return "(a key that is not an identifier)"
+
+
+class _EventErrors:
+    """The errors of one event, appended to the request's list."""
+
+    def __init__(self, index: int, errors: list[FieldError]) -> None:
+        self.index = index
+        self.errors = errors
+        self.count = 0
+
+    def add(self, field: str | None, message: str) -> None:
+        self.errors.append(_error(self.index, field, message))
+        self.count += 1
+
+
+def _validate_event(
+    raw: Any,
+    *,
+    index: int,
+    now: datetime,
+    errors: list[FieldError],
+    new_id: Callable[[], str],
+) -> IncomingEvent | None:
+    report = _EventErrors(index, errors)
+    if not isinstance(raw, dict):
+        report.add(None, "An event must be a JSON object.")
+        return None
+    for key in raw:
+        if key not in EVENT_FIELDS:
+            report.add(
+                _key_label(key),
+                "is not an event field (custom data goes under 'properties').",
+            )
+    name = _string(raw.get("event"), "event", MAX_NAME_LENGTH, report, required=True)
+    event_id = _string(raw.get("event_id"), "event_id", MAX_NAME_LENGTH, report, non_empty=True)
+    environment = _string(
+        raw.get("environment"), "environment", MAX_ENVIRONMENT_LENGTH, report, non_empty=True
+    )
+    org = _string(raw.get("customer_org_id"), "customer_org_id", MAX_NAME_LENGTH, report)
+    user_hash = _string(raw.get("user_hash"), "user_hash", MAX_NAME_LENGTH, report)
+    timestamp = _timestamp(raw.get("timestamp"), now, report)
+    properties = raw.get("properties")
+    if properties is None:
+        properties = {}
+    if not isinstance(properties, dict):
+        report.add("properties", "must be an object.")
+        properties = {}
+    flat, origins = _flatten(properties, report)
+    if name in AI_EVENTS:
+        _validate_ai(name, flat, origins, report)
+    if report.count or name is None or timestamp is None:
+        return None
+    return IncomingEvent(
+        event=name,
+        event_id=event_id if event_id is not None else new_id(),
+        timestamp=timestamp,
+        environment=environment if environment is not None else DEFAULT_ENVIRONMENT,
+        customer_org_id=org or "",
+        user_hash=user_hash or "",
+        properties=flat,
+    )
+
+
+def _string(
+    value: Any,
+    field: str,
+    max_length: int,
+    report: _EventErrors,
+    *,
+    required: bool = False,
+    non_empty: bool = False,
+) -> str | None:
+    """The string, or None when absent or invalid (an error is reported for invalid)."""
+    if value is None:
+        if required:
+            report.add(field, "is required.")
+        return None
+    if not isinstance(value, str):
+        report.add(field, "must be a string.")
+        return None
+    if (required or non_empty) and not value.strip():
+        report.add(field, "must not be empty.")
+        return None
+    if len(value) > max_length:
+        report.add(field, f"must be at most {max_length} characters long.")
+        return None
+    return value
+
+
+def _timestamp(value: Any, now: datetime, report: _EventErrors) -> datetime | None:
+    if value is None:
+        return now
+    moment: datetime | None = None
+    if isinstance(value, str):
+        moment = _parse_iso(value)
+    elif not isinstance(value, bool) and isinstance(value, int | float | Decimal):
+        moment = _from_epoch_ms(value, now)
+    if moment is None:
+        report.add(
+            "timestamp",
+            "must be an ISO 8601 date-time or a whole number of epoch milliseconds.",
+        )
+        return None
+    if moment < EARLIEST_TIMESTAMP:
+        report.add(
+            "timestamp",
+            "must not be before 2000-01-01T00:00:00Z (epoch milliseconds are expected, "
+            "not seconds).",
+        )
+        return None
+    if moment > now + MAX_FUTURE:
+        report.add("timestamp", "must not be more than one day ahead of the server's clock.")
+        return None
+    return moment
+
+
+def _parse_iso(value: str) -> datetime | None:
+    if len(value) > MAX_TIMESTAMP_LENGTH:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+        if moment.tzinfo is None:
+            return moment.replace(tzinfo=UTC)
+        return moment.astimezone(UTC)
+    except (ValueError, OverflowError):  # OverflowError: year 1 or 9999 shifted out of range
+        return None
+
+
+def _from_epoch_ms(value: Number, now: datetime) -> datetime | None:
+    # Bounds are checked on the number first so that a huge value never reaches timedelta;
+    # just outside the allowed window is still parsed, to report the right reason.
+    if not _is_finite(value):
+        return None
+    low = -1
+    high = (now + 2 * MAX_FUTURE - _EPOCH) // timedelta(milliseconds=1)
+    if value < low:
+        return _EPOCH - timedelta(milliseconds=1)
+    if value > high:
+        return now + 2 * MAX_FUTURE
+    if value != int(value):
+        return None
+    return _EPOCH + timedelta(milliseconds=int(value))
+
+
+def _is_finite(value: Number) -> bool:
+    if isinstance(value, Decimal):
+        return value.is_finite()
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return True
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float | Decimal) and not isinstance(value, bool)
+
+
+def _non_negative(value: Any) -> bool:
+    """A finite number >= 0 (finiteness first: ordering a Decimal NaN raises)."""
+    return _is_number(value) and _is_finite(value) and value >= 0
+
+
+def _flatten(
+    properties: dict[str, Any], report: _EventErrors
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Lift `properties.ai.*` into the properties; `origins` remembers where keys came from
+    so that errors name the field the integrator actually sent."""
+    nested = properties.get("ai")
+    if not isinstance(nested, dict):
+        return dict(properties), {}
+    flat = {key: value for key, value in properties.items() if key != "ai"}
+    origins: dict[str, str] = {}
+    for key, value in nested.items():
+        if key in flat:
+            if flat[key] != value:
+                label = _key_label(key)
+                report.add(f"properties.ai.{label}", f"conflicts with properties.{label}.")
+            continue
+        flat[key] = value
+        origins[key] = f"properties.ai.{key}"
+    return flat, origins
+
+
+def _validate_ai(
+    name: str, props: dict[str, Any], origins: dict[str, str], report: _EventErrors
+) -> None:
+    """Check and normalise the AI fields of `props` in place."""
+
+    def field(key: str) -> str:
+        return origins.get(key, f"properties.{key}")
+
+    # An explicit null means "not sent": the seed says to omit unknown values.
+    for key in AI_FIELDS:
+        if key in props and props[key] is None:
+            del props[key]
+
+    required = REQUIRED_AI_FIELDS[name]
+    for key, max_length in AI_STRING_FIELDS.items():
+        if key not in props:
+            if key in required:
+                report.add(field(key), "is required.")
+            continue
+        value = _string(props[key], field(key), max_length, report, non_empty=key in required)
+        if value is None:
+            del props[key]
+
+    for key in COUNT_FIELDS:
+        if key in props:
+            count = _count(props[key])
+            if count is None:
+                report.add(field(key), f"must be a whole number from 0 to {MAX_COUNT}.")
+                del props[key]
+            else:
+                props[key] = count
+
+    if "latency_ms" in props:
+        latency = props["latency_ms"]
+        # float() of a huge Decimal is inf: finiteness is checked again after conversion.
+        as_float = float(latency) if _non_negative(latency) else math.inf
+        if math.isfinite(as_float):
+            props["latency_ms"] = abs(as_float)  # abs: -0.0 is 0
+        else:
+            report.add(field("latency_ms"), "must be a finite non-negative number.")
+
+    if "edit_ratio" in props:
+        ratio = props["edit_ratio"]
+        if _non_negative(ratio) and ratio <= 1:
+            props["edit_ratio"] = abs(float(ratio))
+        else:
+            report.add(field("edit_ratio"), "must be a number from 0 to 1.")
+
+    if "success" in props:
+        if not isinstance(props["success"], bool):
+            report.add(field("success"), "must be true or false.")
+    elif name in DEFAULT_SUCCESS:
+        props["success"] = DEFAULT_SUCCESS[name]
+
+    for key in MONEY_FIELDS:
+        if key in props:
+            amount = _money(props[key])
+            if amount is None:
+                report.add(field(key), f"must be a non-negative amount of at most {MAX_MONEY}.")
+            else:
+                props[key] = amount
+
+    if "cost_currency" in props:
+        currency = props["cost_currency"]
+        if (
+            isinstance(currency, str)
+            and len(currency) == 3
+            and currency.isascii()
+            and currency.isalpha()
+        ):
+            props["cost_currency"] = currency.upper()
+        else:
+            report.add(field("cost_currency"), "must be a 3-letter ISO 4217 currency code.")
+        if "cost_amount" not in props:
+            report.add(field("cost_amount"), "is required with cost_currency.")
+    elif "cost_amount" in props:
+        report.add(field("cost_currency"), "is required with cost_amount.")
+
+    cached, input_tokens = props.get("cached_input_tokens"), props.get("input_tokens")
+    if isinstance(cached, int) and isinstance(input_tokens, int) and cached > input_tokens:
+        report.add(field("cached_input_tokens"), "must not exceed input_tokens.")
+    output_tokens = props.get("output_tokens")
+    if (
+        "total_tokens" not in props
+        and isinstance(input_tokens, int)
+        and isinstance(output_tokens, int)
+    ):
+        props["total_tokens"] = input_tokens + output_tokens
+
+    if name in DEFAULT_VALUE_SIGNAL:
+        props.setdefault("value_signal", DEFAULT_VALUE_SIGNAL[name])
+
+
+def _count(value: Any) -> int | None:
+    """A whole non-negative number as int (1200.0 counts as 1200); bools are not counts."""
+    if not _non_negative(value):
+        return None
+    # Range first: int() of Decimal("1e999999999") would build a billion-digit integer.
+    if value > MAX_COUNT or value != int(value):
+        return None
+    return int(value)
+
+
+def _money(value: Any) -> Decimal | None:
+    if not _non_negative(value) or value > MAX_MONEY:
+        return None
+    if isinstance(value, Decimal):
+        # copy_abs turns -0 into 0 without rounding (abs() would round to the context).
+        return value.copy_abs()
+    if isinstance(value, float):
+        return Decimal(repr(value)).copy_abs()  # the float's shortest text, not its binary
+    return Decimal(value)
