@@ -21,6 +21,7 @@ from app.analytics.store import AnalyticsStore, open_store
 from app.db import make_engine, session_scope
 from app.ingest.app_cache import AppCache
 from app.ingest.enqueuer import GroupCommitEnqueuer
+from app.metrics import track_queue_depth
 from app.migrate import migrate_all
 from app.pricing.cache import PricingCache
 from app.settings import Settings
@@ -35,6 +36,7 @@ log = logging.getLogger(__name__)
 class DurableQueue(Protocol):
     def put(self, rows: list[QueuedRow]) -> None: ...
     def ping(self) -> None: ...
+    def depth(self) -> float: ...
     def close(self) -> None: ...
 
 
@@ -62,6 +64,7 @@ class Runtime:
     _refresher: threading.Thread | None = None
 
     def start(self) -> None:
+        track_queue_depth(self.queue.depth)
         if self.consumer is not None:
             self.consumer.start()
         self._refresher = threading.Thread(

@@ -12,6 +12,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
 from app.ingest.endpoint import ingest
+from app.metrics import metrics
 from app.runtime import Runtime, open_runtime
 from app.settings import Settings
 
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None, *, workers: bool = True) -> Sta
             Route("/v1/ingest", ingest, methods=["POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/metrics", metrics),
             Mount("/graphql", make_graphql_app(settings)),
         ],
         lifespan=lifespan,

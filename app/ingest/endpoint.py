@@ -21,12 +21,16 @@ from app.ingest.parsing import parse_json
 from app.ingest.rows import build_row
 from app.ingest.signature import verify
 from app.ingest.validation import validate_request
+from app.metrics import EVENTS_ACCEPTED, EVENTS_REJECTED, INGEST_REQUESTS, UNKNOWN_MODEL_EVENTS
+from app.pricing.resolution import CostStatus
 from app.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
 
 def _error(status: int, error: str, **body: Any) -> JSONResponse:
+    INGEST_REQUESTS.labels(str(status)).inc()
+    EVENTS_REJECTED.labels(error).inc()
     headers = {"Retry-After": str(body.pop("retry_after"))} if "retry_after" in body else None
     return JSONResponse({"error": error, **body}, status_code=status, headers=headers)
 
@@ -100,10 +104,12 @@ async def ingest(request: Request) -> Response:
     except ValidationFailed as exc:
         return _error(400, "validation_error", errors=exc.errors)
 
-    rows = [
-        build_row(app, event, runtime.pricing.resolve(app.workspace_id, event), now)
-        for event in events
-    ]
+    rows = []
+    for event in events:
+        resolution = runtime.pricing.resolve(app.workspace_id, event)
+        if resolution is not None and resolution.status is CostStatus.unknown_model:
+            UNKNOWN_MODEL_EVENTS.inc()
+        rows.append(build_row(app, event, resolution, now))
     try:
         await runtime.enqueuer.put(rows)
     except QueueUnavailable as exc:
@@ -114,6 +120,8 @@ async def ingest(request: Request) -> Response:
             detail="The event queue is unavailable; nothing was accepted. Retry later.",
             retry_after=settings.retry_after_s,
         )
+    INGEST_REQUESTS.labels("202").inc()
+    EVENTS_ACCEPTED.inc(len(events))
     return JSONResponse(
         {"accepted": len(events), "event_ids": [e.event_id for e in events]}, status_code=202
     )

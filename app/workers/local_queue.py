@@ -69,6 +69,12 @@ class LocalQueue:
         row = self._reader.execute("SELECT COALESCE(SUM(rows), 0) FROM queued_groups").fetchone()
         return int(row[0])
 
+    def depth(self) -> float:
+        try:
+            return float(self.pending_rows())
+        except sqlite3.Error:
+            return float("nan")
+
     def ping(self) -> None:
         self._reader.execute("SELECT 1").fetchone()
 

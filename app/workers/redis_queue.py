@@ -96,6 +96,12 @@ class RedisQueue:
         except (redis.RedisError, OSError) as exc:
             raise QueueUnavailable(f"Redis cannot take events: {type(exc).__name__}") from exc
 
+    def depth(self) -> float:
+        try:
+            return float(self.pending_messages())
+        except redis.RedisError:
+            return float("nan")
+
     def ping(self) -> None:
         self.broker.client.ping()
 

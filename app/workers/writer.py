@@ -14,6 +14,7 @@ as `AnalyticsUnavailable`: the caller keeps its messages and retries with backof
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -26,6 +27,13 @@ from app.analytics.events_table import (
 )
 from app.analytics.store import AnalyticsStore
 from app.errors import AnalyticsRejected
+from app.metrics import (
+    BATCH_ROWS,
+    DEAD_LETTERS,
+    DUPLICATES_SKIPPED,
+    INSERT_SECONDS,
+    ROWS_WRITTEN,
+)
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +58,9 @@ class EventWriter:
         fresh = self._without_stored(rows, result)
         if fresh:
             self._insert_or_bisect(fresh, result)
+        ROWS_WRITTEN.inc(result.inserted)
+        DUPLICATES_SKIPPED.inc(result.duplicates)
+        DEAD_LETTERS.inc(result.dead_lettered)
         return result
 
     def _without_stored(self, rows: Sequence[QueuedRow], result: WriteResult) -> list[QueuedRow]:
@@ -77,7 +88,10 @@ class EventWriter:
 
     def _insert_or_bisect(self, rows: list[QueuedRow], result: WriteResult) -> None:
         try:
+            started = time.perf_counter()
             self.store.insert(EVENTS_TABLE, EVENT_COLUMNS, [to_insert_row(r) for r in rows])
+            INSERT_SECONDS.observe(time.perf_counter() - started)
+            BATCH_ROWS.observe(len(rows))
             result.inserted += len(rows)
             return
         except (AnalyticsRejected, ValueError, KeyError, TypeError, ArithmeticError) as exc:
