@@ -34,5 +34,7 @@ def record(
     after: dict[str, Any] | None = None,
 ) -> None:
     session.add(
-        AuditEntry(actor=actor, action=action, workspace_id=workspace_id, before=before, after=after)
+        AuditEntry(
+            actor=actor, action=action, workspace_id=workspace_id, before=before, after=after
+        )
     )

@@ -76,12 +76,16 @@ def worker() -> None:
     settings = Settings()
     configure_logging(settings)
     if not settings.uses_redis:
-        _fail("`worker` consumes Redis: set SAAS_TRACKER_REDIS_URL (without it, `serve` runs "
-              "the workers in-process).")
+        _fail(
+            "`worker` consumes Redis: set SAAS_TRACKER_REDIS_URL (without it, `serve` runs "
+            "the workers in-process)."
+        )
     if settings.clickhouse_is_embedded:
-        _fail("the embedded engine (chdb://) can be opened by one process only, the one running "
-              "`saas-tracker serve`; separate workers need SAAS_TRACKER_CLICKHOUSE_URL="
-              "clickhouse://… (a ClickHouse server).")
+        _fail(
+            "the embedded engine (chdb://) can be opened by one process only, the one running "
+            "`saas-tracker serve`; separate workers need SAAS_TRACKER_CLICKHOUSE_URL="
+            "clickhouse://… (a ClickHouse server)."
+        )
     runtime = open_runtime(settings, workers=True)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -48,7 +48,9 @@ class Harness:
         }
         return self.client.post("/v1/ingest", content=body, headers=all_headers)
 
-    def graphql(self, query: str, variables: dict[str, Any] | None = None, token: str | None = None) -> Any:
+    def graphql(
+        self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
+    ) -> Any:
         response = self.client.post(
             "/graphql",
             json={"query": query, "variables": variables or {}},
@@ -56,7 +58,11 @@ class Harness:
         )
         return response.json()
 
-    def stored(self, sql: str = "SELECT * FROM events ORDER BY timestamp, event_id", params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    def stored(
+        self,
+        sql: str = "SELECT * FROM events ORDER BY timestamp, event_id",
+        params: dict[str, Any] | None = None,
+    ) -> list[dict[str, Any]]:
         return self.runtime.store.query(sql, params)
 
     def wait_for_events(self, count: int, timeout: float = 20.0) -> list[dict[str, Any]]:

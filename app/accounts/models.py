@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from uuid import UUID
 from datetime import datetime
 from enum import StrEnum
+from uuid import UUID
 
 from sqlmodel import Field, SQLModel
 

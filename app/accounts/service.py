@@ -75,9 +75,7 @@ def create_workspace(session: Session, *, name: str, plan_key: str) -> tuple[Wor
 def create_token(session: Session, *, workspace_id: UUID, role: Role, name: str = "") -> str:
     if role is Role.superuser:
         raise BadUserInput("Workspace tokens are 'member' or 'admin'.")
-    return _issue_token(
-        session, role=role, workspace_id=workspace_id, superuser_id=None, name=name
-    )
+    return _issue_token(session, role=role, workspace_id=workspace_id, superuser_id=None, name=name)
 
 
 def create_superuser(session: Session, *, email: str) -> str:

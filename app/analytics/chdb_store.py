@@ -52,7 +52,9 @@ def _encode_row(row: Mapping[str, Any], columns: Sequence[str]) -> bytes:
     )
 
 
-_QUOTED = str.maketrans({"'": "\\'", "\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r", "\0": "\\0"})
+_QUOTED = str.maketrans(
+    {"'": "\\'", "\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r", "\0": "\\0"}
+)
 _ESCAPES = str.maketrans({"\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r", "\0": "\\0"})
 
 
@@ -179,4 +181,3 @@ class ChdbStore:
         # The engine stays open for the life of the process (it cannot be reopened elsewhere in
         # it anyway); sessions are released by the interpreter.
         pass
-

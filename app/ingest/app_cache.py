@@ -16,7 +16,7 @@ from uuid import UUID
 from sqlalchemy.engine import Engine
 
 from app.accounts.models import App
-from app.db import session_scope, utcnow
+from app.db import session_scope
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +30,11 @@ class AppCredentials:
 
     def secrets(self, now: datetime) -> tuple[str, ...]:
         """The secrets that verify a signature now (the previous one during its grace period)."""
-        if self.previous_secret and self.previous_secret_expires_at and now < self.previous_secret_expires_at:
+        if (
+            self.previous_secret
+            and self.previous_secret_expires_at
+            and now < self.previous_secret_expires_at
+        ):
             return (self.api_secret, self.previous_secret)
         return (self.api_secret,)
 

@@ -9,6 +9,7 @@ where one queue write per request costs half the throughput (ENGINES.md).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import deque
 from collections.abc import Callable
 
@@ -66,7 +67,9 @@ class GroupCommitEnqueuer:
     def _take_group(self) -> list[tuple[list[QueuedRow], asyncio.Future[None]]]:
         group = []
         size = 0
-        while self._pending and (not group or size + len(self._pending[0][0]) <= self.max_group_rows):
+        while self._pending and (
+            not group or size + len(self._pending[0][0]) <= self.max_group_rows
+        ):
             item = self._pending.popleft()
             group.append(item)
             size += len(item[0])
@@ -75,8 +78,6 @@ class GroupCommitEnqueuer:
     async def close(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
-            except (asyncio.CancelledError, Exception):
-                pass
             self._task = None

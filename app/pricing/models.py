@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from uuid import UUID
 from datetime import datetime
 from decimal import Decimal
+from uuid import UUID
 
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel

@@ -64,7 +64,7 @@ def test_a_signed_event_is_stored_once_with_its_exact_cost(queue_settings: Setti
         assert row["ai_cost_status"] == "calculated"
         assert row["ai_pricing_source"] == "customer_override"
         assert row["ai_canonical_model_key"] == "openai/gpt-5.4-mini"
-        # 1200 × 0.20 / 1M + 350 × 0.80 / 1M
+        # 1200 * 0.20 / 1M + 350 * 0.80 / 1M
         assert row["estimated_cost_eur"] == Decimal("0.000520000000")
         usage = h.stored(
             "SELECT feature, input_tokens, total_tokens, estimated_cost_eur FROM ai_usage_events"

@@ -23,8 +23,13 @@ def queued_row(event_id: str | None = None, **overrides: Any) -> dict[str, Any]:
         "customer_org_id": "acme-corp",
         "user_hash": "u1",
         "properties": orjson.dumps(
-            {"feature": "support", "provider": "openai", "model": "gpt-5.4-mini",
-             "input_tokens": 1200, "output_tokens": 350}
+            {
+                "feature": "support",
+                "provider": "openai",
+                "model": "gpt-5.4-mini",
+                "input_tokens": 1200,
+                "output_tokens": 350,
+            }
         ).decode(),
         "ai_cost_status": "calculated",
         "ai_pricing_source": "global_catalog",

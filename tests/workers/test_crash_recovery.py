@@ -46,7 +46,11 @@ def env(tmp_path: Path, redis_url: str) -> dict[str, str]:
 
 def _cli(env: dict[str, str], *args: str) -> dict[str, str]:
     out = subprocess.run(
-        [sys.executable, "-m", "app.cli", *args], env=env, check=True, capture_output=True, text=True
+        [sys.executable, "-m", "app.cli", *args],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     return json.loads(out.stdout)
 
@@ -57,7 +61,7 @@ def server(env: dict[str, str], tmp_path: Path) -> Iterator[tuple[subprocess.Pop
     port = _free_port()
 
     def start() -> subprocess.Popen[bytes]:
-        log = open(tmp_path / f"serve-{len(procs)}.log", "wb")
+        log = open(tmp_path / f"serve-{len(procs)}.log", "wb")  # noqa: SIM115 - lives with the process
         proc = subprocess.Popen(
             [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
             env=env,
