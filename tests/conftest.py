@@ -14,8 +14,8 @@ from pathlib import Path
 import psycopg
 import pytest
 import redis
-from sqlalchemy.engine import Engine
 from pydantic import SecretStr
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from app.analytics.migrations import migrate as migrate_clickhouse
@@ -27,7 +27,9 @@ from app.pricing.seed import seed_catalog
 from app.relational_migrations import upgrade
 from app.settings import Settings
 
-POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+POSTGRES_ADMIN_URL = os.environ.get(
+    "TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
 REDIS_TEST_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
 # chdb allows one data folder per process: every test of this process shares it and isolates
 # itself in its own database.
