@@ -1,7 +1,8 @@
 """A worker process killed with SIGKILL in the middle of its batches loses nothing.
 
-The server runs as a real `saas-tracker serve` process in Redis mode; after the kill and a
-restart, every event that was answered 202 is in ClickHouse exactly once.
+The server runs as a real `saas-tracker serve` process, in Redis mode and in the embedded mode
+(queue on local disk); after the kill and a restart, every event that was answered 202 is in
+ClickHouse exactly once.
 """
 
 from __future__ import annotations
@@ -31,9 +32,10 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture
-def env(tmp_path: Path, redis_url: str) -> dict[str, str]:
-    return {
+@pytest.fixture(params=["redis", "embedded"])
+def env(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
+    redis_url = request.getfixturevalue("redis_url") if request.param == "redis" else ""
+    environment = {
         **os.environ,
         "SAAS_TRACKER_DATA_DIR": str(tmp_path / "data"),
         "SAAS_TRACKER_CLICKHOUSE_URL": f"chdb://{tmp_path / 'clickhouse'}?database=crash",
@@ -42,6 +44,9 @@ def env(tmp_path: Path, redis_url: str) -> dict[str, str]:
         "SAAS_TRACKER_REDIS_MAINTENANCE_CHANCE": "1000000",
         "SAAS_TRACKER_BATCH_MAX_WAIT_S": "0.3",
     }
+    if not redis_url:
+        del environment["SAAS_TRACKER_REDIS_URL"]
+    return environment
 
 
 def _cli(env: dict[str, str], *args: str) -> dict[str, str]:
