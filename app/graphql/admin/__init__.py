@@ -1,0 +1,1 @@
+"""Operators (superusers): unmapped models and model aliases, across all workspaces."""

@@ -1,0 +1,1 @@
+"""`aiCost`: AI spend, usage and value signals by customer, feature, model, … (CONTRACT §4)."""

@@ -1,0 +1,1 @@
+"""Apps: list, create (within `apps_max`), rotate the API secret, deactivate."""

@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import strawberry
+
+from app.accounts.models import App as AppRow
+from app.db import as_utc, utcnow
+
+
+def _fields(row: AppRow) -> dict[str, Any]:
+    expires = row.previous_secret_expires_at
+    still_valid = (
+        row.previous_secret is not None and expires is not None and as_utc(expires) > utcnow()
+    )
+    return {
+        "uuid": row.uuid,
+        "name": row.name,
+        "active": row.active,
+        "created_at": row.created_at,
+        "previous_secret_valid_until": as_utc(expires) if still_valid and expires else None,
+    }
+
+
+@strawberry.type(
+    description=(
+        "An integrator's application. Its UUID (header x-app-uuid) and API secret sign ingest "
+        "requests. The secret is never listed: it is shown once, by `createApp` and "
+        "`rotateAppSecret`."
+    )
+)
+class App:
+    uuid: UUID = strawberry.field(description="The app's UUID (the x-app-uuid header).")
+    name: str = strawberry.field(description="Display name.")
+    active: bool = strawberry.field(
+        description="False once deactivated: its events are refused (404 unknown_app)."
+    )
+    created_at: datetime = strawberry.field(description="When it was created (UTC).")
+    previous_secret_valid_until: datetime | None = strawberry.field(
+        description=(
+            "After a rotation the previous secret keeps verifying until then (UTC); null when "
+            "no previous secret is valid any more."
+        )
+    )
+
+    @classmethod
+    def of(cls, row: AppRow) -> App:
+        return cls(**_fields(row))
+
+
+@strawberry.type(
+    description=(
+        "An app with its API secret: returned only by `createApp` and `rotateAppSecret`. Store "
+        "the secret now; it is never shown again."
+    )
+)
+class AppWithSecret(App):
+    api_secret: str = strawberry.field(
+        description="The API secret: the HMAC-SHA256 key of the x-signature header."
+    )
+
+    @classmethod
+    def with_secret(cls, row: AppRow) -> AppWithSecret:
+        return cls(**_fields(row), api_secret=row.api_secret)

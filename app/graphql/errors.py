@@ -1,0 +1,79 @@
+"""The one translation of errors into GraphQL errors (CONTRACT §4).
+
+- A `SaasTrackerError` raised by a resolver becomes an error whose `extensions` are its own:
+  `code`, `status` and its details (`feature`/`requiredPlan`, `limit`/`current`/`max`, …).
+- An error of the request itself (syntax, validation, a variable or literal of the wrong type:
+  none of them has a `path`) keeps its message and gets `BAD_USER_INPUT` / 400.
+- Anything else is unexpected: masked as "Unexpected error." with code `INTERNAL`, logged in
+  full (see `SaasTrackerSchema.process_errors`), its text never sent to the client.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from graphql import GraphQLError
+from strawberry.extensions import MaskErrors
+
+from app.errors import BadUserInput, SaasTrackerError
+
+UNEXPECTED_MESSAGE = "Unexpected error."
+INTERNAL = "INTERNAL"
+INTERNAL_STATUS = 500
+
+# Exceptions that scalars raise when a value cannot be parsed: the client sent it.
+_PARSE_ERRORS = (SaasTrackerError, ValueError, TypeError, ArithmeticError)
+
+
+def _is_request_error(error: GraphQLError) -> bool:
+    """Parse, validation and variable-coercion errors: raised before any resolver ran."""
+    return error.path is None and (
+        error.original_error is None or isinstance(error.original_error, _PARSE_ERRORS)
+    )
+
+
+def _expected(error: GraphQLError) -> SaasTrackerError | None:
+    original = error.original_error
+    if isinstance(original, SaasTrackerError) and original.code != INTERNAL:
+        return original
+    return None
+
+
+def is_expected(error: GraphQLError) -> bool:
+    """Whether the client may be told what went wrong (otherwise: mask and log)."""
+    return _is_request_error(error) or _expected(error) is not None
+
+
+def translate(error: GraphQLError) -> GraphQLError:
+    """The error as the client sees it (a new error: the original stays for the logs)."""
+    expected = _expected(error)
+    extensions: dict[str, Any]
+    if _is_request_error(error):
+        details = expected.details if expected is not None else {}
+        message = error.message
+        extensions = {**details, "code": BadUserInput.code, "status": BadUserInput.status}
+    elif expected is not None:
+        message = expected.message
+        extensions = expected.extensions()
+    else:
+        message = UNEXPECTED_MESSAGE
+        extensions = {"code": INTERNAL, "status": INTERNAL_STATUS}
+    return GraphQLError(
+        message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        original_error=None,
+        extensions=extensions,
+    )
+
+
+class TranslateErrors(MaskErrors):
+    """strawberry's `MaskErrors`, with every error going through `translate`."""
+
+    def __init__(self) -> None:
+        super().__init__(should_mask_error=lambda _error: True, error_message=UNEXPECTED_MESSAGE)
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        return translate(error)

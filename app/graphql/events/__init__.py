@@ -1,0 +1,1 @@
+"""`events`: the raw event stream, newest first."""

@@ -1,0 +1,1 @@
+"""Prices: the global model catalog, and a workspace's own unit prices."""
