@@ -25,17 +25,26 @@ INTERNAL_STATUS = 500
 _PARSE_ERRORS = (SaasTrackerError, ValueError, TypeError, ArithmeticError)
 
 
+def _cause(error: GraphQLError) -> Exception | None:
+    """The exception behind an error (graphql-core may wrap a scalar's error in another)."""
+    original = error.original_error
+    while isinstance(original, GraphQLError) and original.original_error is not None:
+        original = original.original_error
+    return original
+
+
 def _is_request_error(error: GraphQLError) -> bool:
     """Parse, validation and variable-coercion errors: raised before any resolver ran."""
+    cause = _cause(error)
     return error.path is None and (
-        error.original_error is None or isinstance(error.original_error, _PARSE_ERRORS)
+        cause is None or isinstance(cause, (GraphQLError, *_PARSE_ERRORS))
     )
 
 
 def _expected(error: GraphQLError) -> SaasTrackerError | None:
-    original = error.original_error
-    if isinstance(original, SaasTrackerError) and original.code != INTERNAL:
-        return original
+    cause = _cause(error)
+    if isinstance(cause, SaasTrackerError) and cause.code != INTERNAL:
+        return cause
     return None
 
 
