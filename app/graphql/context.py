@@ -57,6 +57,9 @@ class Context:
     request: Request | WebSocket
     runtime: Runtime
     response: Response | WebSocket | None = None
+    # The GraphQL app's own share of worker threads: dashboard queries must not take every
+    # thread of anyio's default limiter, which ingest uses to enqueue (see `GraphQLApp`).
+    limiter: anyio.CapacityLimiter | None = None
     _session: Session | None = field(default=None, init=False, repr=False)
     _db_lock: anyio.Lock = field(default_factory=anyio.Lock, init=False, repr=False)
     _memo: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False)
@@ -135,7 +138,9 @@ class Context:
         self, work: Callable[[Session], T], after_commit: Callable[[Session], object] | None
     ) -> T:
         async with self._db_lock:
-            return await anyio.to_thread.run_sync(self._run_unit, work, after_commit)
+            return await anyio.to_thread.run_sync(
+                self._run_unit, work, after_commit, limiter=self.limiter
+            )
 
     def _run_unit(
         self, work: Callable[[Session], T], after_commit: Callable[[Session], object] | None
@@ -158,14 +163,16 @@ class Context:
         """Run `query(store, *args, **kwargs)` (a function of `app.analytics.queries`) in a
         worker thread. Not under the session lock: ClickHouse queries of one request may run
         side by side."""
-        return await anyio.to_thread.run_sync(partial(query, self.store, *args, **kwargs))
+        return await anyio.to_thread.run_sync(
+            partial(query, self.store, *args, **kwargs), limiter=self.limiter
+        )
 
     async def close(self) -> None:
         """Release the session's connection (called once the response is sent)."""
         session, self._session = self._session, None
         if session is not None:
             async with self._db_lock:
-                await anyio.to_thread.run_sync(session.close)
+                await anyio.to_thread.run_sync(session.close, limiter=self.limiter)
 
 
 Info = strawberry.Info[Context, None]

@@ -378,6 +378,13 @@ def test_value_signals_below_growth_need_an_upgrade(api: Api, selection: str) ->
     }
 
 
+def test_a_refused_report_leaves_the_other_fields_of_the_request(api: Api) -> None:
+    free = api.tenant(plan="free")
+    body = api.gql("{ viewer { role } aiCost { calls } }", token=free.admin_token)
+    assert body["data"] == {"viewer": {"role": "ADMIN"}, "aiCost": None}
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["UPGRADE_REQUIRED"]
+
+
 def test_an_empty_range_is_bad_user_input(api: Api, tenant: Tenant) -> None:
     error = api.error(TOTALS, {"from": RANGE["to"], "to": RANGE["from"]}, token=tenant.admin_token)
     assert error["extensions"] == {"code": "BAD_USER_INPUT", "status": 400, "field": "from"}

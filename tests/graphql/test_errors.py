@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
+from starlette.testclient import TestClient
 
 from app.analytics import queries
+from app.analytics.store import AnalyticsStore
 from app.graphql.schema import make_schema
+from app.server import create_app
+from app.settings import Environment, Settings
 from tests.graphql.conftest import Api, Tenant
 
 SET_PRICE = """
@@ -75,6 +81,34 @@ def test_an_unexpected_error_is_masked(
         }
     ]
     assert "password" not in str(body)
+
+
+def test_an_unexpected_error_is_logged_in_full(
+    api: Api, tenant: Tenant, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("the real cause")
+
+    monkeypatch.setattr(queries, "list_events", broken)
+    with caplog.at_level(logging.ERROR, logger="strawberry.execution"):
+        api.gql("{ events { eventId } }", token=tenant.admin_token)
+    assert "the real cause" in caplog.text
+
+
+def test_an_expected_refusal_is_not_logged_as_an_error(
+    api: Api, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.ERROR, logger="strawberry.execution"):
+        api.gql("{ viewer { role } }", token=None)
+    assert caplog.text == ""
+
+
+def test_graphiql_is_served_in_development(settings: Settings, store: AnalyticsStore) -> None:
+    development = settings.model_copy(update={"env": Environment.development})
+    with TestClient(create_app(development)) as client:
+        response = client.get("/graphql", headers={"accept": "text/html"})
+    assert response.status_code == 200
+    assert "graphiql" in response.text.lower()
 
 
 def test_graphiql_is_not_served_outside_development(api: Api) -> None:

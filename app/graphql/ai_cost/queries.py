@@ -47,7 +47,8 @@ class AiCostQuery:
         description=(
             "AI cost analytics of the workspace over [from, to) (default: the last 30 days). "
             "UPGRADE_REQUIRED (feature 'ai_cost_analytics') on the free plan; selecting value "
-            "signals needs 'value_signals' (growth plan or above), see AiCostReport."
+            "signals needs 'value_signals' (growth plan or above), see AiCostReport. Null "
+            "with an error when refused, so that the other fields of the request still answer."
         ),
         permission_classes=[IsWorkspaceMember],
     )
@@ -69,7 +70,7 @@ class AiCostQuery:
         by: Annotated[
             AiCostBreakdown, strawberry.argument(description="The dimension of `rows`.")
         ] = AiCostBreakdown.MODEL,
-    ) -> AiCostReport:
+    ) -> AiCostReport | None:
         context = info.context
         workspace_id = await context.workspace_id()
         wants_value_signals = selects_any(info.selected_fields, VALUE_SIGNAL_FIELDS)

@@ -70,7 +70,7 @@ class Event:
             environment=stored.environment,
             customer_org_id=_or_none(stored.customer_org_id),
             user_hash=_or_none(stored.user_hash),
-            properties=stored.properties,
+            properties=JSON(stored.properties),
             ai_cost_status=_or_none(stored.ai_cost_status),
             ai_pricing_source=_or_none(stored.ai_pricing_source),
             ai_canonical_model_key=_or_none(stored.ai_canonical_model_key),
