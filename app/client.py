@@ -336,7 +336,7 @@ class TrackerClient:
 
     def _backoff_delay(self, attempt: int) -> float:
         """Exponential backoff with "equal jitter": never 0, never in lockstep with others."""
-        ceiling = min(self.max_backoff, self.backoff * 2**attempt)
+        ceiling = min(self.max_backoff, self.backoff * 2.0**attempt)
         return ceiling / 2 + self._rng.uniform(0, ceiling / 2)
 
 

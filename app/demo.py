@@ -218,7 +218,7 @@ class TrafficGenerator:
         # Business hours weigh more than nights, and traffic grows over the period.
         rng = self.rng
         while True:
-            fraction = rng.random() ** 0.7  # more recent events are likelier
+            fraction: float = rng.random() ** 0.7  # more recent events are likelier
             moment = self.start + (self.now - self.start) * fraction
             busy = 8 <= moment.hour < 19 and moment.weekday() < 5
             if busy or rng.random() < 0.3:

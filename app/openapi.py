@@ -1,0 +1,516 @@
+"""The OpenAPI 3.1 document of `POST /v1/ingest` (CONTRACT §2), served at `GET /openapi.json`.
+
+Built once at import, from the same constants the validator uses (app/ingest/validation.py)
+and the default limits of Settings, so that the document and the server cannot drift on a
+number. The schemas describe what the server accepts as precisely as JSON Schema allows;
+rules across fields that it cannot express (a timestamp at most one day ahead,
+`cached_input_tokens` <= `input_tokens`, the byte limits) are stated in descriptions and
+answered by the documented 400 and 413.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from app.ingest.event import AI_CALL_COMPLETED, AI_CALL_FAILED, AI_OUTPUT_EVENTS
+from app.ingest.signature import APP_UUID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER
+from app.ingest.validation import (
+    AI_STRING_FIELDS,
+    COUNT_FIELDS,
+    DEFAULT_ENVIRONMENT,
+    EARLIEST_TIMESTAMP,
+    MAX_COUNT,
+    MAX_ENVIRONMENT_LENGTH,
+    MAX_MONEY,
+    MAX_NAME_LENGTH,
+    MAX_TIMESTAMP_LENGTH,
+    MONEY_FIELDS,
+)
+from app.settings import Settings
+
+API_VERSION = "1.0.0"
+
+
+def _default(name: str) -> Any:
+    return Settings.model_fields[name].default
+
+
+MAX_REQUEST_BYTES: int = _default("max_request_bytes")
+MAX_EVENT_BYTES: int = _default("max_event_bytes")
+MAX_BATCH_EVENTS: int = _default("max_batch_events")
+TIMESTAMP_TOLERANCE_S: int = _default("timestamp_tolerance_s")
+EARLIEST_EPOCH_MS = int(EARLIEST_TIMESTAMP.timestamp() * 1000)
+PRIVATE_FIELDS = ("prompt", "messages", "completion", "output", "response_text")
+
+_NON_BLANK = r"\S"  # at least one character that is not white space
+
+_AI_FIELD_DESCRIPTIONS: dict[str, str] = {
+    "feature": "Stable name of the AI feature, e.g. support_reply_generator.",
+    "provider": "e.g. openai, anthropic, azure_openai.",
+    "model": "e.g. gpt-5.4-mini, claude-sonnet-4-6; matched to the catalog or an alias. "
+    "`local:…` models are known but unpriced until the workspace sets a price.",
+    "request_type": "generate | summarize | classify | embed | chat | extract | other.",
+    "status": "e.g. failed: used with failed calls without token counts.",
+    "error_code": "Stable, short error category (not the raw provider message).",
+    "error_message": "Short human description; no sensitive provider responses.",
+    "workflow_id": "Correlates calls and value signals (e.g. a ticket id).",
+    "ai_call_id": "Stable id of one AI call; output events name it to be joined to the call.",
+    "value_signal": "Defaults to accepted, rejected or edited on the output events.",
+    "input_tokens": "Prompt/input tokens.",
+    "output_tokens": "Completion/output tokens.",
+    "total_tokens": "Defaults to input_tokens + output_tokens.",
+    "cached_input_tokens": "Cached prompt tokens; at most input_tokens.",
+    "estimated_cost_eur": "Explicit cost in EUR (highest priority); 0 is a known zero, "
+    "omit when unknown.",
+    "estimated_cost_usd": "Explicit cost in USD, converted at the FX rate of the event's time.",
+    "cost_amount": "Explicit cost amount; requires cost_currency.",
+}
+
+_AI_PROPERTIES: dict[str, Any] = {
+    **{
+        name: {"type": "string", "maxLength": length, "description": _AI_FIELD_DESCRIPTIONS[name]}
+        for name, length in AI_STRING_FIELDS.items()
+    },
+    **{
+        name: {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": MAX_COUNT,
+            "description": _AI_FIELD_DESCRIPTIONS[name],
+        }
+        for name in COUNT_FIELDS
+    },
+    **{
+        name: {
+            "type": "number",
+            "minimum": 0,
+            "maximum": int(MAX_MONEY),
+            "description": _AI_FIELD_DESCRIPTIONS[name],
+        }
+        for name in MONEY_FIELDS
+    },
+    "cost_currency": {
+        "type": "string",
+        "pattern": "^[A-Za-z]{3}$",
+        "description": "ISO 4217 code (e.g. EUR, USD) of cost_amount; requires cost_amount.",
+    },
+    "latency_ms": {
+        "type": "number",
+        "minimum": 0,
+        "description": "End-to-end latency in milliseconds.",
+    },
+    "success": {
+        "type": "boolean",
+        "description": "Defaults to true on ai_call_completed, false on ai_call_failed.",
+    },
+    "edit_ratio": {
+        "type": "number",
+        "minimum": 0,
+        "maximum": 1,
+        "description": "On ai_output_edited: the fraction of the output that was changed.",
+    },
+}
+
+
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    """An optional field: `null` is read as "not sent" (SDKs send it)."""
+    return {**schema, "type": [schema["type"], "null"]}
+
+
+def _ai_event(*required: str) -> dict[str, Any]:
+    """An AI event's properties: the typed AI fields, with `required` directly under
+    properties or all under properties.ai (flattened at ingest)."""
+    non_blank = {name: {"type": "string", "pattern": _NON_BLANK} for name in required}
+    return {
+        "required": ["properties"],
+        "properties": {
+            "properties": {
+                "$ref": "#/components/schemas/AiProperties",
+                "anyOf": [
+                    {"required": list(required), "properties": non_blank},
+                    {
+                        "required": ["ai"],
+                        "properties": {"ai": {"required": list(required), "properties": non_blank}},
+                    },
+                ],
+            }
+        },
+    }
+
+
+AI_PROPERTIES_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": (
+        "The properties of an AI event: the fields below are checked (the seed document's "
+        "field reference); any other key is kept as custom data. "
+        "`properties.ai.*` is flattened into `properties.*` (the same key in both places "
+        "with different values is a 400). Private keys (`prompt`, `messages`, `completion`, "
+        "`output`, `response_text`, any case or separator) and chat transcripts (lists of "
+        "role/content messages) are dropped wherever they appear and never stored."
+    ),
+    "properties": {
+        **{name: _nullable(schema) for name, schema in _AI_PROPERTIES.items()},
+        "ai": {
+            "type": "object",
+            "description": "Nested AI fields, flattened into properties at ingest.",
+            "properties": _AI_PROPERTIES,
+        },
+    },
+    "dependentRequired": {"cost_amount": ["cost_currency"], "cost_currency": ["cost_amount"]},
+    "additionalProperties": True,
+}
+
+EVENT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": (
+        f"One event. Its compact JSON, after privacy stripping, may take at most "
+        f"{MAX_EVENT_BYTES} bytes (413 beyond). Unknown top-level keys are a 400 (custom "
+        "data goes under `properties`); private keys are dropped, not refused."
+    ),
+    "required": ["event"],
+    "additionalProperties": False,
+    "properties": {
+        "event": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": MAX_NAME_LENGTH,
+            "pattern": _NON_BLANK,
+            "description": (
+                "The event name. The AI events are ai_call_completed, ai_call_failed, "
+                "ai_output_accepted, ai_output_rejected and ai_output_edited."
+            ),
+        },
+        "event_id": {
+            "type": ["string", "null"],
+            "minLength": 1,
+            "maxLength": MAX_NAME_LENGTH,
+            "pattern": _NON_BLANK,
+            "description": (
+                "Client idempotency key: an event_id repeated within an app is stored once, "
+                "so retries are safe. Default: a server-generated UUID."
+            ),
+        },
+        "timestamp": {
+            "description": (
+                "ISO 8601 (without offset: UTC) or integral epoch milliseconds; from "
+                "2000-01-01 to one day after the server's clock. Default: time received."
+            ),
+            "anyOf": [
+                {"type": "string", "format": "date-time", "maxLength": MAX_TIMESTAMP_LENGTH},
+                {"type": "integer", "minimum": EARLIEST_EPOCH_MS},
+                {"type": "null"},
+            ],
+        },
+        "environment": {
+            "type": ["string", "null"],
+            "minLength": 1,
+            "maxLength": MAX_ENVIRONMENT_LENGTH,
+            "pattern": _NON_BLANK,
+            "default": DEFAULT_ENVIRONMENT,
+            "description": "e.g. production or staging.",
+        },
+        "customer_org_id": {
+            "type": ["string", "null"],
+            "maxLength": MAX_NAME_LENGTH,
+            "description": "Your customer's organization (case-sensitive).",
+        },
+        "user_hash": {
+            "type": ["string", "null"],
+            "maxLength": MAX_NAME_LENGTH,
+            "description": "A hash of your user's id, never an e-mail address.",
+        },
+        "properties": {
+            "type": ["object", "null"],
+            "description": (
+                "Custom data, free-form on product events; on the AI events see "
+                "AiProperties. Private keys are dropped wherever they appear: "
+                + ", ".join(PRIVATE_FIELDS)
+                + " and chat transcripts."
+            ),
+        },
+    },
+    "allOf": [
+        {
+            "if": {"properties": {"event": {"const": AI_CALL_COMPLETED}}, "required": ["event"]},
+            "then": _ai_event("feature", "provider", "model"),
+        },
+        {
+            "if": {
+                "properties": {"event": {"enum": [AI_CALL_FAILED, *AI_OUTPUT_EVENTS]}},
+                "required": ["event"],
+            },
+            "then": _ai_event("feature"),
+        },
+    ],
+}
+
+BATCH_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": f"Up to {MAX_BATCH_EVENTS} events, accepted or rejected together.",
+    "required": ["batch"],
+    "additionalProperties": False,
+    "properties": {
+        "batch": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": MAX_BATCH_EVENTS,
+            "items": {"$ref": "#/components/schemas/Event"},
+        }
+    },
+}
+
+
+def _error_schema(error: str, **properties: Any) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": ["error", *properties],
+        "properties": {"error": {"const": error}, **properties},
+    }
+
+
+_DETAIL = {"type": "string", "description": "What went wrong, in English."}
+
+ERROR_SCHEMAS: dict[str, dict[str, Any]] = {
+    "ValidationError": _error_schema(
+        "validation_error",
+        errors={
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "required": ["index", "field", "message"],
+                "properties": {
+                    "index": {
+                        "type": ["integer", "null"],
+                        "minimum": 0,
+                        "description": "The event's position (0 for a single event); null "
+                        "for the request as a whole.",
+                    },
+                    "field": {
+                        "type": ["string", "null"],
+                        "description": "Dotted path, e.g. properties.model; never a "
+                        "submitted value.",
+                    },
+                    "message": {"type": "string"},
+                },
+            },
+        },
+    ),
+    "InvalidSignature": _error_schema("invalid_signature", detail=_DETAIL),
+    "UnknownApp": _error_schema("unknown_app", detail=_DETAIL),
+    "PayloadTooLarge": _error_schema("payload_too_large", detail=_DETAIL),
+    "Unavailable": _error_schema("unavailable", detail=_DETAIL),
+}
+
+_SEED_USER_HASH = "a1b2c3d4e5f6789012345678901234567890123456789012345678901234abcd"
+_EXAMPLE_CALL = {
+    "event": AI_CALL_COMPLETED,
+    "user_hash": _SEED_USER_HASH,
+    "customer_org_id": "acme-corp",
+    "properties": {
+        "feature": "support_reply_generator",
+        "provider": "openai",
+        "model": "gpt-5.4-mini",
+        "request_type": "generate",
+        "input_tokens": 1200,
+        "output_tokens": 350,
+        "total_tokens": 1550,
+        "estimated_cost_eur": 0.014,
+        "latency_ms": 1420,
+        "success": True,
+        "workflow_id": "support-ticket-789",
+        "ai_call_id": "call_01HV...",
+    },
+}
+_EXAMPLE_EDITED = {
+    "event": "ai_output_edited",
+    "user_hash": _SEED_USER_HASH,
+    "customer_org_id": "acme-corp",
+    "properties": {
+        "feature": "support_reply_generator",
+        "provider": "openai",
+        "model": "gpt-5.4-mini",
+        "workflow_id": "support-ticket-789",
+        "ai_call_id": "call_01HV...",
+        "edit_ratio": 0.12,
+    },
+}
+EXAMPLES: dict[str, dict[str, Any]] = {
+    "aiCallCompleted": {"summary": "An AI call with its usage and cost", "value": _EXAMPLE_CALL},
+    "aiCallFailed": {
+        "summary": "A failed AI call",
+        "value": {
+            "event": AI_CALL_FAILED,
+            "user_hash": _SEED_USER_HASH,
+            "customer_org_id": "acme-corp",
+            "properties": {
+                "feature": "support_reply_generator",
+                "provider": "openai",
+                "model": "gpt-5.4-mini",
+                "latency_ms": 8500,
+                "error_code": "rate_limited",
+                "workflow_id": "support-ticket-789",
+                "ai_call_id": "call_01HV...",
+            },
+        },
+    },
+    "batch": {
+        "summary": "A call and the edit of its output, in one request",
+        "value": {"batch": [_EXAMPLE_CALL, _EXAMPLE_EDITED]},
+    },
+}
+
+
+def _json_response(description: str, schema: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
+        **extra,
+    }
+
+
+INGEST_DESCRIPTION = f"""\
+Send one event, or `{{"batch": [event, …]}}`, signed with the app's API secret.
+
+**Signature.** `x-signature` is the lower-case hex HMAC-SHA256 of the exact raw request body,
+keyed with the app's API secret (a `sha256=` prefix is accepted). With `x-timestamp` (unix
+seconds) the HMAC covers `{{timestamp}}.{{raw body}}` and a timestamp more than
+{TIMESTAMP_TOLERANCE_S} s away from the server's clock is refused (replay protection). Build
+the body once, compute the HMAC over that exact string, send that exact string: re-serialised
+JSON (other spacing or key order) does not match. After a secret rotation the previous secret
+stays valid for a grace period.
+
+**Privacy.** Do not send `{"`, `".join(PRIVATE_FIELDS)}` or chat transcripts: they are
+dropped wherever they appear, never stored, logged or queued.
+
+**Limits** (defaults): {MAX_REQUEST_BYTES} bytes a request, {MAX_EVENT_BYTES} bytes an event,
+{MAX_BATCH_EVENTS} events a batch. Over the plan's monthly events ingest is not blocked.
+
+**Retries.** 202 is a promise: the events will be stored, each exactly once. Retrying with the
+same `event_id`s is always safe (a 503 accepted nothing; a lost 202 is deduplicated), so set
+`event_id` on the client before the first attempt. 4xx answers are final.
+"""
+
+OPENAPI: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
+    "info": {
+        "title": "SaaS Tracker ingest API",
+        "version": API_VERSION,
+        "description": (
+            "Signed events in, exact AI costs out. Analytics are served by the GraphQL API "
+            "at /graphql."
+        ),
+    },
+    "servers": [{"url": "/"}],
+    "paths": {
+        "/v1/ingest": {
+            "post": {
+                "operationId": "ingest",
+                "summary": "Ingest signed events",
+                "description": INGEST_DESCRIPTION,
+                "parameters": [
+                    {
+                        "name": APP_UUID_HEADER,
+                        "in": "header",
+                        "required": True,
+                        "description": "The app's UUID (404 when unknown or deactivated).",
+                        "schema": {"type": "string", "format": "uuid"},
+                    },
+                    {
+                        "name": SIGNATURE_HEADER,
+                        "in": "header",
+                        "required": True,
+                        "description": "Hex HMAC-SHA256 of the raw body (or of "
+                        "`{x-timestamp}.{raw body}`), keyed with the app's API secret.",
+                        "schema": {"type": "string", "pattern": "^(sha256=)?[0-9a-fA-F]{64}$"},
+                    },
+                    {
+                        "name": TIMESTAMP_HEADER,
+                        "in": "header",
+                        "required": False,
+                        "description": "Unix seconds; when sent, it is signed with the body "
+                        f"and must be within {TIMESTAMP_TOLERANCE_S} s of the server's clock.",
+                        "schema": {"type": "string", "pattern": "^[0-9]{1,11}$"},
+                    },
+                ],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {"$ref": "#/components/schemas/IngestRequest"},
+                            "examples": EXAMPLES,
+                        }
+                    },
+                },
+                "responses": {
+                    "202": _json_response(
+                        "Accepted: queued durably; every event will be stored exactly once.",
+                        "Accepted",
+                    ),
+                    "400": _json_response(
+                        "Invalid JSON or schema: the whole request is rejected, nothing is "
+                        "stored. `errors` lists every problem of the request.",
+                        "ValidationError",
+                    ),
+                    "401": _json_response(
+                        "Signature missing, malformed or wrong, or timestamp out of tolerance.",
+                        "InvalidSignature",
+                    ),
+                    "404": _json_response("Unknown or inactive app UUID.", "UnknownApp"),
+                    "413": _json_response(
+                        "The request, an event or the batch is over its limit.",
+                        "PayloadTooLarge",
+                    ),
+                    "503": _json_response(
+                        "The queue is unavailable: nothing was accepted. Retry after "
+                        "`Retry-After` seconds with the same body.",
+                        "Unavailable",
+                        headers={
+                            "Retry-After": {
+                                "required": True,
+                                "description": "Seconds to wait before retrying.",
+                                "schema": {"type": "integer", "minimum": 0},
+                            }
+                        },
+                    ),
+                },
+            }
+        }
+    },
+    "components": {
+        "schemas": {
+            "IngestRequest": {
+                "oneOf": [
+                    {"$ref": "#/components/schemas/Event"},
+                    {"$ref": "#/components/schemas/Batch"},
+                ]
+            },
+            "Event": EVENT_SCHEMA,
+            "Batch": BATCH_SCHEMA,
+            "AiProperties": AI_PROPERTIES_SCHEMA,
+            "Accepted": {
+                "type": "object",
+                "required": ["accepted", "event_ids"],
+                "properties": {
+                    "accepted": {"type": "integer", "minimum": 1},
+                    "event_ids": {
+                        "type": "array",
+                        "items": {"type": "string"},
+                        "description": "The events' ids in request order (client-sent or "
+                        "server-generated).",
+                    },
+                },
+            },
+            **ERROR_SCHEMAS,
+        }
+    },
+}
+
+
+async def openapi_json(request: Request) -> JSONResponse:
+    """`GET /openapi.json`: the document above."""
+    return JSONResponse(OPENAPI, headers={"cache-control": "public, max-age=300"})
