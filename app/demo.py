@@ -22,7 +22,9 @@ from one `random.Random`.
 from __future__ import annotations
 
 import hashlib
+import json
 import random
+import shlex
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -48,6 +50,8 @@ from app.migrate import migrate_relational
 from app.plans.service import get_plan
 
 DEFAULT_SEED = 20_240_501
+# Every event is generated in memory before sending: a demo, not a load generator.
+MAX_EVENTS = 100_000
 # Events per request: small enough for the progress bar to move, large enough to be quick.
 REQUEST_EVENTS = 250
 
@@ -383,8 +387,8 @@ def run_demo(
     Raises DemoFailed when no server answers at `base_url` or when it refuses the demo app
     (typically: the server uses another database than `database_url`).
     """
-    if events < 1 or days < 1:
-        raise DemoFailed("--events and --days must be at least 1.")
+    if not 1 <= events <= MAX_EVENTS or days < 1:
+        raise DemoFailed(f"--events must be from 1 to {MAX_EVENTS} and --days at least 1.")
     now = (now or datetime.now(UTC)).astimezone(UTC)
     _check_server(base_url)
 
@@ -436,3 +440,24 @@ def run_demo(
         "events_sent": len(accepted),
         "graphql_example": graphql_example(features=features, since=now - timedelta(days=days)),
     }
+
+
+def format_summary(result: dict[str, Any], *, base_url: str) -> str:
+    """What `saas-tracker demo` prints: the token, the query, and a curl line that runs it."""
+    graphql_url = base_url.rstrip("/") + "/graphql/"
+    payload = json.dumps({"query": result["graphql_example"]})
+    curl = (
+        f"curl -sS {shlex.quote(graphql_url)} -H 'content-type: application/json' "
+        f"-H {shlex.quote('authorization: Bearer ' + result['token'])} "
+        f"--data-binary {shlex.quote(payload)}"
+    )
+    return (
+        f"Demo workspace ready: {result['events_sent']} events sent.\n"
+        f"  workspace_id  {result['workspace_id']}\n"
+        f"  token         {result['token']}   (admin token: Authorization: Bearer …)\n"
+        f"  app_uuid      {result['app_uuid']}\n"
+        f"  api_secret    {result['api_secret']}   (to send more events with the snippets)\n"
+        "\n"
+        f"Query to try ({graphql_url}):\n\n{result['graphql_example']}\n"
+        f"Or from a shell:\n\n{curl}\n"
+    )

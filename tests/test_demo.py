@@ -4,8 +4,10 @@ ingest endpoint and ends up in ClickHouse with the cost statuses the demo is mea
 from __future__ import annotations
 
 import io
+import json
 import random
 import socket
+import subprocess
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -15,7 +17,7 @@ from rich.console import Console
 
 from app.accounts.models import Workspace
 from app.db import session_scope
-from app.demo import DEFAULT_SEED, DemoFailed, TrafficGenerator, run_demo
+from app.demo import DEFAULT_SEED, DemoFailed, TrafficGenerator, format_summary, run_demo
 from app.settings import Settings
 from tests.test_client import LiveServer, serving
 
@@ -159,3 +161,20 @@ def test_without_a_server_the_demo_says_how_to_start_one(settings: Settings) -> 
         f"No SaaS Tracker answers at {url} (ConnectError): start `saas-tracker serve` first, "
         "or pass --url."
     )
+
+
+def test_the_printed_curl_command_runs_the_example_query(settings: Settings) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    expected = TrafficGenerator(rng=random.Random(DEFAULT_SEED), now=now, days=30).events(EVENTS)
+    with serving(settings) as live:
+        result = demo(live, settings, now=now)
+        live.wait_for_events(EVENTS)
+        summary = format_summary(result, base_url=live.base_url)
+        curl = summary.strip().splitlines()[-1]
+        done = subprocess.run(["bash", "-c", curl], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout)
+    assert answer["data"]["aiCost"]["calls"] == sum(
+        e["event"] == "ai_call_completed" for e in expected
+    )
+    assert f"token         {result['token']}" in summary
