@@ -135,9 +135,12 @@ def redis_url() -> Iterator[str]:
 
 
 @pytest.fixture
-def settings(tmp_path: Path, database_url: str, clickhouse_url: str) -> Settings:
-    """Embedded-mode settings on the test's own databases (no Redis)."""
-    return Settings(
+def settings(
+    tmp_path: Path, database_url: str, clickhouse_url: str, clickhouse_database: str
+) -> Iterator[Settings]:
+    """Embedded-mode settings on the test's own databases (no Redis); the ClickHouse database
+    the application creates is dropped afterwards."""
+    yield Settings(
         _env_file=None,  # type: ignore[call-arg]
         env="test",
         data_dir=tmp_path / "data",
@@ -145,6 +148,7 @@ def settings(tmp_path: Path, database_url: str, clickhouse_url: str) -> Settings
         clickhouse_url=clickhouse_url,
         batch_max_wait_s=0.2,
     )
+    open_store(clickhouse_url).command(f"DROP DATABASE IF EXISTS {clickhouse_database}")
 
 
 @pytest.fixture(params=["local", "redis"])

@@ -52,6 +52,56 @@ def to_insert_row(row: QueuedRow) -> dict[str, Any]:
     }
 
 
+def to_queued_row(row: dict[str, Any]) -> QueuedRow:
+    """The inverse of `to_insert_row`: typed values back to the queue's JSON form."""
+    cost = row["estimated_cost_eur"]
+    return {
+        **row,
+        "workspace_id": str(row["workspace_id"]),
+        "app_id": str(row["app_id"]),
+        "timestamp": format_timestamp(row["timestamp"]),
+        "received_at": format_timestamp(row["received_at"]),
+        "estimated_cost_eur": None if cost is None else format(Decimal(cost), "f"),
+    }
+
+
 def row_key(row: QueuedRow) -> tuple[str, str]:
     """Events are unique by (app, event_id)."""
     return row["app_id"], row["event_id"]
+
+
+AI_USAGE_TABLE = "ai_usage_events"
+
+# How each typed column of `ai_usage_events` is read from an `events` row. Properties were
+# normalised at ingest (token counts are integers, `success` a bool), so these extractions are
+# exact; absent fields read as '' / 0 and an absent edit_ratio as NULL.
+AI_USAGE_EXPRESSIONS: tuple[tuple[str, str], ...] = (
+    ("workspace_id", "workspace_id"),
+    ("app_id", "app_id"),
+    ("event_id", "event_id"),
+    ("event", "event"),
+    ("timestamp", "timestamp"),
+    ("environment", "environment"),
+    ("customer_org_id", "customer_org_id"),
+    ("user_hash", "user_hash"),
+    ("customer_plan", "JSONExtractString(properties, 'customer_plan')"),
+    ("feature", "JSONExtractString(properties, 'feature')"),
+    ("provider", "JSONExtractString(properties, 'provider')"),
+    ("model", "JSONExtractString(properties, 'model')"),
+    ("request_type", "JSONExtractString(properties, 'request_type')"),
+    ("ai_call_id", "JSONExtractString(properties, 'ai_call_id')"),
+    ("workflow_id", "JSONExtractString(properties, 'workflow_id')"),
+    ("input_tokens", "JSONExtractUInt(properties, 'input_tokens')"),
+    ("output_tokens", "JSONExtractUInt(properties, 'output_tokens')"),
+    ("cached_input_tokens", "JSONExtractUInt(properties, 'cached_input_tokens')"),
+    ("total_tokens", "JSONExtractUInt(properties, 'total_tokens')"),
+    ("latency_ms", "JSONExtractFloat(properties, 'latency_ms')"),
+    ("success", "toUInt8(JSONExtractBool(properties, 'success'))"),
+    ("error_code", "JSONExtractString(properties, 'error_code')"),
+    ("value_signal", "JSONExtractString(properties, 'value_signal')"),
+    ("edit_ratio", "JSONExtract(properties, 'edit_ratio', 'Nullable(Float64)')"),
+    ("ai_cost_status", "ai_cost_status"),
+    ("ai_pricing_source", "ai_pricing_source"),
+    ("ai_canonical_model_key", "ai_canonical_model_key"),
+    ("estimated_cost_eur", "estimated_cost_eur"),
+)

@@ -1,14 +1,20 @@
-"""Writes batches of queued rows into ClickHouse exactly once.
+"""Writes batches of queued rows into ClickHouse exactly once, whatever crashes in between.
 
-Exactly once rests on two things: a batch is acknowledged to its queue only after this writer
-returns, and before inserting, the writer asks `event_keys` which (app, event_id) pairs are
-already stored — so a batch retried after a crash, or an event_id a client sent twice, is
-stored once. Everything goes into the `events` table in ONE insert; the materialized views fill
-`ai_usage_events` and `event_keys` from the same block.
+A batch is acknowledged to its queue only after `write` returns, so a crash means the batch is
+written again; every step is therefore idempotent:
+
+1. rows whose (app, event_id) is already in `events` are skipped — a batch retried after a
+   crash, or an event_id a client sent twice (looked up through a bloom-filter index, whatever
+   the timestamps);
+2. the rest go into `events` in ONE insert (one part: all or nothing);
+3. the batch's AI events are copied into `ai_usage_events` with an INSERT … SELECT that skips
+   those already there — so a crash between steps 2 and 3 is repaired by the retry. (A
+   materialized view would not do: ClickHouse does not commit a view's part atomically with
+   its source's, and a crash between them cannot be told apart afterwards.)
 
 A row that ClickHouse refuses on its own (a "poison" row) is found by bisecting the batch and
-parked in the dead-letter table, so it never blocks the others. Connectivity errors are raised
-as `AnalyticsUnavailable`: the caller keeps its messages and retries with backoff.
+parked in the dead-letter table, so it never blocks the others. Connectivity errors propagate as
+`AnalyticsUnavailable`: the caller keeps its messages and retries with backoff.
 """
 
 from __future__ import annotations
@@ -17,35 +23,57 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from app.analytics.events_table import (
+    AI_USAGE_EXPRESSIONS,
+    AI_USAGE_TABLE,
     EVENT_COLUMNS,
     EVENTS_TABLE,
     QueuedRow,
+    parse_timestamp,
     row_key,
     to_insert_row,
 )
 from app.analytics.store import AnalyticsStore
 from app.errors import AnalyticsRejected
-from app.metrics import (
-    BATCH_ROWS,
-    DEAD_LETTERS,
-    DUPLICATES_SKIPPED,
-    INSERT_SECONDS,
-    ROWS_WRITTEN,
-)
+from app.metrics import BATCH_ROWS, DEAD_LETTERS, DUPLICATES_SKIPPED, INSERT_SECONDS, ROWS_WRITTEN
 
 log = logging.getLogger(__name__)
 
 DeadLetterSink = Callable[[QueuedRow, str], None]
+
+_KEYS_FILTER = (
+    "workspace_id IN {workspaces:Array(UUID)} AND app_id IN {apps:Array(UUID)}"
+    " AND event_id IN {ids:Array(String)}"
+)
+_RANGE_FILTER = (
+    " AND timestamp >= {first:DateTime64(3, 'UTC')} AND timestamp <= {last:DateTime64(3, 'UTC')}"
+)
+_DERIVE_AI_USAGE = (
+    f"INSERT INTO {AI_USAGE_TABLE} ({', '.join(c for c, _ in AI_USAGE_EXPRESSIONS)}) "
+    f"SELECT {', '.join(f'{e} AS {c}' for c, e in AI_USAGE_EXPRESSIONS)} "
+    f"FROM {EVENTS_TABLE} WHERE {_KEYS_FILTER}{_RANGE_FILTER} AND startsWith(event, 'ai_') "
+    f"AND (app_id, event_id) NOT IN (SELECT app_id, event_id FROM {AI_USAGE_TABLE} "
+    f"WHERE {_KEYS_FILTER}{_RANGE_FILTER})"
+)
 
 
 @dataclass
 class WriteResult:
     inserted: int = 0
     duplicates: int = 0
+    in_events: list[QueuedRow] = field(default_factory=list)
     dead_lettered: int = 0
     errors: list[str] = field(default_factory=list)
+
+
+def _key_params(rows: Sequence[QueuedRow]) -> dict[str, Any]:
+    return {
+        "workspaces": sorted({row["workspace_id"] for row in rows}),
+        "apps": sorted({row["app_id"] for row in rows}),
+        "ids": sorted({row["event_id"] for row in rows}),
+    }
 
 
 class EventWriter:
@@ -55,15 +83,21 @@ class EventWriter:
 
     def write(self, rows: Sequence[QueuedRow]) -> WriteResult:
         result = WriteResult()
-        fresh = self._without_stored(rows, result)
+        unique = self._unique(rows)
+        stored = self._stored_keys(unique) if unique else set()
+        fresh = [row for row in unique if row_key(row) not in stored]
+        result.duplicates = len(rows) - len(fresh)
+        result.in_events = [row for row in unique if row_key(row) in stored]
         if fresh:
             self._insert_or_bisect(fresh, result)
+        self._derive_ai_usage([row for row in result.in_events if row["event"].startswith("ai_")])
         ROWS_WRITTEN.inc(result.inserted)
         DUPLICATES_SKIPPED.inc(result.duplicates)
         DEAD_LETTERS.inc(result.dead_lettered)
         return result
 
-    def _without_stored(self, rows: Sequence[QueuedRow], result: WriteResult) -> list[QueuedRow]:
+    @staticmethod
+    def _unique(rows: Sequence[QueuedRow]) -> list[QueuedRow]:
         seen: set[tuple[str, str]] = set()
         unique: list[QueuedRow] = []
         for row in rows:
@@ -71,20 +105,25 @@ class EventWriter:
             if key not in seen:
                 seen.add(key)
                 unique.append(row)
-        stored = self._stored_keys(unique)
-        fresh = [row for row in unique if row_key(row) not in stored]
-        result.duplicates += len(rows) - len(fresh)
-        return fresh
+        return unique
 
     def _stored_keys(self, rows: Sequence[QueuedRow]) -> set[tuple[str, str]]:
-        apps = sorted({row["app_id"] for row in rows})
-        event_ids = sorted({row["event_id"] for row in rows})
         found = self.store.query(
-            "SELECT DISTINCT app_id, event_id FROM event_keys "
-            "WHERE app_id IN {apps:Array(UUID)} AND event_id IN {ids:Array(String)}",
-            {"apps": apps, "ids": event_ids},
+            f"SELECT DISTINCT app_id, event_id FROM {EVENTS_TABLE} WHERE {_KEYS_FILTER}",
+            _key_params(rows),
         )
         return {(str(r["app_id"]), r["event_id"]) for r in found}
+
+    def _derive_ai_usage(self, rows: Sequence[QueuedRow]) -> None:
+        # Covers the rows just inserted and those found already stored: if an earlier attempt
+        # died between its two inserts, this is where its AI rows are completed.
+        if not rows:
+            return
+        timestamps = [parse_timestamp(row["timestamp"]) for row in rows]
+        self.store.command(
+            _DERIVE_AI_USAGE,
+            {**_key_params(rows), "first": min(timestamps), "last": max(timestamps)},
+        )
 
     def _insert_or_bisect(self, rows: list[QueuedRow], result: WriteResult) -> None:
         try:
@@ -93,6 +132,7 @@ class EventWriter:
             INSERT_SECONDS.observe(time.perf_counter() - started)
             BATCH_ROWS.observe(len(rows))
             result.inserted += len(rows)
+            result.in_events.extend(rows)
             return
         except (AnalyticsRejected, ValueError, KeyError, TypeError, ArithmeticError) as exc:
             if len(rows) == 1:

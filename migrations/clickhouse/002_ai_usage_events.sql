@@ -1,5 +1,8 @@
--- Typed AI columns for the AI Cost pages, filled from the raw stream by a materialized view so
--- that one INSERT (one part, all or nothing) writes both.
+-- Typed AI columns for the AI Cost pages. Workers derive its rows from `events` with an
+-- INSERT … SELECT after each batch (see app/workers/writer.py) rather than through a
+-- materialized view: a view's part and its source's part are not committed atomically, so a
+-- crash between the two would leave the tables disagreeing; explicit, idempotent derivation
+-- repairs that on the retry.
 CREATE TABLE IF NOT EXISTS ai_usage_events
 (
     workspace_id UUID,
@@ -30,25 +33,3 @@ CREATE TABLE IF NOT EXISTS ai_usage_events
 ENGINE = MergeTree
 PARTITION BY toYYYYMM(timestamp)
 ORDER BY (workspace_id, event, timestamp);
-
-CREATE MATERIALIZED VIEW IF NOT EXISTS ai_usage_events_mv TO ai_usage_events AS
-SELECT
-    workspace_id, app_id, event_id, event, timestamp, environment, customer_org_id, user_hash,
-    JSONExtractString(properties, 'customer_plan') AS customer_plan,
-    JSONExtractString(properties, 'feature') AS feature,
-    JSONExtractString(properties, 'provider') AS provider,
-    JSONExtractString(properties, 'model') AS model,
-    JSONExtractString(properties, 'request_type') AS request_type,
-    JSONExtractString(properties, 'ai_call_id') AS ai_call_id,
-    JSONExtractString(properties, 'workflow_id') AS workflow_id,
-    JSONExtractUInt(properties, 'input_tokens') AS input_tokens,
-    JSONExtractUInt(properties, 'output_tokens') AS output_tokens,
-    JSONExtractUInt(properties, 'cached_input_tokens') AS cached_input_tokens,
-    JSONExtractUInt(properties, 'total_tokens') AS total_tokens,
-    JSONExtractFloat(properties, 'latency_ms') AS latency_ms,
-    toUInt8(JSONExtractBool(properties, 'success')) AS success,
-    JSONExtractString(properties, 'error_code') AS error_code,
-    JSONExtractString(properties, 'value_signal') AS value_signal,
-    JSONExtract(properties, 'edit_ratio', 'Nullable(Float64)') AS edit_ratio
-FROM events
-WHERE startsWith(event, 'ai_');

@@ -11,9 +11,11 @@ from uuid import UUID
 import orjson
 import pytest
 
+from app.analytics.events_table import to_queued_row
 from app.analytics.migrations import migrate
 from app.analytics.store import AnalyticsStore
 from app.errors import AnalyticsRejected
+from app.workers.writer import EventWriter
 from tests.analytics.samples import HOSTILE_STRINGS
 
 WORKSPACE = UUID("6f1b0a0e-5d8c-4a51-9c4e-3b4f6d9e0a11")
@@ -315,7 +317,7 @@ def test_migrations_are_recorded_with_versions_1_to_4(store: AnalyticsStore) -> 
         {"version": 1, "name": "001_events"},
         {"version": 2, "name": "002_ai_usage_events"},
         {"version": 3, "name": "003_ai_usage_cost_resolution"},
-        {"version": 4, "name": "004_event_keys"},
+        {"version": 4, "name": "004_event_id_indexes"},
     ]
 
 
@@ -346,8 +348,17 @@ def test_the_cost_resolution_migration_added_its_columns_to_both_tables(
     ]
 
 
-def test_an_ai_event_fills_ai_usage_events_through_the_view(store: AnalyticsStore) -> None:
-    store.insert("events", EVENT_COLUMNS, [event("ai-1"), event("view-1", event="page_viewed")])
+def _write(store: AnalyticsStore, rows: list[dict[str, Any]]) -> None:
+    """Through the workers' writer, which derives ai_usage_events from events."""
+    EventWriter(store, _refuse_dead_letter).write([to_queued_row(r) for r in rows])
+
+
+def _refuse_dead_letter(row: dict[str, Any], error: str) -> None:
+    raise AssertionError(f"unexpected dead letter: {error}")
+
+
+def test_the_writer_derives_the_typed_ai_columns_of_an_ai_event(store: AnalyticsStore) -> None:
+    _write(store, [event("ai-1"), event("view-1", event="page_viewed")])
     rows = store.query(
         "SELECT event_id, timestamp, customer_plan, feature, provider, model, request_type, "
         "ai_call_id, workflow_id, input_tokens, output_tokens, cached_input_tokens, total_tokens, "
@@ -384,22 +395,5 @@ def test_an_ai_event_fills_ai_usage_events_through_the_view(store: AnalyticsStor
 
 def test_a_missing_edit_ratio_is_null_in_ai_usage_events(store: AnalyticsStore) -> None:
     properties = {k: v for k, v in AI_PROPERTIES.items() if k != "edit_ratio"}
-    store.insert("events", EVENT_COLUMNS, [event(properties=orjson.dumps(properties).decode())])
+    _write(store, [event(properties=orjson.dumps(properties).decode())])
     assert store.query("SELECT edit_ratio FROM ai_usage_events") == [{"edit_ratio": None}]
-
-
-def test_every_event_fills_event_keys_through_the_view(store: AnalyticsStore) -> None:
-    store.insert(
-        "events",
-        EVENT_COLUMNS,
-        [event("ai-1"), event("view-1", event="page_viewed"), event("ai-1", app_id=OTHER_APP)],
-    )
-    rows = store.query(
-        "SELECT app_id, event_id, timestamp FROM event_keys ORDER BY toString(app_id), event_id"
-    )
-    at = datetime(2026, 11, 2, 10, 0, 0, 123000, tzinfo=UTC)
-    assert rows == [
-        {"app_id": APP, "event_id": "ai-1", "timestamp": at},
-        {"app_id": APP, "event_id": "view-1", "timestamp": at},
-        {"app_id": OTHER_APP, "event_id": "ai-1", "timestamp": at},
-    ]

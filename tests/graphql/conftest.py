@@ -21,7 +21,8 @@ from starlette.testclient import TestClient
 
 from app.accounts import service
 from app.accounts.models import Role, Workspace
-from app.analytics.events_table import EVENT_COLUMNS
+from app.analytics.events_table import EVENT_COLUMNS, to_queued_row
+from app.workers.writer import EventWriter
 from app.analytics.store import AnalyticsStore
 from app.db import session_scope
 from app.runtime import Runtime
@@ -134,7 +135,10 @@ class Api:
             session.add(workspace)
 
     def insert(self, rows: list[dict[str, Any]]) -> None:
-        self.runtime.store.insert("events", EVENT_COLUMNS, rows)
+        """Store typed `events` rows through the workers' writer (the one write path)."""
+        writer = EventWriter(self.runtime.store, self.runtime.dead_letters)
+        result = writer.write([to_queued_row({c: row[c] for c in EVENT_COLUMNS}) for row in rows])
+        assert result.dead_lettered == 0, result.errors
 
 
 @pytest.fixture

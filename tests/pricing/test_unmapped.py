@@ -9,10 +9,12 @@ from uuid import UUID
 
 import pytest
 
+from app.analytics.events_table import to_queued_row
 from app.analytics.store import AnalyticsStore
 from app.errors import BadUserInput
 from app.pricing.resolver import PricingSnapshot
 from app.pricing.unmapped import UnmappedModel, unmapped_models
+from app.workers.writer import EventWriter
 from tests.pricing.builders import alias, at, model
 
 WS = UUID("00000000-0000-0000-0000-0000000000a1")
@@ -74,8 +76,13 @@ def events(store: AnalyticsStore) -> AnalyticsStore:
         _row(20, "openai", "gpt-5.4-mini", at(2026, 3, 1), status="calculated"),
         _row(21, "acme", "brainy-1", at(2026, 3, 1), status="", event="page_viewed"),
     ]
-    store.insert("events", COLUMNS, rows)
+    writer = EventWriter(store, _refuse_dead_letter)
+    writer.write([to_queued_row(row) for row in rows])
     return store
+
+
+def _refuse_dead_letter(row: dict[str, Any], error: str) -> None:
+    raise AssertionError(f"unexpected dead letter: {error}")
 
 
 def test_unknown_models_are_grouped_with_counts_and_dates(events: AnalyticsStore) -> None:

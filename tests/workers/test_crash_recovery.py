@@ -107,7 +107,17 @@ def test_sigkill_during_batches_loses_no_acknowledged_event_and_duplicates_none(
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5) as client:
             while not stop.is_set():
                 batch = [
-                    {"event": "page_view", "event_id": str(uuid.uuid4()), "customer_org_id": "c1"}
+                    {
+                        "event": "ai_call_completed",
+                        "event_id": str(uuid.uuid4()),
+                        "customer_org_id": "c1",
+                        "properties": {
+                            "feature": "f",
+                            "provider": "openai",
+                            "model": "gpt-5.4-mini",
+                            "estimated_cost_eur": 0.01,
+                        },
+                    }
                     for _ in range(50)
                 ]
                 body = orjson.dumps({"batch": batch})
@@ -137,7 +147,8 @@ def test_sigkill_during_batches_loses_no_acknowledged_event_and_duplicates_none(
     query = (
         "import json, sys; from app.analytics.store import open_store; "
         f"s = open_store({env['SAAS_TRACKER_CLICKHOUSE_URL']!r}); "
-        "print(json.dumps([r['event_id'] for r in s.query('SELECT event_id FROM events')]))"
+        "print(json.dumps([[r['event_id'] for r in s.query(f'SELECT event_id FROM {t}')]"
+        " for t in ('events', 'ai_usage_events')]))"
     )
     while True:
         time.sleep(1)
@@ -145,7 +156,7 @@ def test_sigkill_during_batches_loses_no_acknowledged_event_and_duplicates_none(
             break
         restarted.send_signal(signal.SIGTERM)
         restarted.wait(60)
-        stored = json.loads(
+        stored, ai_usage = json.loads(
             subprocess.run(
                 [sys.executable, "-c", query], env=env, check=True, capture_output=True, text=True
             ).stdout
@@ -154,4 +165,5 @@ def test_sigkill_during_batches_loses_no_acknowledged_event_and_duplicates_none(
             break
         restarted = start()
     assert len(stored) == len(set(stored)), "an event was stored twice"
+    assert sorted(ai_usage) == sorted(stored), "ai_usage_events disagrees with events"
     assert set(acknowledged) - set(stored) == set(), "an acknowledged event was lost"

@@ -4,6 +4,7 @@ from decimal import Decimal
 
 from sqlalchemy.engine import Engine
 
+from app.analytics.events_table import EVENT_COLUMNS, to_insert_row
 from app.analytics.store import AnalyticsStore
 from app.workers.dead_letters import DeadLetterStore
 from app.workers.writer import EventWriter
@@ -76,3 +77,30 @@ def test_a_row_clickhouse_itself_refuses_is_dead_lettered(
     assert (result.inserted, result.dead_lettered) == (1, 1)
     assert [r["event_id"] for r in _events(store)] == ["e1"]
     assert [d.event_id for d in dead_letters.list()] == ["huge"]
+
+
+def test_a_crash_between_the_two_inserts_is_repaired_by_the_retry(
+    store: AnalyticsStore, engine: Engine
+) -> None:
+    batch = [queued_row("e1"), queued_row("e2")]
+    # The first attempt stored the events, then died before deriving ai_usage_events.
+    store.insert("events", EVENT_COLUMNS, [to_insert_row(r) for r in batch])
+    writer = EventWriter(store, DeadLetterStore(engine))
+    result = writer.write(batch)
+    writer.write(batch)
+    assert (result.inserted, result.duplicates) == (0, 2)
+    assert store.query("SELECT event_id FROM ai_usage_events ORDER BY event_id") == [
+        {"event_id": "e1"},
+        {"event_id": "e2"},
+    ]
+    assert store.query("SELECT count() AS n FROM events") == [{"n": 2}]
+
+
+def test_a_repeated_event_id_with_another_timestamp_is_stored_once(
+    store: AnalyticsStore, engine: Engine
+) -> None:
+    writer = EventWriter(store, DeadLetterStore(engine))
+    writer.write([queued_row("e1")])
+    result = writer.write([queued_row("e1", timestamp="2026-11-20T08:00:00.000000Z")])
+    assert (result.inserted, result.duplicates) == (0, 1)
+    assert store.query("SELECT count() AS n FROM ai_usage_events") == [{"n": 1}]
