@@ -22,12 +22,12 @@ from starlette.testclient import TestClient
 from app.accounts import service
 from app.accounts.models import Role, Workspace
 from app.analytics.events_table import EVENT_COLUMNS, to_queued_row
-from app.workers.writer import EventWriter
 from app.analytics.store import AnalyticsStore
 from app.db import session_scope
 from app.runtime import Runtime
 from app.server import create_app
 from app.settings import Settings
+from app.workers.writer import EventWriter
 
 # A fixed day for crafted traffic: queries name their range explicitly.
 DAY = datetime(2026, 11, 2, tzinfo=UTC)
