@@ -74,7 +74,9 @@ def _param_text(value: Any) -> str:
     if isinstance(value, bool):
         return "1" if value else "0"
     if isinstance(value, datetime):
-        return value.astimezone(_UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+        # A DateTime parameter refuses a fractional part; DateTime64 takes either.
+        utc = value.astimezone(_UTC)
+        return utc.strftime("%Y-%m-%d %H:%M:%S.%f" if utc.microsecond else "%Y-%m-%d %H:%M:%S")
     if isinstance(value, Decimal):
         return format(value, "f")
     if isinstance(value, list | tuple | set | frozenset):

@@ -227,13 +227,7 @@ def test_stored_timestamps_round_trip_and_filter_by_parameter(store: AnalyticsSt
     assert rows == [{"event_id": "early", "timestamp": early}]
 
 
-@pytest.mark.xfail(
-    reason="chdb_store binds datetimes with microseconds ('…05.000000'), which a DateTime "
-    "parameter refuses (Code 457, BAD_QUERY_PARAMETER); DateTime64 parameters work",
-    raises=AnalyticsRejected,
-    strict=True,
-)
-def test_a_datetime_parameter_binds(store: AnalyticsStore) -> None:
+def test_a_whole_second_datetime_parameter_binds_as_datetime(store: AnalyticsStore) -> None:
     rows = store.query(
         "SELECT toUnixTimestamp({at:DateTime}) AS t", {"at": datetime(2026, 11, 2, 10, tzinfo=UTC)}
     )
