@@ -83,12 +83,12 @@ def serving(settings: Settings, *, plan: str = "growth") -> Iterator[LiveServer]
     )
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the server did not start (see the log above)")
-        time.sleep(0.02)
     try:
+        deadline = time.monotonic() + 60
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the server did not start (see the log above)")
+            time.sleep(0.02)
         runtime: Runtime = app.state.runtime
         with session_scope(runtime.engine) as session:
             workspace, token = service.create_workspace(session, name="Acme", plan_key=plan)
