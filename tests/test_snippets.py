@@ -89,10 +89,11 @@ def test_without_an_app_uuid_every_snippet_holds_the_placeholder() -> None:
     assert all("YOUR_APP_UUID" in text for text in snippets.values())
 
 
-def test_no_snippet_holds_a_secret_only_its_environment_variable() -> None:
+def test_every_snippet_reads_the_secret_from_the_environment() -> None:
     snippets = tracking_snippets(BASE, APP)
-    assert all("SAAS_TRACKER_API_SECRET" in text for text in snippets.values())
-    assert [text for text in snippets.values() if "api_secret=" in text.lower()] == []
+    assert 'os.environ["SAAS_TRACKER_API_SECRET"]' in snippets["python"]
+    assert '-hmac "$SAAS_TRACKER_API_SECRET"' in snippets["curl"]
+    assert "process.env.SAAS_TRACKER_API_SECRET;" in snippets["javascript"]
 
 
 @pytest.mark.parametrize(
