@@ -24,7 +24,7 @@ from uuid import UUID
 import orjson
 from chdb import session as chdb_session
 
-from app.analytics.store import Params, Row
+from app.analytics.store import TRANSIENT_ERROR_CODES, Params, Row
 from app.errors import AnalyticsRejected, AnalyticsUnavailable
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -84,12 +84,13 @@ def _param_text(value: Any) -> str:
     return str(value).translate(_ESCAPES)
 
 
-def _error(exc: Exception) -> AnalyticsRejected:
-    text = str(exc)
+def _error(exc: Exception) -> AnalyticsRejected | AnalyticsUnavailable:
+    text = str(exc).split("\n", 1)[0][:500]
     match = re.search(r"Code: (\d+)", text)
-    return AnalyticsRejected(
-        text.split("\n", 1)[0][:500], clickhouse_code=int(match.group(1)) if match else None
-    )
+    code = int(match.group(1)) if match else None
+    if code in TRANSIENT_ERROR_CODES:
+        return AnalyticsUnavailable(text)
+    return AnalyticsRejected(text, clickhouse_code=code)
 
 
 class ChdbStore:

@@ -40,7 +40,7 @@ from zoneinfo import ZoneInfo
 from clickhouse_driver import Client, errors
 from clickhouse_driver.util.helpers import parse_url
 
-from app.analytics.store import Params, Row
+from app.analytics.store import TRANSIENT_ERROR_CODES, Params, Row
 from app.errors import AnalyticsRejected, AnalyticsUnavailable
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -241,7 +241,10 @@ def _first_line(message: str) -> str:
 
 
 def _mapped(exc: BaseException) -> AnalyticsRejected | AnalyticsUnavailable:
+    """Connectivity and transient server errors: retry later; any other: the data or SQL."""
     if isinstance(exc, errors.ServerException):
+        if exc.code in TRANSIENT_ERROR_CODES:
+            return AnalyticsUnavailable(f"Code: {exc.code}. {_first_line(exc.message or '')}")
         # Worded as the chdb backend words it: "Code: 60. DB::Exception: …".
         return AnalyticsRejected(
             f"Code: {exc.code}. {_first_line(exc.message or '')}", clickhouse_code=exc.code

@@ -14,6 +14,21 @@ from urllib.parse import urlparse
 Row = dict[str, Any]
 Params = Mapping[str, Any]
 
+# Server error codes that mean "not now" rather than "not this data": a batch hitting them is
+# retried later instead of being bisected into dead letters.
+TRANSIENT_ERROR_CODES = frozenset(
+    {
+        159,  # TIMEOUT_EXCEEDED
+        202,  # TOO_MANY_SIMULTANEOUS_QUERIES
+        209,  # SOCKET_TIMEOUT
+        210,  # NETWORK_ERROR
+        241,  # MEMORY_LIMIT_EXCEEDED
+        242,  # TABLE_IS_READ_ONLY
+        252,  # TOO_MANY_PARTS
+        425,  # SYSTEM_ERROR
+    }
+)
+
 
 class AnalyticsStore(Protocol):
     """What the rest of the application may ask of ClickHouse."""

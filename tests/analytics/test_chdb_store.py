@@ -391,3 +391,11 @@ def test_a_missing_edit_ratio_is_null_in_ai_usage_events(store: AnalyticsStore) 
     properties = {k: v for k, v in AI_PROPERTIES.items() if k != "edit_ratio"}
     _write(store, [event(properties=orjson.dumps(properties).decode())])
     assert store.query("SELECT edit_ratio FROM ai_usage_events") == [{"edit_ratio": None}]
+
+
+def test_a_transient_server_error_means_unavailable_not_bad_data() -> None:
+    from app.analytics.chdb_store import _error
+    from app.errors import AnalyticsUnavailable
+
+    error = _error(RuntimeError("Code: 252. DB::Exception: Too many parts (300). (TOO_MANY_PARTS)"))
+    assert isinstance(error, AnalyticsUnavailable)
