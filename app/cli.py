@@ -43,6 +43,14 @@ def serve(
             "(needs Redis and a ClickHouse server).",
         ),
     ] = False,
+    ingest_only: Annotated[
+        bool,
+        typer.Option(
+            "--ingest-only",
+            help="Serve only POST /v1/ingest (and health, metrics) into Redis, without "
+            "ClickHouse or GraphQL: run several beside the process that owns the engine.",
+        ),
+    ] = False,
 ) -> None:
     """Apply migrations, serve HTTP and (unless --no-workers) run the ingest workers."""
     import uvicorn
@@ -54,11 +62,11 @@ def serve(
     settings = Settings()
     configure_logging(settings)
     try:
-        check_process_shape(settings, workers=not no_workers)
+        check_process_shape(settings, workers=not no_workers, ingest_only=ingest_only)
     except EmbeddedEngineRefused as exc:
         _fail(str(exc))
     uvicorn.run(
-        create_app(settings, workers=not no_workers),
+        create_app(settings, workers=not no_workers, ingest_only=ingest_only),
         host=host,
         port=port,
         log_config=None,
@@ -108,6 +116,50 @@ def migrate() -> None:
     store = open_store(settings.resolved_clickhouse_url)
     migrate_all(settings.resolved_database_url, engine, store)
     typer.echo("migrations applied", err=True)
+
+
+@cli.command()
+def demo(
+    url: Annotated[
+        str, typer.Option(help="Base URL of a running `saas-tracker serve`.")
+    ] = "http://127.0.0.1:8000",
+    plan: Annotated[
+        str, typer.Option(help="free, ai_cost, starter, growth or enterprise.")
+    ] = "growth",
+    events: Annotated[
+        int, typer.Option(min=1, max=100_000, help="How many events to send.")
+    ] = 2000,
+    days: Annotated[
+        int, typer.Option(min=1, max=730, help="Spread them over the last N days.")
+    ] = 30,
+    seed: Annotated[int, typer.Option(help="Same seed, same traffic.")] = 20_240_501,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar (stderr).")] = True,
+) -> None:
+    """Create a demo workspace and fill it with realistic signed traffic via the real ingest.
+
+    The server at --url must share this command's database (SAAS_TRACKER_DATABASE_URL).
+    Prints the admin token and a GraphQL query to try.
+    """
+    from app.client import TrackerError
+    from app.demo import format_summary, run_demo
+    from app.errors import SaasTrackerError
+
+    settings = Settings()
+    try:
+        result = run_demo(
+            base_url=url,
+            database_url=settings.resolved_database_url,
+            plan=plan,
+            events=events,
+            days=days,
+            progress=progress,
+            seed=seed,
+        )
+    except SaasTrackerError as exc:
+        _fail(exc.message)
+    except TrackerError as exc:
+        _fail(str(exc))
+    typer.echo(format_summary(result, base_url=url))
 
 
 def _admin_session():  # type: ignore[no-untyped-def]

@@ -444,7 +444,7 @@ def run_demo(
 
 def format_summary(result: dict[str, Any], *, base_url: str) -> str:
     """What `saas-tracker demo` prints: the token, the query, and a curl line that runs it."""
-    graphql_url = base_url.rstrip("/") + "/graphql/"
+    graphql_url = base_url.rstrip("/") + "/graphql"
     payload = json.dumps({"query": result["graphql_example"]})
     curl = (
         f"curl -sS {shlex.quote(graphql_url)} -H 'content-type: application/json' "

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy.engine import Engine
 
@@ -19,6 +19,7 @@ from app import cache_versions
 from app.analytics.events_table import QueuedRow
 from app.analytics.store import AnalyticsStore, open_store
 from app.db import make_engine, session_scope
+from app.errors import AnalyticsUnavailable
 from app.ingest.app_cache import AppCache
 from app.ingest.enqueuer import GroupCommitEnqueuer
 from app.metrics import track_queue_depth
@@ -94,6 +95,8 @@ class Runtime:
             "clickhouse": self.store.ping,
             "queue": self.queue.ping,
         }
+        if isinstance(self.store, NoAnalyticsStore):
+            del probes["clickhouse"]
         for name, probe in probes.items():
             try:
                 probe()
@@ -111,7 +114,33 @@ class Runtime:
         self.engine.dispose()
 
 
-def check_process_shape(settings: Settings, *, workers: bool) -> None:
+class NoAnalyticsStore:
+    """The store of an ingest-only process, which never opens ClickHouse: ingest needs only the
+    relational database and Redis, so any number of such processes can run beside the one
+    process that owns the embedded engine and consumes Redis."""
+
+    database = ""
+
+    def _refuse(self, *args: object, **kwargs: object) -> Any:
+        raise AnalyticsUnavailable("this process serves ingest only (--ingest-only)")
+
+    command = query = insert = _refuse
+
+    def ping(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def check_process_shape(settings: Settings, *, workers: bool, ingest_only: bool = False) -> None:
+    if ingest_only:
+        if not settings.uses_redis:
+            raise EmbeddedEngineRefused(
+                "--ingest-only needs Redis (SAAS_TRACKER_REDIS_URL): events are queued there "
+                "for the process that runs the workers."
+            )
+        return
     if not workers and not settings.uses_redis:
         raise EmbeddedEngineRefused(
             "--no-workers needs Redis (SAAS_TRACKER_REDIS_URL): without it, events wait in this "
@@ -125,13 +154,20 @@ def check_process_shape(settings: Settings, *, workers: bool) -> None:
         )
 
 
-def open_runtime(settings: Settings, *, workers: bool = True, migrate: bool = True) -> Runtime:
-    """Open databases, apply migrations, load caches and build the queue (not started)."""
-    check_process_shape(settings, workers=workers)
+def open_runtime(
+    settings: Settings, *, workers: bool = True, migrate: bool = True, ingest_only: bool = False
+) -> Runtime:
+    """Open databases, apply migrations, load caches and build the queue (not started).
+
+    An ingest-only process never opens ClickHouse and runs no workers."""
+    check_process_shape(settings, workers=workers, ingest_only=ingest_only)
+    workers = workers and not ingest_only
     engine = make_engine(settings.resolved_database_url)
-    store = open_store(settings.resolved_clickhouse_url)
+    store: AnalyticsStore = (
+        NoAnalyticsStore() if ingest_only else open_store(settings.resolved_clickhouse_url)
+    )
     if migrate:
-        migrate_all(settings.resolved_database_url, engine, store)
+        migrate_all(settings.resolved_database_url, engine, None if ingest_only else store)
     pricing = PricingCache()
     with session_scope(engine) as session:
         pricing.load(session)
@@ -149,6 +185,7 @@ def open_runtime(settings: Settings, *, workers: bool = True, migrate: bool = Tr
         if workers:
             consumer = RedisConsumer(redis_queue, writer, settings)
     else:
+        assert workers, "the local queue is consumed by the process that fills it"
         local_queue = LocalQueue(settings.local_queue_path)
         queue = local_queue
         consumer = LocalConsumer(

@@ -9,10 +9,11 @@ import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Mount, Route
+from starlette.routing import BaseRoute, Route
 
 from app.ingest.endpoint import ingest
 from app.metrics import metrics
+from app.openapi import openapi_json
 from app.runtime import Runtime, open_runtime
 from app.settings import Settings
 
@@ -31,12 +32,18 @@ async def readyz(request: Request) -> JSONResponse:
     )
 
 
-def create_app(settings: Settings | None = None, *, workers: bool = True) -> Starlette:
+def create_app(
+    settings: Settings | None = None, *, workers: bool = True, ingest_only: bool = False
+) -> Starlette:
+    """The HTTP app. `ingest_only` serves ingest, health and metrics without GraphQL: such a
+    process needs no ClickHouse, so it can run beside the one that owns the embedded engine."""
     settings = settings or Settings()
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        runtime = await anyio.to_thread.run_sync(lambda: open_runtime(settings, workers=workers))
+        runtime = await anyio.to_thread.run_sync(
+            lambda: open_runtime(settings, workers=workers, ingest_only=ingest_only)
+        )
         runtime.start()
         app.state.runtime = runtime
         try:
@@ -45,15 +52,16 @@ def create_app(settings: Settings | None = None, *, workers: bool = True) -> Sta
             await runtime.enqueuer.close()
             await anyio.to_thread.run_sync(runtime.stop)
 
-    from app.graphql.app import make_graphql_app
+    routes: list[BaseRoute] = [
+        Route("/v1/ingest", ingest, methods=["POST"]),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/metrics", metrics),
+        Route("/openapi.json", openapi_json, methods=["GET"]),
+    ]
+    if not ingest_only:
+        from app.graphql.app import make_graphql_app
 
-    return Starlette(
-        routes=[
-            Route("/v1/ingest", ingest, methods=["POST"]),
-            Route("/healthz", healthz),
-            Route("/readyz", readyz),
-            Route("/metrics", metrics),
-            Mount("/graphql", make_graphql_app(settings)),
-        ],
-        lifespan=lifespan,
-    )
+        # A Route, not a Mount: a Mount would redirect POST /graphql to /graphql/.
+        routes.append(Route("/graphql", make_graphql_app(settings), methods=["GET", "POST"]))
+    return Starlette(routes=routes, lifespan=lifespan)
