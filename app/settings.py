@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     )
 
     env: Environment = Environment.development
+    # Where integrators reach this server; shown in tracking snippets (never the Host header,
+    # which a client controls).
+    public_url: str = "http://127.0.0.1:8000"
     data_dir: Path = Path("./data")
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL; default: a SQLite file under data_dir."

@@ -64,3 +64,19 @@ class AppWithSecret(App):
     @classmethod
     def with_secret(cls, row: AppRow) -> AppWithSecret:
         return cls(**_fields(row), api_secret=row.api_secret)
+
+
+@strawberry.type(
+    description=(
+        "Copy-paste code that signs and sends an `ai_call_completed` event, for the empty state "
+        "of the AI Cost page. Each snippet reads the API secret from SAAS_TRACKER_API_SECRET; "
+        "none contains it."
+    )
+)
+class TrackingSnippet:
+    python: str = strawberry.field(description="Python, with the bundled client (app.client).")
+    curl: str = strawberry.field(description="Shell: curl with an openssl HMAC.")
+    javascript: str = strawberry.field(description="Node.js 18+: crypto HMAC and fetch.")
+    privacy_note: str = strawberry.field(
+        description="What never to send (prompts, outputs, transcripts), as the docs say it."
+    )
