@@ -1,0 +1,1 @@
+"""Customer organizations built from event data, their plans and the health model."""

@@ -1,0 +1,195 @@
+"""The organization health model: which signals count, with which weights and thresholds.
+
+The score itself is computed in ClickHouse (`app.organizations.queries`) so that the list can be
+ordered and paginated by it in the same statement; this module holds the definitions, the
+documented default model and the validation of a configured one.
+
+For each signal of the model with a measured value `v`:
+
+    score = 100 × clamp((v − bad) / (good − bad), 0, 1)
+
+(0 at or beyond `bad`, 100 at or beyond `good`, linear in between; for lower-is-better signals
+`good` < `bad` and the same formula holds). The health score is the weighted mean of the
+scores of the signals that have a value, rounded half up to a whole number:
+
+    healthScore = ⌊ Σ wᵢ·scoreᵢ / Σ wᵢ + ½ ⌋   (null when Σ wᵢ = 0)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from app.errors import BadUserInput
+
+# A weight this large is a typo, not a preference: bounded so sums stay exact in Float64.
+MAX_WEIGHT = 1_000_000.0
+MAX_THRESHOLD = 1e12
+
+
+class HealthSignal(StrEnum):
+    """A measurable signal of an organization's health over the requested range."""
+
+    activity_trend = "activity_trend"
+    active_users = "active_users"
+    ai_acceptance_rate = "ai_acceptance_rate"
+    error_rate = "error_rate"
+    cost_per_user = "cost_per_user"
+
+
+@dataclass(frozen=True)
+class SignalDefinition:
+    """What a signal measures and which way is better (fixed; only thresholds are configured)."""
+
+    higher_is_better: bool
+    is_rate: bool
+    description: str
+
+
+SIGNALS: Mapping[HealthSignal, SignalDefinition] = {
+    HealthSignal.activity_trend: SignalDefinition(
+        higher_is_better=True,
+        is_rate=False,
+        description=(
+            "Events in the later half of the range divided by events in the earlier half "
+            "(1 = steady, 2 = doubled); no value when the earlier half has no events."
+        ),
+    ),
+    HealthSignal.active_users: SignalDefinition(
+        higher_is_better=True,
+        is_rate=False,
+        description="Distinct non-empty user_hash values in the range.",
+    ),
+    HealthSignal.ai_acceptance_rate: SignalDefinition(
+        higher_is_better=True,
+        is_rate=True,
+        description=(
+            "ai_output_accepted / (accepted + rejected + edited) in the range; no value "
+            "without output events. A value signal: only with the value_signals feature."
+        ),
+    ),
+    HealthSignal.error_rate: SignalDefinition(
+        higher_is_better=False,
+        is_rate=True,
+        description=(
+            "ai_call_failed / (ai_call_completed + ai_call_failed) in the range; no value "
+            "without AI calls."
+        ),
+    ),
+    HealthSignal.cost_per_user: SignalDefinition(
+        higher_is_better=False,
+        is_rate=False,
+        description=(
+            "Known AI cost in EUR of the range divided by active users; no value without "
+            "active users or without any AI call of known cost."
+        ),
+    ),
+}
+
+
+@dataclass(frozen=True)
+class SignalSetting:
+    """One signal of a model: its weight and the values that score 0 (`bad`) and 100 (`good`)."""
+
+    signal: HealthSignal
+    weight: float
+    good: float
+    bad: float
+
+    def as_json(self) -> dict[str, Any]:
+        return {"signal": self.signal.value, "weight": self.weight, "good": self.good,
+                "bad": self.bad}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> SignalSetting:
+        return cls(
+            signal=HealthSignal(data["signal"]),
+            weight=float(data["weight"]),
+            good=float(data["good"]),
+            bad=float(data["bad"]),
+        )
+
+
+@dataclass(frozen=True)
+class HealthModel:
+    """The signals that make up the health score; a signal absent from it does not count."""
+
+    signals: tuple[SignalSetting, ...]
+
+    def setting(self, signal: HealthSignal) -> SignalSetting | None:
+        return next((s for s in self.signals if s.signal is signal), None)
+
+    def without(self, excluded: Iterable[HealthSignal]) -> HealthModel:
+        drop = set(excluded)
+        return HealthModel(tuple(s for s in self.signals if s.signal not in drop))
+
+    def as_json(self) -> list[dict[str, Any]]:
+        return [s.as_json() for s in self.signals]
+
+    @classmethod
+    def from_json(cls, data: Sequence[Mapping[str, Any]]) -> HealthModel:
+        return cls(tuple(SignalSetting.from_json(item) for item in data))
+
+
+DEFAULT_MODEL = HealthModel(
+    (
+        SignalSetting(HealthSignal.activity_trend, weight=30, good=1.0, bad=0.5),
+        SignalSetting(HealthSignal.active_users, weight=25, good=10, bad=1),
+        SignalSetting(HealthSignal.ai_acceptance_rate, weight=20, good=0.6, bad=0.2),
+        SignalSetting(HealthSignal.error_rate, weight=15, good=0.02, bad=0.2),
+        SignalSetting(HealthSignal.cost_per_user, weight=10, good=1, bad=10),
+    )
+)
+"""The model of every workspace that has not configured its own (and of every workspace whose
+plan lacks `health_model_config`)."""
+
+
+def validate_model(settings: Sequence[SignalSetting]) -> HealthModel:
+    """The model made of `settings`, or `BadUserInput` naming the offending field.
+
+    Rules: at least one signal, each at most once; weights finite, ≥ 0 and summing to > 0;
+    thresholds finite, `bad` and `good` different and ordered the signal's way (`bad` < `good`
+    when higher is better, `good` < `bad` when lower is better); rates within [0, 1], other
+    values ≥ 0.
+    """
+    if not settings:
+        raise BadUserInput("A health model needs at least one signal.", field="signals")
+    seen: set[HealthSignal] = set()
+    for index, setting in enumerate(settings):
+        where = f"signals[{index}]"
+        if setting.signal in seen:
+            raise BadUserInput(
+                f"The signal '{setting.signal.value}' appears twice.", field=f"{where}.signal"
+            )
+        seen.add(setting.signal)
+        if not math.isfinite(setting.weight) or not 0 <= setting.weight <= MAX_WEIGHT:
+            raise BadUserInput(
+                f"A weight must be between 0 and {MAX_WEIGHT:g}.", field=f"{where}.weight"
+            )
+        definition = SIGNALS[setting.signal]
+        upper = 1.0 if definition.is_rate else MAX_THRESHOLD
+        for name, value in (("good", setting.good), ("bad", setting.bad)):
+            if not math.isfinite(value) or not 0 <= value <= upper:
+                raise BadUserInput(
+                    f"'{name}' of '{setting.signal.value}' must be between 0 and {upper:g}.",
+                    field=f"{where}.{name}",
+                )
+        ordered = (
+            setting.bad < setting.good
+            if definition.higher_is_better
+            else setting.good < setting.bad
+        )
+        if not ordered:
+            relation = "below" if definition.higher_is_better else "above"
+            raise BadUserInput(
+                f"For '{setting.signal.value}' (higher is "
+                f"{'better' if definition.higher_is_better else 'worse'}) 'bad' must be "
+                f"{relation} 'good'.",
+                field=f"{where}.bad",
+            )
+    if sum(s.weight for s in settings) <= 0:
+        raise BadUserInput("The weights must sum to more than 0.", field="signals")
+    return HealthModel(tuple(settings))

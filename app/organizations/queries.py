@@ -1,0 +1,459 @@
+"""ClickHouse queries of the organizations list and of organization plans.
+
+IMPORTANT: as in `app.analytics.queries`, every statement is scoped with
+`workspace_id = {workspace_id:UUID}` bound from the authenticated principal, and every value is
+a bound parameter. SQL text chosen at run time comes only from the closed whitelists below
+(`_SORT_KEYS`, `_SIGNAL_VALUES`) and from which optional filters are present.
+
+One statement answers a whole page: per-organization aggregates over `events`, the first event
+of each organization within retention, the assigned plan (`organization_plans`, latest row
+wins), the signals of the health model, their scores and the health score — ordered and cut by
+keyset in ClickHouse, so a page costs one query whatever its size (no N+1).
+
+All functions block: call them off the event loop.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+from uuid import UUID
+
+import orjson
+
+from app.analytics.store import AnalyticsStore
+from app.errors import BadUserInput
+from app.organizations.health import HealthModel, HealthSignal
+
+ORGANIZATION_PLANS_TABLE = "organization_plans"
+ORGANIZATION_PLAN_COLUMNS = ("workspace_id", "customer_org_id", "plan", "updated_at")
+
+_CALL_EVENTS = "('ai_call_completed', 'ai_call_failed')"
+
+
+class OrderField(Enum):
+    """What the organizations list is ordered by (ties: customer_org_id ascending)."""
+
+    EVENT_COUNT = "event_count"
+    ACTIVE_USERS = "active_users"
+    AI_COST = "ai_cost"
+    FIRST_SEEN = "first_seen"
+    LAST_SEEN = "last_seen"
+    HEALTH_SCORE = "health_score"
+    CUSTOMER_ORG_ID = "customer_org_id"
+
+
+@dataclass(frozen=True)
+class _SortKey:
+    # The sort expression over the page's columns, and the ClickHouse type of its cursor value.
+    expression: str
+    param_type: str
+
+
+_SORT_KEYS: Mapping[OrderField, _SortKey] = {
+    OrderField.EVENT_COUNT: _SortKey("event_count", "UInt64"),
+    OrderField.ACTIVE_USERS: _SortKey("active_users", "UInt64"),
+    OrderField.AI_COST: _SortKey("known_cost", "Decimal(38, 12)"),
+    OrderField.FIRST_SEEN: _SortKey("first_seen", "DateTime64(3, 'UTC')"),
+    OrderField.LAST_SEEN: _SortKey("last_seen", "DateTime64(3, 'UTC')"),
+    # Organizations without a score sort last whichever the direction.
+    OrderField.HEALTH_SCORE: _SortKey(
+        "ifNull(health_score, if({descending:UInt8}, -1, 101))", "Int64"
+    ),
+    OrderField.CUSTOMER_ORG_ID: _SortKey("customer_org_id", "String"),
+}
+
+# Each signal's measured value (Nullable(Float64)) over the aggregates of one organization.
+_SIGNAL_VALUES: Mapping[HealthSignal, str] = {
+    HealthSignal.activity_trend: (
+        "if(early_events = 0, NULL, toFloat64(late_events) / early_events)"
+    ),
+    HealthSignal.active_users: "toNullable(toFloat64(active_users))",
+    HealthSignal.ai_acceptance_rate: (
+        "if(accepted + rejected + edited = 0, NULL, "
+        "toFloat64(accepted) / (accepted + rejected + edited))"
+    ),
+    HealthSignal.error_rate: (
+        "if(calls + failed_calls = 0, NULL, toFloat64(failed_calls) / (calls + failed_calls))"
+    ),
+    HealthSignal.cost_per_user: (
+        "if(active_users = 0 OR costed_calls = 0, NULL, toFloat64(known_cost) / active_users)"
+    ),
+}
+
+
+# The per-organization aggregates of the page query, named explicitly across its joins.
+_AGGREGATES = (
+    "customer_org_id",
+    "event_count",
+    "active_users",
+    "known_cost",
+    "costed_calls",
+    "calls",
+    "calls_with_unknown_cost",
+    "failed_calls",
+    "accepted",
+    "rejected",
+    "edited",
+    "first_seen_in_range",
+    "last_seen",
+    "early_events",
+    "late_events",
+    "event_plan",
+)
+
+
+@dataclass(frozen=True)
+class OrganizationScope:
+    """Which organizations a page covers: one workspace's events in `[start, end)`.
+
+    `retained_from` is the workspace's retention start: the first-seen lookup never reaches
+    before it (older raw data is not shown, and is being deleted).
+    """
+
+    workspace_id: UUID
+    start: datetime
+    end: datetime
+    retained_from: datetime
+    environment: str | None = None
+    search: str | None = None
+    customer_org_id: str | None = None
+
+    @property
+    def midpoint(self) -> datetime:
+        """The split of the activity trend, truncated to the millisecond the columns hold."""
+        mid = self.start + (self.end - self.start) / 2
+        return mid.replace(microsecond=mid.microsecond // 1000 * 1000)
+
+
+@dataclass(frozen=True)
+class SignalReading:
+    """A signal of one organization: its measured value and its 0–100 score (None when the
+    value is None or the signal is not in the model)."""
+
+    signal: HealthSignal
+    value: float | None
+    score: float | None
+
+
+@dataclass(frozen=True)
+class OrganizationRow:
+    customer_org_id: str
+    event_count: int
+    active_users: int
+    known_cost_eur: Decimal
+    costed_calls: int
+    calls: int
+    calls_with_unknown_cost: int
+    failed_calls: int
+    accepted_outputs: int
+    rejected_outputs: int
+    edited_outputs: int
+    first_seen: datetime
+    first_seen_in_range: datetime
+    last_seen: datetime
+    assigned_plan: str
+    event_plan: str
+    health_score: int | None
+    signals: tuple[SignalReading, ...]
+    cursor: str
+
+    @property
+    def ai_cost_eur(self) -> Decimal | None:
+        """The known cost; None when there are calls and not one has a known cost, so that
+        "nothing is known" never reads as "it cost nothing" (as `AiCostFigures.cost_eur`)."""
+        if self.costed_calls == 0 and self.calls_with_unknown_cost > 0:
+            return None
+        return self.known_cost_eur
+
+    @property
+    def plan(self) -> str | None:
+        return self.assigned_plan or self.event_plan or None
+
+
+@dataclass(frozen=True)
+class Page:
+    """Ordering and keyset position of a page."""
+
+    order: OrderField = OrderField.EVENT_COUNT
+    descending: bool = True
+    limit: int = 50
+    after: str | None = None
+
+
+# --- cursors ----------------------------------------------------------------------------------
+
+
+def _key_text(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    return str(value)
+
+
+def encode_cursor(page: Page, sort_value: Any, customer_org_id: str) -> str:
+    """An opaque cursor: the order it belongs to and the last row's sort key."""
+    payload = [page.order.value, page.descending, _key_text(sort_value), customer_org_id]
+    return base64.urlsafe_b64encode(orjson.dumps(payload)).decode().rstrip("=")
+
+
+def _decode_cursor(page: Page) -> tuple[Any, str]:
+    assert page.after is not None
+    invalid = BadUserInput("'after' is not a cursor of this list.", field="after")
+    try:
+        raw = base64.urlsafe_b64decode(page.after + "=" * (-len(page.after) % 4))
+        order, descending, key_text, org = orjson.loads(raw)
+    except (binascii.Error, orjson.JSONDecodeError, ValueError, TypeError):
+        raise invalid from None
+    if order != page.order.value or descending is not page.descending:
+        raise BadUserInput(
+            "'after' belongs to another ordering: keep orderBy and direction while paging.",
+            field="after",
+        )
+    if not isinstance(key_text, str) or not isinstance(org, str):
+        raise invalid
+    try:
+        value: Any
+        if page.order in (OrderField.FIRST_SEEN, OrderField.LAST_SEEN):
+            value = datetime.strptime(key_text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+        elif page.order is OrderField.AI_COST:
+            value = Decimal(key_text)
+        elif page.order is OrderField.CUSTOMER_ORG_ID:
+            value = key_text
+        else:
+            value = int(key_text)
+    except (ValueError, ArithmeticError):
+        raise invalid from None
+    return value, org
+
+
+# --- the page query ---------------------------------------------------------------------------
+
+
+def _filters(scope: OrganizationScope, params: dict[str, Any]) -> str:
+    sql = (
+        "workspace_id = {workspace_id:UUID} AND customer_org_id != ''"
+        " AND timestamp >= {start:DateTime64(3, 'UTC')} AND timestamp < {end:DateTime64(3, 'UTC')}"
+    )
+    if scope.environment is not None:
+        sql += " AND environment = {environment:String}"
+        params["environment"] = scope.environment
+    if scope.search:
+        sql += " AND positionCaseInsensitiveUTF8(customer_org_id, {search:String}) > 0"
+        params["search"] = scope.search
+    if scope.customer_org_id is not None:
+        sql += " AND customer_org_id = {customer_org_id:String}"
+        params["customer_org_id"] = scope.customer_org_id
+    return sql
+
+
+def _model_params(model: HealthModel, params: dict[str, Any]) -> None:
+    # Signals outside the model get weight 0 (they count for nothing) and harmless thresholds.
+    for signal in HealthSignal:
+        setting = model.setting(signal)
+        params[f"w_{signal.value}"] = setting.weight if setting else 0.0
+        params[f"good_{signal.value}"] = setting.good if setting else 1.0
+        params[f"bad_{signal.value}"] = setting.bad if setting else 0.0
+
+
+def list_organizations(
+    store: AnalyticsStore, *, scope: OrganizationScope, model: HealthModel, page: Page
+) -> list[OrganizationRow]:
+    """One page of the workspace's organizations in the scope, with their health."""
+    params: dict[str, Any] = {
+        "workspace_id": scope.workspace_id,
+        "start": scope.start,
+        "end": scope.end,
+        "mid": scope.midpoint,
+        "retained_from": min(scope.retained_from, scope.start),
+        "limit": page.limit,
+        "descending": int(page.descending),
+    }
+    where = _filters(scope, params)
+    _model_params(model, params)
+    sort = _SORT_KEYS[page.order]
+    direction = "DESC" if page.descending else "ASC"
+    keyset = ""
+    if page.after is not None:
+        params["after_key"], params["after_org"] = _decode_cursor(page)
+        beyond = "<" if page.descending else ">"
+        keyset = (
+            f"WHERE sort_key {beyond} {{after_key:{sort.param_type}}}"
+            f" OR (sort_key = {{after_key:{sort.param_type}}}"
+            " AND customer_org_id > {after_org:String})"
+        )
+    aggregates = ", ".join(f"a.{name} AS {name}" for name in _AGGREGATES)
+    values = ",\n".join(
+        f"{expression} AS v_{signal.value}" for signal, expression in _SIGNAL_VALUES.items()
+    )
+    scores = ",\n".join(
+        f"if(v_{s.value} IS NULL, NULL, 100 * greatest(0., least(1., "
+        f"(v_{s.value} - {{bad_{s.value}:Float64}}) / "
+        f"({{good_{s.value}:Float64}} - {{bad_{s.value}:Float64}})))) AS s_{s.value}"
+        for s in HealthSignal
+    )
+    numerator = " + ".join(f"{{w_{s.value}:Float64}} * ifNull(s_{s.value}, 0)" for s in HealthSignal)
+    denominator = " + ".join(
+        f"{{w_{s.value}:Float64}} * (s_{s.value} IS NOT NULL)" for s in HealthSignal
+    )
+    sql = f"""
+        SELECT *
+        FROM
+        (
+            SELECT *,
+                if(health_den = 0, NULL, toInt64(floor(health_num / health_den + 0.5)))
+                    AS health_score,
+                {sort.expression} AS sort_key
+            FROM
+            (
+                SELECT *, {numerator} AS health_num, {denominator} AS health_den
+                FROM
+                (
+                    SELECT *, {scores}
+                    FROM
+                    (
+                        SELECT {aggregates}, {values},
+                            if(f.found = 1, least(f.first_seen, a.first_seen_in_range),
+                               a.first_seen_in_range) AS first_seen,
+                            p.assigned_plan AS assigned_plan
+                        FROM
+                        (
+                            SELECT
+                                customer_org_id,
+                                count() AS event_count,
+                                uniqExactIf(user_hash, user_hash != '') AS active_users,
+                                sumIf(assumeNotNull(estimated_cost_eur),
+                                      event IN {_CALL_EVENTS} AND estimated_cost_eur IS NOT NULL)
+                                    AS known_cost,
+                                countIf(event IN {_CALL_EVENTS} AND estimated_cost_eur IS NOT NULL)
+                                    AS costed_calls,
+                                countIf(event = 'ai_call_completed') AS calls,
+                                countIf(event = 'ai_call_completed' AND estimated_cost_eur IS NULL)
+                                    AS calls_with_unknown_cost,
+                                countIf(event = 'ai_call_failed') AS failed_calls,
+                                countIf(event = 'ai_output_accepted') AS accepted,
+                                countIf(event = 'ai_output_rejected') AS rejected,
+                                countIf(event = 'ai_output_edited') AS edited,
+                                min(timestamp) AS first_seen_in_range,
+                                max(timestamp) AS last_seen,
+                                countIf(timestamp < {{mid:DateTime64(3, 'UTC')}}) AS early_events,
+                                countIf(timestamp >= {{mid:DateTime64(3, 'UTC')}}) AS late_events,
+                                argMaxIf(JSONExtractString(properties, 'customer_plan'), timestamp,
+                                         JSONExtractString(properties, 'customer_plan') != '')
+                                    AS event_plan
+                            FROM events
+                            WHERE {where}
+                            GROUP BY customer_org_id
+                        ) AS a
+                        LEFT JOIN
+                        (
+                            -- The first event within retention of each organization of the page
+                            -- (same environment filter): "customer since", not "since from".
+                            SELECT customer_org_id, min(timestamp) AS first_seen, 1 AS found
+                            FROM events
+                            WHERE workspace_id = {{workspace_id:UUID}}
+                              AND timestamp >= {{retained_from:DateTime64(3, 'UTC')}}
+                              AND timestamp < {{end:DateTime64(3, 'UTC')}}
+                              {"AND environment = {environment:String}"
+                               if scope.environment is not None else ""}
+                              AND customer_org_id IN
+                                  (SELECT DISTINCT customer_org_id FROM events WHERE {where})
+                            GROUP BY customer_org_id
+                        ) AS f ON a.customer_org_id = f.customer_org_id
+                        LEFT JOIN
+                        (
+                            SELECT customer_org_id, argMax(plan, updated_at) AS assigned_plan
+                            FROM {ORGANIZATION_PLANS_TABLE}
+                            WHERE workspace_id = {{workspace_id:UUID}}
+                            GROUP BY customer_org_id
+                        ) AS p ON a.customer_org_id = p.customer_org_id
+                    )
+                )
+            )
+        )
+        {keyset}
+        ORDER BY sort_key {direction}, customer_org_id ASC
+        LIMIT {{limit:UInt32}}
+    """
+    return [_row(row, model, page) for row in store.query(sql, params)]
+
+
+def _row(row: Mapping[str, Any], model: HealthModel, page: Page) -> OrganizationRow:
+    signals = tuple(
+        SignalReading(
+            signal=signal,
+            value=row[f"v_{signal.value}"],
+            score=row[f"s_{signal.value}"] if model.setting(signal) is not None else None,
+        )
+        for signal in HealthSignal
+    )
+    return OrganizationRow(
+        customer_org_id=row["customer_org_id"],
+        event_count=int(row["event_count"]),
+        active_users=int(row["active_users"]),
+        known_cost_eur=Decimal(row["known_cost"]),
+        costed_calls=int(row["costed_calls"]),
+        calls=int(row["calls"]),
+        calls_with_unknown_cost=int(row["calls_with_unknown_cost"]),
+        failed_calls=int(row["failed_calls"]),
+        accepted_outputs=int(row["accepted"]),
+        rejected_outputs=int(row["rejected"]),
+        edited_outputs=int(row["edited"]),
+        first_seen=row["first_seen"],
+        first_seen_in_range=row["first_seen_in_range"],
+        last_seen=row["last_seen"],
+        assigned_plan=row["assigned_plan"] or "",
+        event_plan=row["event_plan"] or "",
+        health_score=None if row["health_score"] is None else int(row["health_score"]),
+        signals=signals,
+        cursor=encode_cursor(page, row["sort_key"], row["customer_org_id"]),
+    )
+
+
+# --- organization plans -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AssignedPlan:
+    customer_org_id: str
+    plan: str
+    updated_at: datetime
+
+
+def assigned_plan(
+    store: AnalyticsStore, *, workspace_id: UUID, customer_org_id: str
+) -> AssignedPlan | None:
+    """The plan last assigned to the organization ('' once cleared); None if never assigned."""
+    rows = store.query(
+        f"SELECT argMax(plan, updated_at) AS plan, max(updated_at) AS updated_at, count() AS n"
+        f" FROM {ORGANIZATION_PLANS_TABLE}"
+        " WHERE workspace_id = {workspace_id:UUID} AND customer_org_id = {org:String}",
+        {"workspace_id": workspace_id, "org": customer_org_id},
+    )
+    if not rows or int(rows[0]["n"]) == 0:
+        return None
+    return AssignedPlan(customer_org_id, str(rows[0]["plan"]), rows[0]["updated_at"])
+
+
+def insert_organization_plan(
+    store: AnalyticsStore, *, workspace_id: UUID, plan: AssignedPlan
+) -> None:
+    store.insert(
+        ORGANIZATION_PLANS_TABLE,
+        ORGANIZATION_PLAN_COLUMNS,
+        [
+            {
+                "workspace_id": workspace_id,
+                "customer_org_id": plan.customer_org_id,
+                "plan": plan.plan,
+                "updated_at": plan.updated_at,
+            }
+        ],
+    )
