@@ -5,6 +5,7 @@ from sqlmodel import SQLModel
 from app.accounts.models import ApiToken, App, Superuser, Workspace
 from app.audit import AuditEntry
 from app.cache_versions import CacheVersion
+from app.organizations.models import HealthModelConfig as HealthModelConfig
 from app.plans.models import Plan
 from app.pricing.models import CatalogModel, CatalogPrice, FxRate, ModelAlias, WorkspacePrice
 from app.workers.models import DeadLetter

@@ -6,13 +6,13 @@ documented default model and the validation of a configured one.
 
 For each signal of the model with a measured value `v`:
 
-    score = 100 × clamp((v − bad) / (good − bad), 0, 1)
+    score = 100 * clamp((v - bad) / (good - bad), 0, 1)
 
 (0 at or beyond `bad`, 100 at or beyond `good`, linear in between; for lower-is-better signals
 `good` < `bad` and the same formula holds). The health score is the weighted mean of the
 scores of the signals that have a value, rounded half up to a whole number:
 
-    healthScore = ⌊ Σ wᵢ·scoreᵢ / Σ wᵢ + ½ ⌋   (null when Σ wᵢ = 0)
+    healthScore = floor(sum(w_i * score_i) / sum(w_i) + 0.5)   (null when sum(w_i) = 0)
 """
 
 from __future__ import annotations
@@ -100,8 +100,12 @@ class SignalSetting:
     bad: float
 
     def as_json(self) -> dict[str, Any]:
-        return {"signal": self.signal.value, "weight": self.weight, "good": self.good,
-                "bad": self.bad}
+        return {
+            "signal": self.signal.value,
+            "weight": self.weight,
+            "good": self.good,
+            "bad": self.bad,
+        }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> SignalSetting:

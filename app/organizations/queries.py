@@ -134,7 +134,7 @@ class OrganizationScope:
 
 @dataclass(frozen=True)
 class SignalReading:
-    """A signal of one organization: its measured value and its 0–100 score (None when the
+    """A signal of one organization: its measured value and its 0-100 score (None when the
     value is None or the signal is not in the model)."""
 
     signal: HealthSignal
@@ -299,7 +299,9 @@ def list_organizations(
         f"({{good_{s.value}:Float64}} - {{bad_{s.value}:Float64}})))) AS s_{s.value}"
         for s in HealthSignal
     )
-    numerator = " + ".join(f"{{w_{s.value}:Float64}} * ifNull(s_{s.value}, 0)" for s in HealthSignal)
+    numerator = " + ".join(
+        f"{{w_{s.value}:Float64}} * ifNull(s_{s.value}, 0)" for s in HealthSignal
+    )
     denominator = " + ".join(
         f"{{w_{s.value}:Float64}} * (s_{s.value} IS NOT NULL)" for s in HealthSignal
     )
@@ -361,8 +363,9 @@ def list_organizations(
                             WHERE workspace_id = {{workspace_id:UUID}}
                               AND timestamp >= {{retained_from:DateTime64(3, 'UTC')}}
                               AND timestamp < {{end:DateTime64(3, 'UTC')}}
-                              {"AND environment = {environment:String}"
-                               if scope.environment is not None else ""}
+                              {
+        "AND environment = {environment:String}" if scope.environment is not None else ""
+    }
                               AND customer_org_id IN
                                   (SELECT DISTINCT customer_org_id FROM events WHERE {where})
                             GROUP BY customer_org_id
