@@ -19,6 +19,10 @@ from app.graphql.apps.mutations import AppsMutation
 from app.graphql.apps.queries import AppsQuery
 from app.graphql.errors import TranslateErrors, is_expected
 from app.graphql.events.queries import EventsQuery
+from app.graphql.organizations.mutations import OrganizationsMutation
+from app.graphql.organizations.queries import OrganizationsQuery
+from app.graphql.plans.mutations import PlansMutation
+from app.graphql.plans.queries import PlansQuery
 from app.graphql.pricing.mutations import PricingMutation
 from app.graphql.pricing.queries import PricingQuery
 from app.graphql.scalars import SCALAR_MAP
@@ -29,12 +33,21 @@ MAX_ALIASES = 20
 
 
 @strawberry.type(description="Reads: every query is scoped to the token's workspace.")
-class Query(ViewerQuery, AppsQuery, EventsQuery, AiCostQuery, PricingQuery, AdminQuery):
+class Query(
+    ViewerQuery,
+    AppsQuery,
+    EventsQuery,
+    AiCostQuery,
+    PricingQuery,
+    AdminQuery,
+    OrganizationsQuery,
+    PlansQuery,
+):
     pass
 
 
 @strawberry.type(description="Changes: refused with FORBIDDEN unless the token's role allows them.")
-class Mutation(AppsMutation, PricingMutation, AdminMutation):
+class Mutation(AppsMutation, PricingMutation, AdminMutation, OrganizationsMutation, PlansMutation):
     pass
 
 

@@ -1,0 +1,1 @@
+"""`organizations`, the organization health model and organization plans."""

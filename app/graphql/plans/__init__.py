@@ -1,0 +1,1 @@
+"""`plans`, and operators' `workspaces`, `setWorkspacePlan` and `setSubscriptionOverrides`."""
