@@ -1,12 +1,48 @@
+"""The operators' admin portal types: unmapped models, aliases, catalog prices, FX rates and
+the audit log."""
+
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from uuid import UUID
 
 import strawberry
+from strawberry.scalars import JSON
 
+from app.audit import AuditEntry as AuditRow
+from app.errors import BadUserInput
+from app.graphql.admin.reads import Actor, AuditPosition, FxRateView
+from app.graphql.events.cursor import decode_cursor, encode_cursor
+from app.graphql.pricing.types import UnitPrice
 from app.pricing.models import ModelAlias as ModelAliasRow
+from app.pricing.service import PriceView
 from app.pricing.unmapped import UnmappedModel as UnmappedRow
+
+_AUDIT_CURSOR = "audit.v1"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def audit_cursor(entry: AuditRow) -> str:
+    # Whole microseconds: both databases keep audit times to the microsecond.
+    microseconds = (entry.at - _EPOCH) // _MICROSECOND
+    return encode_cursor(_AUDIT_CURSOR, microseconds, str(entry.id))
+
+
+def audit_position(cursor: str) -> AuditPosition:
+    """The position an `after` cursor names; BAD_USER_INPUT (field `after`) if it is not one."""
+    parts = decode_cursor(_AUDIT_CURSOR, cursor)
+    refused = BadUserInput(
+        "'after' is not a cursor of the audit log: pass a `nextCursor` it returned.",
+        field="after",
+    )
+    if len(parts) != 2 or not isinstance(parts[0], int) or not isinstance(parts[1], str):
+        raise refused
+    try:
+        return AuditPosition(_EPOCH + parts[0] * _MICROSECOND, UUID(parts[1]))
+    except (ValueError, OverflowError):
+        raise refused from None
 
 
 @strawberry.type(
@@ -50,3 +86,100 @@ class ModelAlias:
             canonical_model_key=row.canonical_key,
             created_at=row.created_at,
         )
+
+
+@strawberry.type(
+    description=(
+        "A global catalog price of a model, in force from `validFrom` until the next one; "
+        "events are priced with the one in force at their timestamp, when they are ingested."
+    )
+)
+class CatalogPrice(UnitPrice):
+    canonical_model_key: str = strawberry.field(description="The catalog key it prices.")
+
+    @classmethod
+    def of_view(cls, view: PriceView) -> CatalogPrice:
+        return cls(
+            canonical_model_key=view.canonical_key,
+            valid_from=view.valid_from,
+            input_per_million_eur=view.input_per_million_eur,
+            output_per_million_eur=view.output_per_million_eur,
+            cached_input_per_million_eur=view.cached_input_per_million_eur,
+        )
+
+
+@strawberry.type(
+    description=(
+        "The EUR value of one unit of a currency from `validFrom` on: converts explicit event "
+        "costs in that currency at the event's time."
+    )
+)
+class FxRate:
+    currency: str = strawberry.field(description="ISO 4217 code, e.g. 'USD'.")
+    valid_from: datetime = strawberry.field(description="In force from this instant on (UTC).")
+    rate_to_eur: Decimal = strawberry.field(description="EUR per one unit of the currency.")
+    in_force: bool = strawberry.field(
+        description="Whether this is the currency's rate now (a later row replaces it)."
+    )
+
+    @classmethod
+    def of_view(cls, view: FxRateView) -> FxRate:
+        return cls(
+            currency=view.currency,
+            valid_from=view.valid_from,
+            rate_to_eur=view.rate_to_eur,
+            in_force=view.in_force,
+        )
+
+
+@strawberry.type(
+    description=(
+        "A change made by an operator or a workspace admin: who, when, what, and the value "
+        "before and after."
+    )
+)
+class AuditEntry:
+    id: UUID = strawberry.field(description="The entry's id.")
+    at: datetime = strawberry.field(description="When the change was made (UTC).")
+    actor: str = strawberry.field(
+        description="Who made it: 'token:<token id>' for an API token, 'cli' for the CLI."
+    )
+    actor_role: str | None = strawberry.field(
+        description="The token's role: superuser, admin or member; null for the CLI."
+    )
+    actor_email: str | None = strawberry.field(
+        description="The operator's e-mail for a superuser token; null otherwise."
+    )
+    workspace_id: UUID | None = strawberry.field(
+        description="The workspace changed; null for installation-wide changes (catalog, FX)."
+    )
+    action: str = strawberry.field(
+        description="What was done, e.g. 'catalog.set_price', 'pricing.set_fx_rate'."
+    )
+    before: JSON | None = strawberry.field(
+        description="The value before the change; null when there was none."
+    )
+    after: JSON | None = strawberry.field(description="The value after the change.")
+
+    @classmethod
+    def of(cls, row: AuditRow, actor: Actor | None) -> AuditEntry:
+        return cls(
+            id=row.id,
+            at=row.at,
+            actor=row.actor,
+            actor_role=actor.role.value if actor is not None and actor.role else None,
+            actor_email=actor.email if actor is not None else None,
+            workspace_id=row.workspace_id,
+            action=row.action,
+            before=JSON(row.before) if row.before is not None else None,
+            after=JSON(row.after) if row.after is not None else None,
+        )
+
+
+@strawberry.type(description="One page of the audit log, newest first.")
+class AuditLogPage:
+    items: list[AuditEntry] = strawberry.field(description="The page's entries, newest first.")
+    next_cursor: str | None = strawberry.field(
+        description="The `after` of the next page; null on the last page."
+    )
+    has_more: bool = strawberry.field(description="Whether another page follows this one.")

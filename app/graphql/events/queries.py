@@ -1,77 +1,224 @@
+"""The event stream (`events`, `eventsPage`) and what ingest received (`ingestStatus`).
+
+`events` keeps the contract's shape, a plain list, and gains `after`: pass the last item's
+`cursor` to continue. `eventsPage` is the same stream with `nextCursor`/`hasMore` for clients
+that page. Both are one ClickHouse statement a page, scoped to the token's workspace.
+"""
+
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated
 from uuid import UUID
 
 import strawberry
 
 from app.accounts.service import get_app
-from app.analytics import queries
+from app.analytics import event_stream
+from app.db import as_utc, utcnow
 from app.errors import BadUserInput
-from app.graphql.context import Info
-from app.graphql.events.types import Event
+from app.graphql.context import Context, Info
+from app.graphql.events.types import Event, EventPage, IngestStatus, event_cursor, event_position
 from app.graphql.permissions import IsWorkspaceMember
 from app.graphql.ranges import optional_range
 
 DEFAULT_LIMIT = 50
-MAX_LIMIT = 500
+MAX_LIMIT = event_stream.MAX_PAGE_SIZE
+# Filter values longer than any value ingest stores cannot match: refused, not sent to ClickHouse.
+MAX_FILTER_LENGTH = 200
+INGEST_STATUS_WINDOW = timedelta(hours=24)
+MAX_INGEST_STATUS_WINDOW = timedelta(days=31)
+
+AppUuidArg = Annotated[
+    UUID | None,
+    strawberry.argument(description="Only this app's events; NOT_FOUND if not the workspace's."),
+]
+EnvironmentArg = Annotated[
+    str | None,
+    strawberry.argument(
+        description="Only this environment, e.g. 'production' (exact, case-sensitive)."
+    ),
+]
+EventNameArg = Annotated[
+    str | None, strawberry.argument(description="Only events of this name (exact).")
+]
+LimitArg = Annotated[int, strawberry.argument(description=f"Page size, 1 to {MAX_LIMIT}.")]
+CustomerArg = Annotated[
+    str | None,
+    strawberry.argument(description="Only this customer organization's (case-sensitive)."),
+]
+FromArg = Annotated[
+    datetime | None,
+    strawberry.argument(name="from", description="Events whose timestamp is at or after this."),
+]
+ToArg = Annotated[
+    datetime | None, strawberry.argument(description="Events whose timestamp is before this.")
+]
+AfterArg = Annotated[
+    str | None,
+    strawberry.argument(
+        description=(
+            "Continue after this position: an event's `cursor` or a page's `nextCursor`. "
+            "BAD_USER_INPUT if it is not one."
+        )
+    ),
+]
+
+
+def _filter_text(name: str, value: str | None) -> str | None:
+    if value is not None and len(value) > MAX_FILTER_LENGTH:
+        raise BadUserInput(f"'{name}' is longer than {MAX_FILTER_LENGTH} characters.", field=name)
+    return value
+
+
+async def _workspace_app(context: Context, workspace_id: UUID, app_uuid: UUID | None) -> None:
+    if app_uuid is not None:
+        # Another workspace's app is NOT_FOUND, exactly like an app that does not exist.
+        await context.read(
+            lambda session: get_app(session, workspace_id=workspace_id, app_uuid=app_uuid)
+        )
+
+
+async def _page(
+    info: Info,
+    *,
+    app_uuid: UUID | None,
+    environment: str | None,
+    event: str | None,
+    customer_org_id: str | None,
+    from_: datetime | None,
+    to: datetime | None,
+    limit: int,
+    after: str | None,
+) -> event_stream.EventPage:
+    context = info.context
+    workspace_id = await context.workspace_id()
+    if not 1 <= limit <= MAX_LIMIT:
+        raise BadUserInput(f"'limit' must be between 1 and {MAX_LIMIT}.", field="limit")
+    start, end = optional_range(from_, to)
+    selection = event_stream.EventFilter(
+        workspace_id=workspace_id,
+        app_id=app_uuid,
+        environment=_filter_text("environment", environment),
+        event=_filter_text("event", event),
+        customer_org_id=_filter_text("customerOrgId", customer_org_id),
+        start=start,
+        end=end,
+    )
+    position = event_position(after) if after is not None else None
+    await _workspace_app(context, workspace_id, app_uuid)
+    return await context.analytics(event_stream.list_events, selection, limit=limit, after=position)
 
 
 @strawberry.type
 class EventsQuery:
     @strawberry.field(
         description=(
-            "The workspace's event stream, newest first. Every filter is optional; the range "
-            "is half-open, [from, to). NOT_FOUND when `appUuid` is not an app of the workspace."
+            "The workspace's event stream, newest first (ties: by event id, then app). Every "
+            "filter is optional; the time range is on the event's timestamp, half-open "
+            "[from, to). To page, pass the last item's `cursor` as `after`, or use "
+            "`eventsPage`. NOT_FOUND when `appUuid` is not an app of the workspace."
         ),
         permission_classes=[IsWorkspaceMember],
     )
     async def events(
         self,
         info: Info,
-        app_uuid: Annotated[
-            UUID | None, strawberry.argument(description="Only this app's events.")
-        ] = None,
-        environment: Annotated[
-            str | None, strawberry.argument(description="Only this environment, e.g. 'production'.")
-        ] = None,
-        event: Annotated[
-            str | None, strawberry.argument(description="Only events of this name.")
-        ] = None,
-        limit: Annotated[
-            int, strawberry.argument(description=f"How many events, 1 to {MAX_LIMIT}.")
-        ] = DEFAULT_LIMIT,
-        customer_org_id: Annotated[
-            str | None, strawberry.argument(description="Only this customer organization's.")
-        ] = None,
-        from_: Annotated[
-            datetime | None,
-            strawberry.argument(name="from", description="Events at or after this instant."),
-        ] = None,
-        to: Annotated[
-            datetime | None, strawberry.argument(description="Events before this instant.")
-        ] = None,
+        app_uuid: AppUuidArg = None,
+        environment: EnvironmentArg = None,
+        event: EventNameArg = None,
+        limit: LimitArg = DEFAULT_LIMIT,
+        customer_org_id: CustomerArg = None,
+        from_: FromArg = None,
+        to: ToArg = None,
+        after: AfterArg = None,
     ) -> list[Event]:
-        context = info.context
-        workspace_id = await context.workspace_id()
-        if not 1 <= limit <= MAX_LIMIT:
-            raise BadUserInput(f"'limit' must be between 1 and {MAX_LIMIT}.", field="limit")
-        start, end = optional_range(from_, to)
-        if app_uuid is not None:
-            # Another workspace's app is NOT_FOUND, exactly like an app that does not exist.
-            await context.read(
-                lambda session: get_app(session, workspace_id=workspace_id, app_uuid=app_uuid)
-            )
-        stored = await context.analytics(
-            queries.list_events,
-            workspace_id=workspace_id,
-            limit=limit,
-            app_id=app_uuid,
+        page = await _page(
+            info,
+            app_uuid=app_uuid,
             environment=environment,
             event=event,
             customer_org_id=customer_org_id,
-            start=start,
-            end=end,
+            from_=from_,
+            to=to,
+            limit=limit,
+            after=after,
         )
-        return [Event.of(row) for row in stored]
+        return [Event.of(stored) for stored in page.events]
+
+    @strawberry.field(
+        description=(
+            "The event stream as pages: the filters of `events`, plus `nextCursor` and "
+            "`hasMore`. Walking the pages lists every matching event exactly once."
+        ),
+        permission_classes=[IsWorkspaceMember],
+    )
+    async def events_page(
+        self,
+        info: Info,
+        app_uuid: AppUuidArg = None,
+        environment: EnvironmentArg = None,
+        event: EventNameArg = None,
+        limit: LimitArg = DEFAULT_LIMIT,
+        customer_org_id: CustomerArg = None,
+        from_: FromArg = None,
+        to: ToArg = None,
+        after: AfterArg = None,
+    ) -> EventPage:
+        page = await _page(
+            info,
+            app_uuid=app_uuid,
+            environment=environment,
+            event=event,
+            customer_org_id=customer_org_id,
+            from_=from_,
+            to=to,
+            limit=limit,
+            after=after,
+        )
+        items = [Event.of(stored) for stored in page.events]
+        next_cursor = event_cursor(page.events[-1].position) if page.has_more else None
+        return EventPage(items=items, next_cursor=next_cursor, has_more=page.has_more)
+
+    @strawberry.field(
+        description=(
+            "What ingest stored for the workspace in a window of received time (default: the "
+            "last 24 hours, at most 31 days): event names and environments for the Event "
+            "stream's filters, counts and timestamps per (app, environment, event name). "
+            "NOT_FOUND when `appUuid` is not an app of the workspace."
+        ),
+        permission_classes=[IsWorkspaceMember],
+    )
+    async def ingest_status(
+        self,
+        info: Info,
+        app_uuid: AppUuidArg = None,
+        received_from: Annotated[
+            datetime | None,
+            strawberry.argument(description="Window start (default: 24 hours before its end)."),
+        ] = None,
+        received_to: Annotated[
+            datetime | None,
+            strawberry.argument(description="Window end, exclusive (default: now)."),
+        ] = None,
+    ) -> IngestStatus:
+        context = info.context
+        workspace_id = await context.workspace_id()
+        end = as_utc(received_to) if received_to is not None else utcnow()
+        start = as_utc(received_from) if received_from is not None else end - INGEST_STATUS_WINDOW
+        if start >= end:
+            raise BadUserInput("'receivedFrom' must be before 'receivedTo'.", field="receivedFrom")
+        if end - start > MAX_INGEST_STATUS_WINDOW:
+            raise BadUserInput(
+                f"The window may span at most {MAX_INGEST_STATUS_WINDOW.days} days.",
+                field="receivedFrom",
+            )
+        await _workspace_app(context, workspace_id, app_uuid)
+        seen = await context.analytics(
+            event_stream.seen_events,
+            workspace_id=workspace_id,
+            received_from=start,
+            received_to=end,
+            app_id=app_uuid,
+        )
+        return IngestStatus.of(seen, received_from=start, received_to=end)

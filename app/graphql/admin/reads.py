@@ -1,0 +1,132 @@
+"""Operator reads of the relational database that no service offers yet: FX rate history and
+the audit log, with who each actor is.
+
+These belong beside what they read (`app/pricing/service.py`, `app/audit.py`); they live here
+until those modules take them, and stay free of GraphQL types so that the move is a cut and
+paste.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from uuid import UUID
+
+from sqlmodel import Session, col, or_, select
+
+from app.accounts.models import ApiToken, Role, Superuser
+from app.audit import AuditEntry
+from app.db import as_utc, utcnow
+from app.pricing.models import FxRate
+
+_TOKEN_ACTOR = "token:"
+
+
+@dataclass(frozen=True, slots=True)
+class FxRateView:
+    currency: str
+    valid_from: datetime
+    rate_to_eur: Decimal
+    in_force: bool
+
+
+def list_fx_rates(session: Session, *, currency: str | None = None) -> list[FxRateView]:
+    """Every FX rate row, by currency, newest first; `in_force` marks each currency's rate now."""
+    query = select(FxRate).order_by(col(FxRate.currency), col(FxRate.valid_from).desc())
+    if currency is not None:
+        query = query.where(FxRate.currency == currency.strip().upper())
+    now = utcnow()
+    views: list[FxRateView] = []
+    current: set[str] = set()
+    for row in session.exec(query):
+        valid_from = as_utc(row.valid_from)
+        # Rows come newest first per currency: the first one already in force is the current.
+        in_force = valid_from <= now and row.currency not in current
+        if in_force:
+            current.add(row.currency)
+        views.append(FxRateView(row.currency, valid_from, row.rate_to_eur, in_force))
+    return views
+
+
+@dataclass(frozen=True, slots=True)
+class AuditPosition:
+    at: datetime
+    id: UUID
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who an audit entry's actor string names, as far as the tokens table still tells."""
+
+    role: Role | None
+    email: str | None
+    workspace_id: UUID | None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditPage:
+    entries: list[AuditEntry]
+    actors: dict[str, Actor]
+    has_more: bool
+
+
+def _token_id(actor: str) -> UUID | None:
+    if not actor.startswith(_TOKEN_ACTOR):
+        return None
+    try:
+        return UUID(actor.removeprefix(_TOKEN_ACTOR))
+    except ValueError:
+        return None
+
+
+def _actors(session: Session, actors: set[str]) -> dict[str, Actor]:
+    """One query for every token actor of a page (an operator's token names its e-mail)."""
+    by_token = {token_id: actor for actor in actors if (token_id := _token_id(actor))}
+    if not by_token:
+        return {}
+    rows = session.exec(
+        select(ApiToken, Superuser)
+        .join(Superuser, col(ApiToken.superuser_id) == col(Superuser.id), isouter=True)
+        .where(col(ApiToken.id).in_(list(by_token)))
+    )
+    return {
+        by_token[token.id]: Actor(
+            role=token.role,
+            email=superuser.email if superuser is not None else None,
+            workspace_id=token.workspace_id,
+        )
+        for token, superuser in rows
+    }
+
+
+def list_audit_entries(
+    session: Session,
+    *,
+    limit: int,
+    after: AuditPosition | None = None,
+    action: str | None = None,
+    workspace_id: UUID | None = None,
+) -> AuditPage:
+    """Audit entries newest first (ties by id), a keyset page of `limit`: one query for the
+    entries, one for their actors."""
+    query = select(AuditEntry)
+    if action is not None:
+        query = query.where(AuditEntry.action == action)
+    if workspace_id is not None:
+        query = query.where(AuditEntry.workspace_id == workspace_id)
+    if after is not None:
+        query = query.where(
+            or_(
+                col(AuditEntry.at) < after.at,
+                (col(AuditEntry.at) == after.at) & (col(AuditEntry.id) < after.id),
+            )
+        )
+    query = query.order_by(col(AuditEntry.at).desc(), col(AuditEntry.id).desc()).limit(limit + 1)
+    rows = list(session.exec(query))
+    entries = rows[:limit]
+    return AuditPage(
+        entries=entries,
+        actors=_actors(session, {entry.actor for entry in entries}),
+        has_more=len(rows) > limit,
+    )
