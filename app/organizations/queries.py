@@ -435,14 +435,15 @@ def assigned_plan(
 ) -> AssignedPlan | None:
     """The plan last assigned to the organization ('' once cleared); None if never assigned."""
     rows = store.query(
-        f"SELECT argMax(plan, updated_at) AS plan, max(updated_at) AS updated_at, count() AS n"
+        f"SELECT argMax(plan, updated_at) AS last_plan, max(updated_at) AS last_update,"
+        " count() AS n"
         f" FROM {ORGANIZATION_PLANS_TABLE}"
         " WHERE workspace_id = {workspace_id:UUID} AND customer_org_id = {org:String}",
         {"workspace_id": workspace_id, "org": customer_org_id},
     )
     if not rows or int(rows[0]["n"]) == 0:
         return None
-    return AssignedPlan(customer_org_id, str(rows[0]["plan"]), rows[0]["updated_at"])
+    return AssignedPlan(customer_org_id, str(rows[0]["last_plan"]), rows[0]["last_update"])
 
 
 def insert_organization_plan(
