@@ -7,7 +7,13 @@ from functools import partial
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import DisableIntrospection, MaxAliasesLimiter, SchemaExtension
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+    SchemaExtension,
+)
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 from strawberry.utils.logging import StrawberryLogger
@@ -30,6 +36,12 @@ from app.graphql.viewer.queries import ViewerQuery
 
 # Each alias of an expensive field (aiCost, events) is one more ClickHouse query.
 MAX_ALIASES = 20
+# The schema nests 2 levels today; the limit guards against cycles added later (an app's
+# events' app's events …). Introspection fields are not counted (GraphiQL works).
+MAX_DEPTH = 8
+# Tokens of the document, counted while parsing: a huge document is refused before it is
+# built. GraphiQL's introspection query is under 500; a dashboard page's a few hundred.
+MAX_TOKENS = 2000
 
 
 @strawberry.type(description="Reads: every query is scoped to the token's workspace.")
@@ -67,6 +79,8 @@ def make_schema(*, production: bool) -> strawberry.Schema:
     extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
         TranslateErrors,
         partial(MaxAliasesLimiter, max_alias_count=MAX_ALIASES),
+        partial(QueryDepthLimiter, max_depth=MAX_DEPTH),
+        partial(MaxTokensLimiter, max_token_count=MAX_TOKENS),
     ]
     if production:
         extensions.append(DisableIntrospection)
