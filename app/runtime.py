@@ -44,6 +44,8 @@ class DurableQueue(Protocol):
 class Consumer(Protocol):
     def start(self) -> None: ...
     def stop(self) -> None: ...
+    @property
+    def alive(self) -> bool: ...
 
 
 class EmbeddedEngineRefused(RuntimeError):
@@ -97,6 +99,14 @@ class Runtime:
         }
         if isinstance(self.store, NoAnalyticsStore):
             del probes["clickhouse"]
+        consumer = self.consumer
+        if consumer is not None:
+
+            def workers_alive() -> None:
+                if not consumer.alive:
+                    raise RuntimeError("the ingest workers stopped")
+
+            probes["workers"] = workers_alive
         for name, probe in probes.items():
             try:
                 probe()

@@ -23,7 +23,7 @@ import orjson
 from starlette.responses import JSONResponse
 
 from app.accounts import service
-from app.analytics.events_table import to_insert_row
+from app.analytics.events_table import format_timestamp, to_insert_row
 from app.db import session_scope, utcnow
 from app.ingest.app_cache import AppCredentials
 from app.ingest.parsing import parse_json
@@ -72,7 +72,10 @@ def stages(runtime: Runtime, app: AppCredentials, events: int) -> dict[str, floa
     signature = sign(app.secrets(now)[0], body, int(stamp))
     payload = parse_json(body, max_depth=32)
     parsed = validate_request(payload, now=now, max_batch_events=500, max_event_bytes=65536)
-    rows = [build_row(app, e, runtime.pricing.resolve(app.workspace_id, e), now) for e in parsed]
+    rows = [
+        build_row(app, e, runtime.pricing.resolve(app.workspace_id, e), format_timestamp(now))
+        for e in parsed
+    ]
     queued = orjson.dumps(rows)
     repeat = max(20, 2000 // events)
 
@@ -93,7 +96,8 @@ def stages(runtime: Runtime, app: AppCredentials, events: int) -> dict[str, floa
             payload, now=now, max_batch_events=500, max_event_bytes=65536
         ),
         "price + build_row": lambda: [
-            build_row(app, e, runtime.pricing.resolve(app.workspace_id, e), now) for e in parsed
+            build_row(app, e, runtime.pricing.resolve(app.workspace_id, e), format_timestamp(now))
+            for e in parsed
         ],
         "202 JSONResponse": lambda: JSONResponse(
             {"accepted": len(parsed), "event_ids": [e.event_id for e in parsed]}, status_code=202
@@ -117,7 +121,11 @@ def writer_cost(runtime: Runtime, app: AppCredentials, rounds: int = 5) -> float
             for e in validate_request(
                 payload, now=now, max_batch_events=500, max_event_bytes=65536
             ):
-                rows.append(build_row(app, e, runtime.pricing.resolve(app.workspace_id, e), now))
+                rows.append(
+                    build_row(
+                        app, e, runtime.pricing.resolve(app.workspace_id, e), format_timestamp(now)
+                    )
+                )
         return rows
 
     batches = [fresh_rows() for _ in range(rounds + 1)]

@@ -118,11 +118,14 @@ class ChdbStore:
         self.path = resolved
         self.database = database
         first.query(f"CREATE DATABASE IF NOT EXISTS {database}")
+        # Each session of the pool is this store's alone: its current database is set once.
+        first.query(f"USE {database}")
         self._sessions: queue.LifoQueue[chdb_session.Session] = queue.LifoQueue()
         self._all = [first]
         self._sessions.put(first)
         for _ in range(_POOL_SIZE - 1):
             extra = chdb_session.Session(resolved)
+            extra.query(f"USE {database}")
             self._all.append(extra)
             self._sessions.put(extra)
 
@@ -144,7 +147,6 @@ class ChdbStore:
     def _run(self, sql: str, params: Params | None, fmt: str) -> Any:
         with self._session() as sess:
             try:
-                sess.query(f"USE {self.database}")
                 bound = {k: _param_text(v) for k, v in params.items()} if params else None
                 return sess.query(sql, fmt, params=bound)
             except RuntimeError as exc:

@@ -27,6 +27,9 @@ class AppCredentials:
     api_secret: str
     previous_secret: str | None
     previous_secret_expires_at: datetime | None
+    # As written into every queued row: formatted once per app, not once per event.
+    uuid_text: str = ""
+    workspace_id_text: str = ""
 
     def secrets(self, now: datetime) -> tuple[str, ...]:
         """The secrets that verify a signature now (the previous one during its grace period)."""
@@ -67,6 +70,8 @@ class AppCache:
                     api_secret=app.api_secret,
                     previous_secret=app.previous_secret,
                     previous_secret_expires_at=app.previous_secret_expires_at,
+                    uuid_text=str(app.uuid),
+                    workspace_id_text=str(app.workspace_id),
                 )
             )
         with self._lock:

@@ -14,6 +14,7 @@ import anyio.to_thread
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
+from app.analytics.events_table import format_timestamp
 from app.db import utcnow
 from app.errors import QueueUnavailable
 from app.ingest.errors import InvalidJson, InvalidSignature, PayloadTooLarge, ValidationFailed
@@ -94,6 +95,7 @@ async def ingest(request: Request) -> Response:
             now=now,
             max_batch_events=settings.max_batch_events,
             max_event_bytes=settings.max_event_bytes,
+            body_size=len(body),
         )
     except InvalidJson as exc:
         return _error(
@@ -104,12 +106,13 @@ async def ingest(request: Request) -> Response:
     except ValidationFailed as exc:
         return _error(400, "validation_error", errors=exc.errors)
 
+    received_at = format_timestamp(now)
     rows = []
     for event in events:
         resolution = runtime.pricing.resolve(app.workspace_id, event)
         if resolution is not None and resolution.status is CostStatus.unknown_model:
             UNKNOWN_MODEL_EVENTS.inc()
-        rows.append(build_row(app, event, resolution, now))
+        rows.append(build_row(app, event, resolution, received_at))
     try:
         await runtime.enqueuer.put(rows)
     except QueueUnavailable as exc:

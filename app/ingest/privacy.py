@@ -51,19 +51,40 @@ def is_transcript(value: Any) -> bool:
     return isinstance(value, list) and any(_is_message(item) for item in value)
 
 
-def strip_private(value: Any) -> Any:
-    """A copy of `value` without private keys and transcripts; the input is not modified.
+def _holds_private(value: Any) -> bool:
+    """Whether anything under `value` would be dropped (a walk that allocates nothing)."""
+    if isinstance(value, dict):
+        return any(
+            (isinstance(key, str) and is_private_key(key))
+            or is_transcript(item)
+            or _holds_private(item)
+            for key, item in value.items()
+        )
+    if isinstance(value, list):
+        return any(
+            _is_message(item) or is_transcript(item) or _holds_private(item) for item in value
+        )
+    return False
 
-    Scalars are returned as they are; every dict and list is new.
+
+def strip_private(value: Any) -> Any:
+    """`value` without private keys and transcripts; the input is not modified.
+
+    When nothing is private (the usual case, on the hot path) `value` itself is returned;
+    otherwise every dict and list on the way is a new one.
     """
+    if not _holds_private(value):
+        return value
+    return _stripped(value)
+
+
+def _stripped(value: Any) -> Any:
     if isinstance(value, dict):
         return {
-            key: strip_private(item)
+            key: _stripped(item)
             for key, item in value.items()
             if not (isinstance(key, str) and is_private_key(key)) and not is_transcript(item)
         }
     if isinstance(value, list):
-        return [
-            strip_private(item) for item in value if not (_is_message(item) or is_transcript(item))
-        ]
+        return [_stripped(item) for item in value if not (_is_message(item) or is_transcript(item))]
     return value

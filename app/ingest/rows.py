@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -25,8 +24,9 @@ def build_row(
     app: AppCredentials,
     event: IncomingEvent,
     resolution: CostResolution | None,
-    received_at: datetime,
+    received_at: str,
 ) -> QueuedRow:
+    """`received_at` comes formatted (`format_timestamp`): it is the same for a whole request."""
     properties = dict(event.properties)
     cost: str | None = None
     if resolution is not None:
@@ -36,12 +36,12 @@ def build_row(
         properties["ai_canonical_model_key"] = resolution.canonical_key
         properties["estimated_cost_eur"] = cost
     return {
-        "workspace_id": str(app.workspace_id),
-        "app_id": str(app.uuid),
+        "workspace_id": app.workspace_id_text,
+        "app_id": app.uuid_text,
         "event_id": event.event_id,
         "event": event.event,
         "timestamp": format_timestamp(event.timestamp),
-        "received_at": format_timestamp(received_at),
+        "received_at": received_at,
         "environment": event.environment,
         "customer_org_id": event.customer_org_id,
         "user_hash": event.user_hash,

@@ -32,6 +32,10 @@ class Batcher:
         self._thread = threading.Thread(target=self._run, name="batcher", daemon=True)
         self._thread.start()
 
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
     def submit(self, rows: Sequence[QueuedRow]) -> None:
         """Block until `rows` are written; re-raises the write's error (the caller retries)."""
         future: Future[None] = Future()

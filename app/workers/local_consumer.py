@@ -36,16 +36,22 @@ class LocalConsumer:
         self.queue.notify.set()
         self._thread.join(timeout)
 
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
     def _run(self) -> None:
         last_flush = 0.0
         attempt = 0
         while not self._stop.is_set():
-            self.queue.notify.wait(self.max_wait_s)
-            self.queue.notify.clear()
-            wait = last_flush + self.max_wait_s - time.monotonic()
-            if wait > 0 and self.queue.pending_rows() < self.max_rows:
-                self._stop.wait(wait)
+            # Nothing may end this loop but stop(): a dead consumer would leave accepted
+            # events waiting on disk while the API keeps answering 202.
             try:
+                self.queue.notify.wait(self.max_wait_s)
+                self.queue.notify.clear()
+                wait = last_flush + self.max_wait_s - time.monotonic()
+                if wait > 0 and self.queue.pending_rows() < self.max_rows:
+                    self._stop.wait(wait)
                 drained = self.drain_once()
                 attempt = 0
             except AnalyticsUnavailable as exc:

@@ -130,6 +130,10 @@ class RedisConsumer:
             worker_timeout=100,
         )
 
+    @property
+    def alive(self) -> bool:
+        return self.batcher.alive and all(t.is_alive() for t in self.worker.workers)
+
     def start(self) -> None:
         global _current_batcher
         with _batcher_lock:
