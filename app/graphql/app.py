@@ -1,11 +1,16 @@
-"""`make_graphql_app(settings)`: the ASGI app mounted at /graphql."""
+"""`make_graphql_app(settings)`: the ASGI app mounted at /graphql.
+
+What bounds the work one request can ask for: the body size (here), then the document's
+tokens, depth and aliases (the schema's extensions, `app.graphql.schema`), then each field's
+own `limit` arguments.
+"""
 
 from __future__ import annotations
 
 import anyio
 from starlette.requests import Request
-from starlette.responses import Response
-from starlette.types import Receive, Scope, Send
+from starlette.responses import JSONResponse, Response
+from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
@@ -18,6 +23,61 @@ _CONTEXT_KEY = "saas_tracker.graphql_context"
 # Worker threads GraphQL may use at once, of anyio's default 40 that ingest shares: slow
 # analytics queries then queue up here instead of delaying every ingest request's enqueue.
 GRAPHQL_THREADS = 16
+# A request body larger than this is refused before it is parsed: the document's token limit
+# bounds the query, this bounds the variables (JSON parsing cost and memory).
+MAX_BODY_BYTES = 1024 * 1024
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes | None:
+    """The whole request body, or None as soon as it exceeds `limit` (whatever Content-Length
+    claims: a chunked body has none)."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            # A disconnect: what was received is all there is.
+            return b"".join(chunks)
+        chunk: bytes = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A `receive` that hands the buffered body over once, then defers to the client's."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+def _too_large() -> Response:
+    return JSONResponse(
+        {
+            "data": None,
+            "errors": [
+                {
+                    "message": f"The request body exceeds {MAX_BODY_BYTES} bytes.",
+                    "extensions": {
+                        "code": "BAD_USER_INPUT",
+                        "status": 400,
+                        "maxBytes": MAX_BODY_BYTES,
+                    },
+                }
+            ],
+        },
+        status_code=413,
+    )
 
 
 class GraphQLApp(GraphQL[Context, None]):
@@ -41,6 +101,12 @@ class GraphQLApp(GraphQL[Context, None]):
         if self._limiter is None:
             # Made on the first request: the limiter binds to the event loop serving the app.
             self._limiter = anyio.CapacityLimiter(GRAPHQL_THREADS)
+        if scope["type"] == "http" and scope["method"] == "POST":
+            body = await _read_body(receive, MAX_BODY_BYTES)
+            if body is None:
+                await _too_large()(scope, receive, send)
+                return
+            receive = _replay(body, receive)
         try:
             await super().__call__(scope, receive, send)
         finally:
