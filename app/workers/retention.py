@@ -64,11 +64,27 @@ def retention_cutoffs(engine: Engine, now: datetime) -> list[tuple[UUID, datetim
         ]
 
 
+def _rendered(sql: str, *, cluster: str | None, database: str) -> list[str]:
+    """The DELETE as the store must run it: as written on one server; on a cluster, against
+    each shard's local table (a Distributed table refuses lightweight deletes)."""
+    if cluster is None:
+        return [sql]
+    # Imported here: only cluster deployments need the renderer.
+    from app.analytics.cluster import for_cluster
+
+    return list(for_cluster(sql, cluster=cluster, database=database))
+
+
 def purge_expired(
-    store: AnalyticsStore, engine: Engine, now: datetime | None = None
+    store: AnalyticsStore,
+    engine: Engine,
+    now: datetime | None = None,
+    *,
+    cluster: str | None = None,
 ) -> list[PurgeResult]:
     """Delete, for every workspace, the rows of `events` and `ai_usage_events` whose timestamp
-    is before its retention start at `now`; returns the workspaces that had any."""
+    is before its retention start at `now`; returns the workspaces that had any. `cluster`:
+    the ClickHouse cluster the tables are sharded over (`SAAS_TRACKER_CLICKHOUSE_CLUSTER`)."""
     instant = now or utcnow()
     results: list[PurgeResult] = []
     for workspace_id, cutoff in retention_cutoffs(engine, instant):
@@ -79,7 +95,10 @@ def purge_expired(
             # nothing is not issued at all (see IMPORTANT above).
             due = int(store.query(_COUNT.format(table=table), params)[0]["n"])
             if due:
-                store.command(_DELETE.format(table=table), params)
+                for statement in _rendered(
+                    _DELETE.format(table=table), cluster=cluster, database=store.database
+                ):
+                    store.command(statement, params)
             deleted[table] = due
         if any(deleted.values()):
             log.info(
@@ -115,6 +134,7 @@ def start_purger(
     engine: Engine,
     *,
     stop: threading.Event,
+    cluster: str | None = None,
     interval: timedelta = DEFAULT_INTERVAL,
     first_delay: timedelta = DEFAULT_FIRST_DELAY,
 ) -> threading.Thread:
@@ -122,7 +142,7 @@ def start_purger(
     set (the runtime's stop event)."""
     thread = threading.Thread(
         target=run_periodically,
-        args=(lambda: purge_expired(store, engine),),
+        args=(lambda: purge_expired(store, engine, cluster=cluster),),
         kwargs={"stop": stop, "interval": interval, "first_delay": first_delay},
         name="retention-purge",
         daemon=True,
