@@ -40,6 +40,7 @@ from zoneinfo import ZoneInfo
 from clickhouse_driver import Client, errors
 from clickhouse_driver.util.helpers import parse_url
 
+from app.analytics.cluster import CLUSTER_QUERY_SETTINGS
 from app.analytics.store import TRANSIENT_ERROR_CODES, Params, Row
 from app.errors import AnalyticsRejected, AnalyticsUnavailable
 
@@ -344,7 +345,12 @@ class NativeStore:
     """`AnalyticsStore` on a ClickHouse server (`clickhouse://user:pass@host:9000/db`)."""
 
     def __init__(
-        self, connection: Mapping[str, Any], database: str, *, pool_size: int = _POOL_SIZE
+        self,
+        connection: Mapping[str, Any],
+        database: str,
+        *,
+        pool_size: int = _POOL_SIZE,
+        distributed: bool = False,
     ) -> None:
         if not _IDENTIFIER.match(database):
             raise ValueError(f"invalid ClickHouse database name {database!r}")
@@ -353,6 +359,10 @@ class NativeStore:
         self.database = database
         self._connection = {k: v for k, v in connection.items() if k != "database"}
         settings = {**self._connection.pop("settings", {}), **_CLIENT_SETTINGS}
+        if distributed:
+            # The tables are Distributed ones (SAAS_TRACKER_CLICKHOUSE_CLUSTER): inserts and
+            # INSERT … SELECT must return only once the shards have the rows (see cluster.py).
+            settings.update(CLUSTER_QUERY_SETTINGS)
         self._settings = settings
         # The database may not exist yet and a client cannot connect to a missing one.
         bootstrap = self._client("default")
@@ -368,15 +378,18 @@ class NativeStore:
             self._idle.put(client)
 
     @classmethod
-    def from_url(cls, url: str, *, database: str | None = None) -> NativeStore:
+    def from_url(
+        cls, url: str, *, database: str | None = None, distributed: bool = False
+    ) -> NativeStore:
         """`clickhouse://` or `clickhouses://` (TLS). The database is the `database` argument,
         else the URL path, else `saas_tracker`; `?pool_size=N` sizes the pool, other query keys
-        go to clickhouse-driver (connect_timeout, send_receive_timeout, verify, compression…)."""
+        go to clickhouse-driver (connect_timeout, send_receive_timeout, verify, compression…).
+        `distributed`: the tables are Distributed ones (a cluster is configured)."""
         driver_url, own = _split_url(url)
         host, kwargs = parse_url(driver_url)
         db = database or kwargs.pop("database", None) or own.get("database") or _DEFAULT_DATABASE
         pool_size = int(own.get("pool_size", _POOL_SIZE))
-        return cls({"host": host, **kwargs}, db, pool_size=pool_size)
+        return cls({"host": host, **kwargs}, db, pool_size=pool_size, distributed=distributed)
 
     def _client(self, database: str) -> _Client:
         # Clients connect lazily, on their first statement, and reconnect after a failure.
