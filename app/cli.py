@@ -113,8 +113,8 @@ def migrate() -> None:
 
     settings = Settings()
     engine = make_engine(settings.resolved_database_url)
-    store = open_store(settings.resolved_clickhouse_url)
-    migrate_all(settings.resolved_database_url, engine, store)
+    store = open_store(settings.resolved_clickhouse_url, cluster=settings.clickhouse_cluster)
+    migrate_all(settings.resolved_database_url, engine, store, settings.clickhouse_cluster)
     typer.echo("migrations applied", err=True)
 
 

@@ -23,7 +23,9 @@ def migrate_relational(database_url: str, engine: Engine) -> None:
         seed_catalog(session)
 
 
-def migrate_all(database_url: str, engine: Engine, store: AnalyticsStore | None) -> None:
+def migrate_all(
+    database_url: str, engine: Engine, store: AnalyticsStore | None, cluster: str | None = None
+) -> None:
     migrate_relational(database_url, engine)
     if store is not None:
-        migrate_clickhouse(store)
+        migrate_clickhouse(store, cluster=cluster)

@@ -174,10 +174,17 @@ def open_runtime(
     workers = workers and not ingest_only
     engine = make_engine(settings.resolved_database_url)
     store: AnalyticsStore = (
-        NoAnalyticsStore() if ingest_only else open_store(settings.resolved_clickhouse_url)
+        NoAnalyticsStore()
+        if ingest_only
+        else open_store(settings.resolved_clickhouse_url, cluster=settings.clickhouse_cluster)
     )
     if migrate:
-        migrate_all(settings.resolved_database_url, engine, None if ingest_only else store)
+        migrate_all(
+            settings.resolved_database_url,
+            engine,
+            None if ingest_only else store,
+            settings.clickhouse_cluster,
+        )
     pricing = PricingCache()
     with session_scope(engine) as session:
         pricing.load(session)

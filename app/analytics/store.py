@@ -50,15 +50,24 @@ class AnalyticsStore(Protocol):
     def close(self) -> None: ...
 
 
-def open_store(url: str, *, database: str | None = None) -> AnalyticsStore:
-    """Open the store a `SAAS_TRACKER_CLICKHOUSE_URL` names, creating its database if needed."""
+def open_store(
+    url: str, *, database: str | None = None, cluster: str | None = None
+) -> AnalyticsStore:
+    """Open the store a `SAAS_TRACKER_CLICKHOUSE_URL` names, creating its database if needed.
+
+    With a `cluster`, inserts through the Distributed tables are synchronous (see
+    docs/clickhouse-cluster.md)."""
     scheme = urlparse(url).scheme
     if scheme == "chdb":
+        if cluster:
+            raise ValueError(
+                "a ClickHouse cluster needs clickhouse:// servers; chdb is one process"
+            )
         from app.analytics.chdb_store import ChdbStore
 
         return ChdbStore.from_url(url, database=database)
     if scheme in ("clickhouse", "clickhouses"):
         from app.analytics.native_store import NativeStore
 
-        return NativeStore.from_url(url, database=database)
+        return NativeStore.from_url(url, database=database, distributed=cluster is not None)
     raise ValueError(f"unsupported ClickHouse URL scheme {scheme!r} (use chdb:// or clickhouse://)")
