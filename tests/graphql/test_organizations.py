@@ -761,3 +761,29 @@ def test_timestamps_are_utc(api: Api, tenant: Tenant) -> None:
         token=tenant.admin_token,
     )["organizations"]
     assert datetime.fromisoformat(orgs[0]["lastSeen"]) == at(1).astimezone(UTC)
+
+
+class CountingStore:
+    """The runtime's store, recording every SELECT it is asked."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.queries: list[str] = []
+
+    def query(self, sql: str, params: Any = None) -> Any:
+        self.queries.append(sql)
+        return self.inner.query(sql, params)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def test_a_page_is_one_clickhouse_query_whatever_its_size(
+    api: Api, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api.insert(crafted(tenant))
+    counting = CountingStore(api.runtime.store)
+    monkeypatch.setattr(api.runtime, "store", counting)
+    orgs = api.data(ORGANIZATIONS, RANGE, token=tenant.admin_token)["organizations"]
+    assert len(orgs) == 3
+    assert len(counting.queries) == 1
