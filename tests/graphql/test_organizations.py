@@ -73,10 +73,9 @@ def crafted(tenant: Tenant) -> list[dict[str, Any]]:
     edited outputs, plans 'pro' then 'enterprise' in its events, and one event before the range.
     'acme' (another organization: ids are case-sensitive): one call of unknown cost.
     'Beta': one staging event. Plus an event without organization."""
-    acme = {"customer": "Acme"}
     return [
-        event_row(tenant, "signup", at=at(-3), user_hash="u0", **acme),
-        event_row(tenant, "signup", at=at(1), user_hash="u1", **acme),
+        event_row(tenant, "signup", at=at(-3), user_hash="u0", customer="Acme"),
+        event_row(tenant, "signup", at=at(1), user_hash="u1", customer="Acme"),
         event_row(
             tenant,
             "ai_call_completed",
@@ -84,19 +83,28 @@ def crafted(tenant: Tenant) -> list[dict[str, Any]]:
             user_hash="u1",
             cost="0.50",
             customer_plan="pro",
-            **acme,
+            customer="Acme",
         ),
-        event_row(tenant, "ai_call_completed", at=at(2), user_hash="u2", **acme),
-        event_row(tenant, "ai_call_completed", at=at(6), user_hash="u2", cost="0.25", **acme),
-        event_row(tenant, "ai_call_failed", at=at(6, 1), user_hash="u3", **acme),
-        event_row(tenant, "ai_output_accepted", at=at(7), user_hash="u1", **acme),
-        event_row(tenant, "ai_output_accepted", at=at(7), user_hash="u2", **acme),
-        event_row(tenant, "ai_output_rejected", at=at(7), user_hash="u1", **acme),
-        event_row(tenant, "ai_output_edited", at=at(7), user_hash="u3", edit_ratio=0.5, **acme),
+        event_row(tenant, "ai_call_completed", at=at(2), user_hash="u2", customer="Acme"),
         event_row(
-            tenant, "page_view", at=at(8), user_hash="u3", customer_plan="enterprise", **acme
+            tenant, "ai_call_completed", at=at(6), user_hash="u2", cost="0.25", customer="Acme"
         ),
-        event_row(tenant, "page_view", at=at(9), user_hash="", **acme),
+        event_row(tenant, "ai_call_failed", at=at(6, 1), user_hash="u3", customer="Acme"),
+        event_row(tenant, "ai_output_accepted", at=at(7), user_hash="u1", customer="Acme"),
+        event_row(tenant, "ai_output_accepted", at=at(7), user_hash="u2", customer="Acme"),
+        event_row(tenant, "ai_output_rejected", at=at(7), user_hash="u1", customer="Acme"),
+        event_row(
+            tenant, "ai_output_edited", at=at(7), user_hash="u3", edit_ratio=0.5, customer="Acme"
+        ),
+        event_row(
+            tenant,
+            "page_view",
+            at=at(8),
+            user_hash="u3",
+            customer_plan="enterprise",
+            customer="Acme",
+        ),
+        event_row(tenant, "page_view", at=at(9), user_hash="", customer="Acme"),
         event_row(tenant, "ai_call_completed", at=at(6), user_hash="u9", customer="acme"),
         event_row(
             tenant, "signup", at=at(2), user_hash="u5", customer="Beta", environment="staging"

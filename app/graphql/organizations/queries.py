@@ -120,7 +120,7 @@ class OrganizationsQuery:
                 f"'search' is at most {MAX_SEARCH_LENGTH} characters.", field="search"
             )
         page = queries.Page(
-            order=queries.OrderField(order_by.value),
+            order=queries.OrderField[order_by.name],
             descending=direction is SortDirection.DESC,
             limit=limit,
             after=after,

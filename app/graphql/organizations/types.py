@@ -64,11 +64,11 @@ class HealthSignal(Enum):
 
     @property
     def domain(self) -> health.HealthSignal:
-        return health.HealthSignal(self.value)
+        return health.HealthSignal[self.name.lower()]
 
     @classmethod
     def of(cls, signal: health.HealthSignal) -> HealthSignal:
-        return cls(signal.value)
+        return cls[signal.name.upper()]
 
 
 @strawberry.enum(description="What the organizations list is ordered by.")
