@@ -225,6 +225,7 @@ def test_a_refused_catalog_price_is_bad_user_input_and_changes_nothing(
 # --- FX rates ---------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
 def test_fx_rates_list_the_history_with_the_rate_in_force(api: Api) -> None:
     operator = api.superuser_token()
     later = {"currency": "usd", "validFrom": "2026-01-01T00:00:00Z", "rate": "0.9"}
@@ -290,6 +291,7 @@ def test_eur_has_no_fx_rate(api: Api) -> None:
 # --- the audit log ----------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
 def test_the_audit_log_pages_newest_first_each_entry_once(api: Api) -> None:
     operator = api.superuser_token()
     for day in range(1, 6):
