@@ -11,6 +11,7 @@ from typing import Any
 from uuid import UUID
 
 import anyio.to_thread
+import orjson
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
@@ -27,6 +28,7 @@ from app.pricing.resolution import CostStatus
 from app.runtime import Runtime
 
 log = logging.getLogger(__name__)
+_ACCEPTED_REQUESTS = INGEST_REQUESTS.labels("202")  # bound once: labels() locks and hashes
 
 
 def _error(status: int, error: str, **body: Any) -> JSONResponse:
@@ -123,8 +125,10 @@ async def ingest(request: Request) -> Response:
             detail="The event queue is unavailable; nothing was accepted. Retry later.",
             retry_after=settings.retry_after_s,
         )
-    INGEST_REQUESTS.labels("202").inc()
+    _ACCEPTED_REQUESTS.inc()
     EVENTS_ACCEPTED.inc(len(events))
-    return JSONResponse(
-        {"accepted": len(events), "event_ids": [e.event_id for e in events]}, status_code=202
+    return Response(
+        orjson.dumps({"accepted": len(events), "event_ids": [e.event_id for e in events]}),
+        status_code=202,
+        media_type="application/json",
     )
