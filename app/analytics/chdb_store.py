@@ -24,6 +24,7 @@ from uuid import UUID
 import orjson
 from chdb import session as chdb_session
 
+from app.analytics.events_table import InsertRow
 from app.analytics.store import TRANSIENT_ERROR_CODES, Params, Row
 from app.errors import AnalyticsRejected, AnalyticsUnavailable
 
@@ -44,7 +45,15 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"cannot send {type(value).__name__} to ClickHouse")
 
 
+_dumps = orjson.dumps
+
+
 def _encode_row(row: Mapping[str, Any], columns: Sequence[str]) -> bytes:
+    if isinstance(row, InsertRow):
+        # Queued rows hold JSON text ClickHouse reads as is (ISO timestamps with best_effort,
+        # UUID and Decimal strings): skip the round trip through Python types.
+        queued = row.queued
+        return _dumps({c: queued[c] for c in columns})
     return orjson.dumps(
         {c: row[c] for c in columns},
         default=_json_default,

@@ -1,11 +1,12 @@
 """The row of the `events` table as it travels through the queue, and its insert form.
 
 Queued rows are plain JSON (strings, numbers, null) so that every queue backend can carry them;
-`to_insert_row` turns one into typed Python values for the store.
+`to_insert_row` presents one as typed Python values for the store (lazily, see `InsertRow`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -43,16 +44,45 @@ def parse_timestamp(value: str) -> datetime:
     return datetime.fromisoformat(value).astimezone(UTC)
 
 
-def to_insert_row(row: QueuedRow) -> dict[str, Any]:
-    cost = row["estimated_cost_eur"]
-    return {
-        **row,
-        "workspace_id": UUID(row["workspace_id"]),
-        "app_id": UUID(row["app_id"]),
-        "timestamp": parse_timestamp(row["timestamp"]),
-        "received_at": parse_timestamp(row["received_at"]),
-        "estimated_cost_eur": None if cost is None else Decimal(cost),
-    }
+def _cost(value: str | None) -> Decimal | None:
+    return None if value is None else Decimal(value)
+
+
+# The columns whose queued JSON form differs from their typed form.
+_TYPED: dict[str, Callable[[Any], Any]] = {
+    "workspace_id": UUID,
+    "app_id": UUID,
+    "timestamp": parse_timestamp,
+    "received_at": parse_timestamp,
+    "estimated_cost_eur": _cost,
+}
+
+
+class InsertRow(Mapping[str, Any]):
+    """A queued row seen through typed values, converted when read (`row["timestamp"]` is a
+    datetime): what a store sending typed values (the native protocol) needs. A store that
+    sends text (chdb's JSONEachRow) sends `.queued` as it is instead, which the queue already
+    holds in ClickHouse's input format: no parsing into Python types and back per row."""
+
+    __slots__ = ("queued",)
+
+    def __init__(self, queued: QueuedRow) -> None:
+        self.queued = queued
+
+    def __getitem__(self, key: str) -> Any:
+        convert = _TYPED.get(key)
+        value = self.queued[key]
+        return value if convert is None else convert(value)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.queued)
+
+    def __len__(self) -> int:
+        return len(self.queued)
+
+
+def to_insert_row(row: QueuedRow) -> InsertRow:
+    return InsertRow(row)
 
 
 def to_queued_row(row: dict[str, Any]) -> QueuedRow:
