@@ -7,10 +7,13 @@ written again; every step is therefore idempotent:
    crash, or an event_id a client sent twice (looked up through a bloom-filter index, whatever
    the timestamps);
 2. the rest go into `events` in ONE insert (one part: all or nothing);
-3. the batch's AI events are copied into `ai_usage_events` with an INSERT … SELECT that skips
+3. the batch's AI events are copied into `ai_usage_events` with INSERT … SELECTs that skip
    those already there — so a crash between steps 2 and 3 is repaired by the retry. (A
    materialized view would not do: ClickHouse does not commit a view's part atomically with
-   its source's, and a crash between them cannot be told apart afterwards.)
+   its source's, and a crash between them cannot be told apart afterwards.) Output events are
+   attributed to their call on the way, and outputs stored before their call are reconciled
+   (see app/analytics/ai_cost_attribution.py); the aggregate projections of `ai_usage_events`
+   are written inside the same parts.
 
 A row that ClickHouse refuses on its own (a "poison" row) is found by bisecting the batch and
 parked in the dead-letter table, so it never blocks the others. Connectivity errors propagate as
@@ -25,9 +28,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.analytics.ai_cost_attribution import (
+    derive_other_ai_usage,
+    derive_output_usage,
+    reconcile_outputs,
+    window_params,
+)
 from app.analytics.events_table import (
-    AI_USAGE_EXPRESSIONS,
-    AI_USAGE_TABLE,
     EVENT_COLUMNS,
     EVENTS_TABLE,
     QueuedRow,
@@ -50,13 +57,12 @@ _KEYS_FILTER = (
 _RANGE_FILTER = (
     " AND timestamp >= {first:DateTime64(3, 'UTC')} AND timestamp <= {last:DateTime64(3, 'UTC')}"
 )
-_DERIVE_AI_USAGE = (
-    f"INSERT INTO {AI_USAGE_TABLE} ({', '.join(c for c, _ in AI_USAGE_EXPRESSIONS)}) "
-    f"SELECT {', '.join(f'{e} AS {c}' for c, e in AI_USAGE_EXPRESSIONS)} "
-    f"FROM {EVENTS_TABLE} WHERE {_KEYS_FILTER}{_RANGE_FILTER} AND startsWith(event, 'ai_') "
-    f"AND (app_id, event_id) NOT IN (SELECT app_id, event_id FROM {AI_USAGE_TABLE} "
-    f"WHERE {_KEYS_FILTER}{_RANGE_FILTER})"
-)
+# The batch's rows, in `events` and in `ai_usage_events` alike.
+_BATCH_FILTER = _KEYS_FILTER + _RANGE_FILTER
+_DERIVE_OTHER_AI_USAGE = derive_other_ai_usage(_BATCH_FILTER)
+_DERIVE_OUTPUT_USAGE = derive_output_usage(_BATCH_FILTER)
+_RECONCILE_OUTPUTS = reconcile_outputs(_BATCH_FILTER)
+_OUTPUT_EVENTS = frozenset({"ai_output_accepted", "ai_output_rejected", "ai_output_edited"})
 
 
 @dataclass
@@ -120,10 +126,20 @@ class EventWriter:
         if not rows:
             return
         timestamps = [parse_timestamp(row["timestamp"]) for row in rows]
-        self.store.command(
-            _DERIVE_AI_USAGE,
-            {**_key_params(rows), "first": min(timestamps), "last": max(timestamps)},
-        )
+        first, last = min(timestamps), max(timestamps)
+        params = {**_key_params(rows), "first": first, "last": last, **window_params(first, last)}
+        # Calls first, so that outputs of the same batch find them; each statement skips what
+        # is already there, so a crash anywhere in between is completed by the retry.
+        self.store.command(_DERIVE_OTHER_AI_USAGE, params)
+        if any(row["event"] in _OUTPUT_EVENTS for row in rows):
+            self.store.command(_DERIVE_OUTPUT_USAGE, params)
+        # Outputs stored before their call (another batch, clock skew) are re-attributed. Only
+        # calls that carry an ai_call_id can be named (a cheap test on the raw JSON text).
+        if any(
+            row["event"] == "ai_call_completed" and '"ai_call_id"' in row["properties"]
+            for row in rows
+        ):
+            self.store.command(_RECONCILE_OUTPUTS, params)
 
     def _insert_or_bisect(self, rows: list[QueuedRow], result: WriteResult) -> None:
         try:

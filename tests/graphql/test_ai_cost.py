@@ -445,7 +445,7 @@ def test_a_series_of_too_many_buckets_is_bad_user_input(api: Api, tenant: Tenant
     }
 
 
-def test_latency_percentiles_are_exact(api: Api, tenant: Tenant) -> None:
+def test_latency_percentiles_are_within_one_percent(api: Api, tenant: Tenant) -> None:
     api.insert(crafted(tenant))
     query = """
     query ($from: DateTime, $to: DateTime) {
@@ -453,8 +453,15 @@ def test_latency_percentiles_are_exact(api: Api, tenant: Tenant) -> None:
     }
     """
     latency = api.data(query, RANGE, token=tenant.admin_token)["aiCost"]["latency"]
-    # quantileExact takes the element at floor(level * n) of the sorted values.
-    assert latency == {"calls": 4, "p50Ms": 300.0, "p90Ms": 400.0, "p95Ms": 400.0, "p99Ms": 400.0}
+    # The p-percentile is the smallest latency L with a share p of the calls at most L, each
+    # latency rounded to a bucket of 1 % relative width: of 100, 200, 300, 400 ms, p50 ≈ 200.
+    assert latency == {
+        "calls": 4,
+        "p50Ms": pytest.approx(200, rel=0.01),
+        "p90Ms": pytest.approx(400, rel=0.01),
+        "p95Ms": pytest.approx(400, rel=0.01),
+        "p99Ms": pytest.approx(400, rel=0.01),
+    }
 
 
 def test_the_edit_ratio_distribution_counts_edited_outputs_by_tenths(

@@ -1,20 +1,29 @@
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 from typing import Annotated
+from uuid import UUID
 
 import strawberry
 from sqlmodel import Session
-from strawberry.types.nodes import Selection
 
-from app.accounts.service import get_workspace
-from app.analytics import queries
-from app.graphql.ai_cost.types import AiCostBreakdown, AiCostReport, figure_fields
+from app.accounts.service import get_app, get_workspace
+from app.analytics import ai_cost
+from app.errors import BadUserInput
+from app.graphql.ai_cost.types import (
+    LATENCY_FIELDS,
+    AiCostBreakdown,
+    AiCostReport,
+    figure_fields,
+    selects_any,
+    selects_directly,
+)
 from app.graphql.context import Info
 from app.graphql.permissions import IsWorkspaceMember
 from app.graphql.ranges import resolve_range
 from app.plans.service import require_feature
+
+__all__ = ["VALUE_SIGNAL_FIELDS", "AiCostQuery", "selects_any"]
 
 AI_COST_ANALYTICS = "ai_cost_analytics"
 VALUE_SIGNALS = "value_signals"
@@ -26,29 +35,29 @@ VALUE_SIGNAL_FIELDS = frozenset(
         "editedOutputs",
         "acceptanceRate",
         "costPerAcceptedOutputEur",
+        "wastedSpendEur",
         "editRatioDistribution",
     }
 )
+# Filter values longer than any value ingest stores cannot match: refused, not sent to ClickHouse.
+MAX_FILTER_LENGTH = 200
 
 
-def selects_any(selections: Iterable[Selection], names: frozenset[str]) -> bool:
-    """Whether the selection set (fragments included) asks for any of `names`."""
-    for selection in selections:
-        if getattr(selection, "name", None) in names:
-            return True
-        if selects_any(selection.selections, names):
-            return True
-    return False
+def _filter_text(name: str, value: str | None) -> str | None:
+    if value is not None and len(value) > MAX_FILTER_LENGTH:
+        raise BadUserInput(f"'{name}' is longer than {MAX_FILTER_LENGTH} characters.", field=name)
+    return value
 
 
 @strawberry.type
 class AiCostQuery:
     @strawberry.field(
         description=(
-            "AI cost analytics of the workspace over [from, to) (default: the last 30 days). "
-            "UPGRADE_REQUIRED (feature 'ai_cost_analytics') on the free plan; selecting value "
-            "signals needs 'value_signals' (growth plan or above), see AiCostReport. Null "
-            "with an error when refused, so that the other fields of the request still answer."
+            "AI cost analytics of the workspace over [from, to) (default: the last 30 days), "
+            "optionally filtered. UPGRADE_REQUIRED (feature 'ai_cost_analytics') on the free "
+            "plan; selecting value signals needs 'value_signals' (growth plan or above), see "
+            "AiCostReport. Null with an error when refused, so that the other fields of the "
+            "request still answer."
         ),
         permission_classes=[IsWorkspaceMember],
     )
@@ -70,23 +79,56 @@ class AiCostQuery:
         by: Annotated[
             AiCostBreakdown, strawberry.argument(description="The dimension of `rows`.")
         ] = AiCostBreakdown.MODEL,
+        app_uuid: Annotated[
+            UUID | None,
+            strawberry.argument(description="Only this app; NOT_FOUND if not the workspace's."),
+        ] = None,
+        customer_org_id: Annotated[
+            str | None,
+            strawberry.argument(description="Only this customer organization (case-sensitive)."),
+        ] = None,
+        feature: Annotated[
+            str | None, strawberry.argument(description="Only this AI feature.")
+        ] = None,
+        model: Annotated[
+            str | None,
+            strawberry.argument(
+                description="Only this model, as the MODEL rows key it (e.g. 'openai/gpt-5.4')."
+            ),
+        ] = None,
+        provider: Annotated[
+            str | None, strawberry.argument(description="Only this provider, e.g. 'openai'.")
+        ] = None,
     ) -> AiCostReport | None:
         context = info.context
         workspace_id = await context.workspace_id()
         wants_value_signals = selects_any(info.selected_fields, VALUE_SIGNAL_FIELDS)
 
-        def check_plan(session: Session) -> None:
+        def check(session: Session) -> None:
             workspace = get_workspace(session, workspace_id)
             require_feature(session, workspace, AI_COST_ANALYTICS)
             if wants_value_signals:
                 require_feature(session, workspace, VALUE_SIGNALS)
+            if app_uuid is not None:
+                # Another workspace's app is NOT_FOUND, exactly like an app that does not exist.
+                get_app(session, workspace_id=workspace_id, app_uuid=app_uuid)
 
-        await context.read(check_plan)
         start, end = resolve_range(from_, to)
-        scope = queries.AiScope(
-            workspace_id=workspace_id, start=start, end=end, environment=environment
+        scope = ai_cost.AiScope(
+            workspace_id=workspace_id,
+            start=start,
+            end=end,
+            environment=_filter_text("environment", environment),
+            app_id=app_uuid,
+            customer_org_id=_filter_text("customerOrgId", customer_org_id),
+            feature=_filter_text("feature", feature),
+            model=_filter_text("model", model),
+            provider=_filter_text("provider", provider),
         )
-        totals = await context.analytics(queries.ai_cost_totals, scope)
+        await context.read(check)
+        totals = await context.analytics(
+            ai_cost.ai_cost_totals, scope, latency=selects_directly(info, LATENCY_FIELDS)
+        )
         return AiCostReport(
             from_=start,
             to=end,

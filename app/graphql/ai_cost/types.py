@@ -1,23 +1,31 @@
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
 from typing import Annotated, Any
 
 import strawberry
+from strawberry.types.nodes import SelectedField, Selection
 
-from app.analytics import queries
+from app.analytics import ai_cost
 from app.errors import BadUserInput
 from app.graphql.context import Info
 from app.graphql.scalars import BigInt
 
 MAX_ROWS = 1000
+MAX_SERIES_TOP = 50
+# The fields computed from the latency states: the costliest aggregate, so it is only computed
+# when one of them is selected.
+LATENCY_FIELDS = frozenset({"latency"})
 
 
 @strawberry.enum(description="The dimension the rows of an AI cost report are grouped by.")
 class AiCostBreakdown(Enum):
-    CUSTOMER = strawberry.enum_value("customer", description="By customer_org_id.")
+    CUSTOMER = strawberry.enum_value(
+        "customer", description="By customer_org_id (case-sensitive: 'Acme' and 'acme' differ)."
+    )
     FEATURE = strawberry.enum_value("feature", description="By the AI feature name.")
     MODEL = strawberry.enum_value(
         "model",
@@ -28,7 +36,11 @@ class AiCostBreakdown(Enum):
     )
     PROVIDER = strawberry.enum_value("provider", description="By provider, e.g. 'openai'.")
     PLAN = strawberry.enum_value(
-        "plan", description="By your customer's plan (the event property customer_plan)."
+        "plan",
+        description=(
+            "By your customer's plan: the event property customer_plan when the call has one, "
+            "else the plan currently set on the organization (setOrganizationPlan), else null."
+        ),
     )
     ENVIRONMENT = strawberry.enum_value("environment", description="By environment.")
     APP = strawberry.enum_value("app", description="By app UUID.")
@@ -43,109 +55,14 @@ class Granularity(Enum):
 
 
 @strawberry.type(
-    description="AI usage figures: the same definitions for reports, rows and buckets."
-)
-class AiCostFigures:
-    calls: int = strawberry.field(description="Completed calls: ai_call_completed events.")
-    calls_with_unknown_cost: int = strawberry.field(
-        description="Completed calls whose cost is unknown (NULL): counted here, never as 0."
-    )
-    cost_complete: bool = strawberry.field(
-        description="True when every completed call has a known cost (callsWithUnknownCost = 0)."
-    )
-    failed_calls: int = strawberry.field(description="ai_call_failed events.")
-    error_rate: float | None = strawberry.field(
-        description="failedCalls / (calls + failedCalls); null without any call."
-    )
-    input_tokens: BigInt = strawberry.field(
-        description="Input tokens of completed and failed calls."
-    )
-    output_tokens: BigInt = strawberry.field(
-        description="Output tokens of completed and failed calls."
-    )
-    accepted_outputs: int = strawberry.field(
-        description="ai_output_accepted events. Value signal: growth plan or above."
-    )
-    rejected_outputs: int = strawberry.field(
-        description="ai_output_rejected events. Value signal: growth plan or above."
-    )
-    edited_outputs: int = strawberry.field(
-        description="ai_output_edited events. Value signal: growth plan or above."
-    )
-    acceptance_rate: float | None = strawberry.field(
-        description=(
-            "acceptedOutputs / (acceptedOutputs + rejectedOutputs + editedOutputs); null "
-            "without output events. Value signal: growth plan or above."
-        )
-    )
-    cost_per_accepted_output_eur: Decimal | None = strawberry.field(
-        description=(
-            "Known cost of the calls / acceptedOutputs, in EUR (12 decimals at most); null "
-            "without accepted outputs or without any known cost. Value signal: growth plan or "
-            "above."
-        )
-    )
-
-
-def figure_fields(figures: queries.AiCostFigures) -> dict[str, Any]:
-    return {
-        "calls": figures.calls,
-        "calls_with_unknown_cost": figures.calls_with_unknown_cost,
-        "cost_complete": figures.calls_with_unknown_cost == 0,
-        "failed_calls": figures.failed_calls,
-        "error_rate": figures.error_rate,
-        "input_tokens": figures.input_tokens,
-        "output_tokens": figures.output_tokens,
-        "accepted_outputs": figures.accepted_outputs,
-        "rejected_outputs": figures.rejected_outputs,
-        "edited_outputs": figures.edited_outputs,
-        "acceptance_rate": figures.acceptance_rate,
-        "cost_per_accepted_output_eur": figures.cost_per_accepted_output_eur,
-    }
-
-
-_COST_DESCRIPTION = (
-    "Sum of the known costs of its completed and failed calls, in EUR. Null when there are "
-    "calls and not one has a known cost; otherwise a partial sum whenever "
-    "callsWithUnknownCost > 0 (see costComplete)."
-)
-
-
-@strawberry.type(
     description=(
-        "One row of a breakdown. Output events (accepted/rejected/edited) belong to the row of "
-        "the completed call whose ai_call_id they name (looked up to 7 days before the range); "
-        "only without such a call are they grouped by their own fields."
+        "Latency of completed calls that reported latency_ms, in milliseconds. APPROXIMATE, "
+        "within 1 %: each latency is rounded to a logarithmic bucket of 1 % relative width "
+        "before the percentiles are taken, so that they can be pre-aggregated and merged "
+        "(exact percentiles cannot be). The p-percentile is the smallest latency L such that "
+        "a share p of the calls took at most L (e.g. p50 of 100, 200, 300 and 400 ms is "
+        "≈ 200 ms). Failed calls are not included."
     )
-)
-class AiCostRow(AiCostFigures):
-    key: str | None = strawberry.field(
-        description=(
-            "The dimension's value (customer id, feature, model key, …); null for events that "
-            "carry none."
-        )
-    )
-    cost_eur: Decimal | None = strawberry.field(description=_COST_DESCRIPTION)
-
-    @classmethod
-    def of(cls, row: queries.AiCostRow) -> AiCostRow:
-        return cls(key=row.key or None, cost_eur=row.figures.cost_eur, **figure_fields(row.figures))
-
-
-@strawberry.type(description="One bucket of the AI cost time series.")
-class AiCostPoint(AiCostFigures):
-    start: datetime = strawberry.field(description="Start of the bucket (UTC).")
-    cost_eur: Decimal | None = strawberry.field(description=_COST_DESCRIPTION)
-
-    @classmethod
-    def of(cls, point: queries.AiCostPoint) -> AiCostPoint:
-        return cls(
-            start=point.start, cost_eur=point.figures.cost_eur, **figure_fields(point.figures)
-        )
-
-
-@strawberry.type(
-    description="Latency of completed calls that reported latency_ms, in milliseconds."
 )
 class AiLatency:
     calls: int = strawberry.field(description="How many calls the percentiles are computed from.")
@@ -153,6 +70,16 @@ class AiLatency:
     p90_ms: float | None = strawberry.field(description="90th percentile; null without calls.")
     p95_ms: float | None = strawberry.field(description="95th percentile; null without calls.")
     p99_ms: float | None = strawberry.field(description="99th percentile; null without calls.")
+
+    @classmethod
+    def of(cls, found: ai_cost.LatencyPercentiles) -> AiLatency:
+        return cls(
+            calls=found.calls,
+            p50_ms=found.p50_ms,
+            p90_ms=found.p90_ms,
+            p95_ms=found.p95_ms,
+            p99_ms=found.p99_ms,
+        )
 
 
 @strawberry.type(
@@ -166,6 +93,174 @@ class EditRatioBucket:
     count: int = strawberry.field(description="How many edited outputs.")
 
 
+_VALUE_SIGNAL = "Value signal: growth plan or above."
+
+
+@strawberry.type(
+    description=(
+        "AI usage figures: the same definitions for reports, rows and buckets. Output events "
+        "(accepted/rejected/edited) count in the row of the completed call whose ai_call_id "
+        "they name — the earliest such call of the workspace within 7 days of the output, "
+        "either side — and only without such a call under their own fields. Money is EUR."
+    )
+)
+class AiCostFigures:
+    calls: int = strawberry.field(description="Completed calls: ai_call_completed events.")
+    calls_with_unknown_cost: int = strawberry.field(
+        description="Completed calls whose cost is unknown (NULL): counted here, never as 0."
+    )
+    cost_complete: bool = strawberry.field(
+        description="True when every completed call has a known cost (callsWithUnknownCost = 0)."
+    )
+    priced_call_share: float | None = strawberry.field(
+        description=(
+            "Priced coverage of calls: (calls - callsWithUnknownCost) / calls, the share of "
+            "completed calls whose cost is known; null without calls."
+        )
+    )
+    priced_token_share: float | None = strawberry.field(
+        description=(
+            "Priced coverage of tokens: input + output tokens of the completed calls whose "
+            "cost is known / input + output tokens of all completed calls; null when they "
+            "reported no tokens."
+        )
+    )
+    failed_calls: int = strawberry.field(description="ai_call_failed events.")
+    error_rate: float | None = strawberry.field(
+        description="failedCalls / (calls + failedCalls); null without any call."
+    )
+    input_tokens: BigInt = strawberry.field(
+        description="Input tokens of completed and failed calls."
+    )
+    output_tokens: BigInt = strawberry.field(
+        description="Output tokens of completed and failed calls."
+    )
+    cached_input_tokens: BigInt = strawberry.field(
+        description="Cached input tokens (cached_input_tokens) of completed and failed calls."
+    )
+    accepted_outputs: int = strawberry.field(
+        description=f"ai_output_accepted events. {_VALUE_SIGNAL}"
+    )
+    rejected_outputs: int = strawberry.field(
+        description=f"ai_output_rejected events. {_VALUE_SIGNAL}"
+    )
+    edited_outputs: int = strawberry.field(description=f"ai_output_edited events. {_VALUE_SIGNAL}")
+    acceptance_rate: float | None = strawberry.field(
+        description=(
+            "acceptedOutputs / (acceptedOutputs + rejectedOutputs + editedOutputs); null "
+            f"without output events. {_VALUE_SIGNAL}"
+        )
+    )
+    cost_per_accepted_output_eur: Decimal | None = strawberry.field(
+        description=(
+            "Known cost of the calls / acceptedOutputs, in EUR (12 decimals at most); null "
+            f"without accepted outputs or without any known cost. {_VALUE_SIGNAL}"
+        )
+    )
+    wasted_spend_eur: Decimal = strawberry.field(
+        description=(
+            "Spend that produced nothing usable, in EUR: the known cost of the failed calls, "
+            "plus, for each ai_output_rejected event, the known cost of the completed call it "
+            "names (a call rejected twice counts twice; a rejection without a matching call, "
+            "or whose call's cost is unknown, adds nothing). Known costs only: compare with "
+            f"callsWithUnknownCost. {_VALUE_SIGNAL}"
+        )
+    )
+    edit_ratio_distribution: list[EditRatioBucket] = strawberry.field(
+        description=f"Edited outputs by edit_ratio in tenths. {_VALUE_SIGNAL}"
+    )
+    latency: AiLatency = strawberry.field(
+        description="Latency percentiles of the completed calls (approximate, see AiLatency)."
+    )
+
+
+def figure_fields(figures: ai_cost.AiCostFigures) -> dict[str, Any]:
+    return {
+        "calls": figures.calls,
+        "calls_with_unknown_cost": figures.calls_with_unknown_cost,
+        "cost_complete": figures.calls_with_unknown_cost == 0,
+        "priced_call_share": figures.priced_call_share,
+        "priced_token_share": figures.priced_token_share,
+        "failed_calls": figures.failed_calls,
+        "error_rate": figures.error_rate,
+        "input_tokens": figures.input_tokens,
+        "output_tokens": figures.output_tokens,
+        "cached_input_tokens": figures.cached_input_tokens,
+        "accepted_outputs": figures.accepted_outputs,
+        "rejected_outputs": figures.rejected_outputs,
+        "edited_outputs": figures.edited_outputs,
+        "acceptance_rate": figures.acceptance_rate,
+        "cost_per_accepted_output_eur": figures.cost_per_accepted_output_eur,
+        "wasted_spend_eur": figures.wasted_spend_eur,
+        "edit_ratio_distribution": [
+            EditRatioBucket(lower=b.lower, upper=b.upper, count=b.count)
+            for b in figures.edit_ratio_distribution
+        ],
+        "latency": AiLatency.of(figures.latency),
+    }
+
+
+_COST_DESCRIPTION = (
+    "Sum of the known costs of its completed and failed calls, in EUR. Null when there are "
+    "calls and not one has a known cost; otherwise a partial sum whenever "
+    "callsWithUnknownCost > 0 (see costComplete and pricedCallShare)."
+)
+
+
+@strawberry.type(
+    description=(
+        "One row of a breakdown (or of a bucket of a split series). Output events belong to "
+        "the row of their call (see AiCostFigures)."
+    )
+)
+class AiCostRow(AiCostFigures):
+    key: str | None = strawberry.field(
+        description=(
+            "The dimension's value (customer id, feature, model key, …); null for events that "
+            "carry none, and for the `other` row of a split series."
+        )
+    )
+    other: bool = strawberry.field(
+        description=(
+            "In a split series: true for the row that gathers every key beyond the top N. "
+            "Always false in `rows`."
+        )
+    )
+    cost_eur: Decimal | None = strawberry.field(description=_COST_DESCRIPTION)
+
+    @classmethod
+    def of(cls, row: ai_cost.AiCostRow) -> AiCostRow:
+        return cls(
+            key=row.key or None,
+            other=row.other,
+            cost_eur=row.figures.cost_eur,
+            **figure_fields(row.figures),
+        )
+
+
+@strawberry.type(description="One bucket of the AI cost time series.")
+class AiCostPoint(AiCostFigures):
+    start: datetime = strawberry.field(description="Start of the bucket (UTC).")
+    cost_eur: Decimal | None = strawberry.field(description=_COST_DESCRIPTION)
+    rows: list[AiCostRow] = strawberry.field(
+        description=(
+            "With `series(by: …)`: the bucket's figures per key — the `top` keys of the whole "
+            "range (costliest first, as in `rows`) that have events in this bucket, then one "
+            "row with `other: true` for all remaining keys. Their figures add up to the "
+            "bucket's (latency percentiles excepted). Empty without `by`."
+        )
+    )
+
+    @classmethod
+    def of(cls, point: ai_cost.AiCostPoint) -> AiCostPoint:
+        return cls(
+            start=point.start,
+            cost_eur=point.figures.cost_eur,
+            rows=[AiCostRow.of(row) for row in point.rows],
+            **figure_fields(point.figures),
+        )
+
+
 @strawberry.type(
     description=(
         "AI cost analytics over [from, to) (UTC) for one workspace (plan feature "
@@ -174,12 +269,18 @@ class EditRatioBucket:
         "costs only, `callsWithUnknownCost` counts completed calls whose cost is unknown, and "
         '`totalCostEur` is null when there are calls and not one has a known cost ("0" '
         "means a known zero or no calls at all).\n\n"
+        "Filters (environment, app, customer, feature, model, provider) select calls by their "
+        "own fields and output events by their call's, like the rows.\n\n"
+        "Every figure but the latency percentiles is exact. They are served from aggregates "
+        "pre-computed as events are written (whole hours or days of the range) and from the "
+        "events themselves (the partial hours or days at its ends), with the same result as a "
+        "scan of every event.\n\n"
         "Value signals (acceptedOutputs, rejectedOutputs, editedOutputs, acceptanceRate, "
-        "costPerAcceptedOutputEur, editRatioDistribution — anywhere in the report) need the "
-        "'value_signals' feature (growth plan or above): a query selecting any of them on a "
-        "plan without it fails as a whole with UPGRADE_REQUIRED (feature 'value_signals', "
-        "requiredPlan), so gating is handled in one place; read `viewer.features` to decide "
-        "whether to select them."
+        "costPerAcceptedOutputEur, wastedSpendEur, editRatioDistribution — anywhere in the "
+        "report) need the 'value_signals' feature (growth plan or above): a query selecting "
+        "any of them on a plan without it fails as a whole with UPGRADE_REQUIRED (feature "
+        "'value_signals', requiredPlan), so gating is handled in one place; read "
+        "`viewer.features` to decide whether to select them."
     )
 )
 class AiCostReport(AiCostFigures):
@@ -197,7 +298,7 @@ class AiCostReport(AiCostFigures):
             "are calls and not one has a known cost."
         )
     )
-    scope: strawberry.Private[queries.AiScope]
+    scope: strawberry.Private[ai_cost.AiScope]
 
     @strawberry.field(description="One row per value of `by`, costliest first.")
     async def rows(
@@ -210,14 +311,19 @@ class AiCostReport(AiCostFigures):
         if not 1 <= limit <= MAX_ROWS:
             raise BadUserInput(f"'limit' must be between 1 and {MAX_ROWS}.", field="limit")
         rows = await info.context.analytics(
-            queries.ai_cost_breakdown, self.scope, queries.Breakdown[self.by.name], limit=limit
+            ai_cost.ai_cost_breakdown,
+            self.scope,
+            ai_cost.Breakdown[self.by.name],
+            limit=limit,
+            latency=selects(info, LATENCY_FIELDS),
         )
         return [AiCostRow.of(row) for row in rows]
 
     @strawberry.field(
         description=(
             "The figures per time bucket; every bucket overlapping the range is present, empty "
-            "ones with zeros (at most 2000 buckets)."
+            "ones with zeros (at most 2000 buckets). With `by`, each bucket also has `rows`: "
+            "the top keys of the range and an `other` row."
         )
     )
     async def series(
@@ -226,26 +332,57 @@ class AiCostReport(AiCostFigures):
         granularity: Annotated[
             Granularity, strawberry.argument(description="The width of a bucket.")
         ] = Granularity.DAY,
+        by: Annotated[
+            AiCostBreakdown | None,
+            strawberry.argument(description="Split each bucket by this dimension."),
+        ] = None,
+        top: Annotated[
+            int,
+            strawberry.argument(
+                description=f"With `by`: how many keys get rows of their own, 1 to "
+                f"{MAX_SERIES_TOP}; the rest are gathered in the `other` row."
+            ),
+        ] = 10,
     ) -> list[AiCostPoint]:
+        if not 1 <= top <= MAX_SERIES_TOP:
+            raise BadUserInput(f"'top' must be between 1 and {MAX_SERIES_TOP}.", field="top")
         points = await info.context.analytics(
-            queries.ai_cost_series, self.scope, queries.Granularity[granularity.name]
+            ai_cost.ai_cost_series,
+            self.scope,
+            ai_cost.Granularity[granularity.name],
+            by=None if by is None else ai_cost.Breakdown[by.name],
+            top=top,
+            latency=selects(info, LATENCY_FIELDS),
         )
         return [AiCostPoint.of(point) for point in points]
 
-    @strawberry.field(description="Latency percentiles of completed calls.")
-    async def latency(self, info: Info) -> AiLatency:
-        found = await info.context.analytics(queries.ai_latency, self.scope)
-        return AiLatency(
-            calls=found.calls,
-            p50_ms=found.p50_ms,
-            p90_ms=found.p90_ms,
-            p95_ms=found.p95_ms,
-            p99_ms=found.p99_ms,
-        )
 
-    @strawberry.field(
-        description=("Edited outputs by edit_ratio in tenths. Value signal: growth plan or above.")
-    )
-    async def edit_ratio_distribution(self, info: Info) -> list[EditRatioBucket]:
-        buckets = await info.context.analytics(queries.edit_ratio_distribution, self.scope)
-        return [EditRatioBucket(lower=b.lower, upper=b.upper, count=b.count) for b in buckets]
+def selects_any(selections: Iterable[Selection], names: frozenset[str]) -> bool:
+    """Whether the selection set (fragments included) asks for any of `names`, at any depth."""
+    for selection in selections:
+        if getattr(selection, "name", None) in names:
+            return True
+        if selects_any(selection.selections, names):
+            return True
+    return False
+
+
+def selects(info: Info, names: frozenset[str]) -> bool:
+    """Whether the field being resolved selects any of `names`, at any depth."""
+    return selects_any(info.selected_fields, names)
+
+
+def selects_directly(info: Info, names: frozenset[str]) -> bool:
+    """Whether the field being resolved selects any of `names` as its own fields (through
+    fragments, but not inside its sub-fields)."""
+
+    def own(selections: Iterable[Selection]) -> bool:
+        for selection in selections:
+            if isinstance(selection, SelectedField):
+                if selection.name in names:
+                    return True
+            elif own(selection.selections):  # a fragment: its fields are ours
+                return True
+        return False
+
+    return any(own(field.selections) for field in info.selected_fields)
