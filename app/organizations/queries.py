@@ -347,11 +347,19 @@ def list_organizations(
                                 max(timestamp) AS last_seen,
                                 countIf(timestamp < {{mid:DateTime64(3, 'UTC')}}) AS early_events,
                                 countIf(timestamp >= {{mid:DateTime64(3, 'UTC')}}) AS late_events,
-                                argMaxIf(JSONExtractString(properties, 'customer_plan'), timestamp,
-                                         JSONExtractString(properties, 'customer_plan') != '')
+                                argMaxIf(plan_property, timestamp, plan_property != '')
                                     AS event_plan
-                            FROM events
-                            WHERE {where}
+                            FROM
+                            (
+                                SELECT *,
+                                    -- JSON is parsed only where the key appears (`if` is
+                                    -- evaluated lazily): most events carry no plan.
+                                    if(position(properties, '"customer_plan"') > 0,
+                                       JSONExtractString(properties, 'customer_plan'), '')
+                                        AS plan_property
+                                FROM events
+                                WHERE {where}
+                            )
                             GROUP BY customer_org_id
                         ) AS a
                         LEFT JOIN
