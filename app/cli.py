@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import sys
@@ -51,8 +52,18 @@ def serve(
             "ClickHouse or GraphQL: run several beside the process that owns the engine.",
         ),
     ] = False,
+    fd: Annotated[
+        int | None,
+        typer.Option(
+            "--fd",
+            help="Serve on this inherited, already listening socket instead of --host/--port: "
+            "several processes (e.g. --ingest-only ones) can share one port this way.",
+        ),
+    ] = None,
 ) -> None:
     """Apply migrations, serve HTTP and (unless --no-workers) run the ingest workers."""
+    import socket
+
     import uvicorn
 
     from app.log_config import configure_logging
@@ -65,7 +76,7 @@ def serve(
         check_process_shape(settings, workers=not no_workers, ingest_only=ingest_only)
     except EmbeddedEngineRefused as exc:
         _fail(str(exc))
-    uvicorn.run(
+    config = uvicorn.Config(
         create_app(settings, workers=not no_workers, ingest_only=ingest_only),
         host=host,
         port=port,
@@ -73,6 +84,12 @@ def serve(
         access_log=False,
         timeout_graceful_shutdown=30,
     )
+    server = uvicorn.Server(config)
+    # socket(fileno=…) reads the inherited socket's family (uvicorn's --fd assumes AF_UNIX).
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run(sockets=None if fd is None else [socket.socket(fileno=fd)])
+    if not server.started:
+        raise typer.Exit(code=3)  # as uvicorn.run: startup failed
 
 
 @cli.command()

@@ -109,11 +109,37 @@ def stages(runtime: Runtime, app: AppCredentials, events: int) -> dict[str, floa
     return {name: cpu_us(fn, repeat) / events for name, fn in work.items()}
 
 
-def writer_cost(runtime: Runtime, app: AppCredentials, rounds: int = 5) -> float:
-    """CPU µs per row of EventWriter.write on WRITE_ROWS fresh rows (all of chdb's threads)."""
+def statement_kind(sql: str) -> str:
+    """A short name for one of the writer's statements."""
+    head = " ".join(sql.split())
+    if head.startswith("SELECT DISTINCT app_id, event_id"):
+        return "dedup lookup (SELECT … FROM events)"
+    if head.startswith("INSERT INTO events "):
+        return "INSERT INTO events"
+    if "ai_usage_events" in head.split("SELECT", 1)[0]:
+        return "derive into ai_usage_events (INSERT … SELECT)"
+    return "other statements"
+
+
+def writer_cost(
+    runtime: Runtime, app: AppCredentials, rounds: int = 5
+) -> tuple[float, dict[str, float]]:
+    """CPU µs per row of EventWriter.write on WRITE_ROWS fresh rows (all of chdb's threads),
+    and, of that, the CPU of each kind of statement it sends (the rest is Python)."""
     writer = EventWriter(runtime.store, runtime.dead_letters)
     payload = parse_json(make_body(100), max_depth=32)
     now = utcnow()
+    store: Any = runtime.store
+    spent_by_kind: dict[str, float] = {}
+    run = store._run
+
+    def timed_run(sql: str, params: Any, fmt: str) -> Any:
+        start = time.process_time()
+        try:
+            return run(sql, params, fmt)
+        finally:
+            kind = statement_kind(sql)
+            spent_by_kind[kind] = spent_by_kind.get(kind, 0.0) + time.process_time() - start
 
     def fresh_rows() -> list[dict[str, Any]]:
         rows = []
@@ -131,16 +157,21 @@ def writer_cost(runtime: Runtime, app: AppCredentials, rounds: int = 5) -> float
     batches = [fresh_rows() for _ in range(rounds + 1)]
     writer.write(batches.pop())  # warm up
     spent = []
-    for rows in batches:
-        start = time.process_time()
-        writer.write(rows)
-        spent.append((time.process_time() - start) / len(rows) * 1e6)
-    return min(spent)
+    store._run = timed_run
+    try:
+        for rows in batches:
+            start = time.process_time()
+            writer.write(rows)
+            spent.append((time.process_time() - start) / len(rows) * 1e6)
+    finally:
+        del store._run
+    per_row = {k: v / (rounds * WRITE_ROWS) * 1e6 for k, v in spent_by_kind.items()}
+    return min(spent), per_row
 
 
 def query_cost(runtime: Runtime) -> tuple[float, float]:
-    """CPU µs of one trivial query through the store (which first sends `USE <db>`), and of
-    the bare `USE <db>` statement alone."""
+    """CPU µs of one trivial query through the store, and of a bare `USE <db>` statement
+    (which the store now sends once per pooled session, not before every statement)."""
     store: Any = runtime.store
     through_store = cpu_us(lambda: store.query("SELECT 1 AS x"), 200)
     use_alone = cpu_us(lambda: store.command(f"USE {store.database}"), 200) / 2
@@ -151,7 +182,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-hotpath-") as tmp:
         runtime, app = open_bench_runtime(Path(tmp))
         single, batch = stages(runtime, app, 1), stages(runtime, app, 100)
-        write = writer_cost(runtime, app)
+        write, statements = writer_cost(runtime, app)
         query, use = query_cost(runtime)
     single["EventWriter.write (5,000 rows)"] = write
     batch["EventWriter.write (5,000 rows)"] = write
@@ -163,14 +194,24 @@ def main() -> None:
         s = sum(v for k, v in single.items() if keep in k and "counted in" not in k)
         b = sum(v for k, v in batch.items() if keep in k and "counted in" not in k)
         print(f"| **sum, {label}** | {s:,.1f} | {b:,.1f} |")
+    print(
+        f"\nOf `EventWriter.write`'s {write:,.1f} µs per row "
+        f"(averages over {WRITE_ROWS:,}-row batches):\n"
+    )
+    print("| statement | CPU µs per row |")
+    print("| --- | ---: |")
+    for kind, cost in sorted(statements.items(), key=lambda kv: -kv[1]):
+        print(f"| {kind} | {cost:,.1f} |")
+    python = write - sum(statements.values())
+    print(f"| Python around them (dedup, `to_insert_row`, encoding) | {python:,.1f} |")
     total = sum(v for k, v in batch.items() if "counted in" not in k)
     print(
         f"\nOne GIL-bound process at this CPU cost tops out near {1e6 / total:,.0f} events/s "
         "in batches (HTTP and the event loop not counted)."
     )
     print(
-        f"One `store.query('SELECT 1')` costs {query:,.0f} µs of CPU, about {use:,.0f} µs of "
-        "which is the `USE <database>` query ChdbStore._run sends before every statement."
+        f"One `store.query('SELECT 1')` costs {query:,.0f} µs of CPU; a `USE <database>` "
+        f"statement {use:,.0f} µs (sent once per pooled session since abba988)."
     )
 
 

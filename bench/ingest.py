@@ -107,16 +107,28 @@ class Server:
     load: Credentials
     probe: Credentials | None = None
     data_dir: Path | None = None
+    ingest: list[subprocess.Popen[bytes]] = field(default_factory=list)  # split: ingest-only
+    ingest_port: int | None = None  # where the load and the probes go, if not `port`
+    processes: int = 1  # server processes serving or writing (ceiling: uvicorn workers)
 
     @property
     def url(self) -> str:
+        return f"http://127.0.0.1:{self.ingest_port or self.port}"
+
+    @property
+    def owner_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pids(self) -> list[int]:
+        return [self.process.pid, *(p.pid for p in self.ingest)]
 
 
 @dataclass
 class Result:
     variant: str
     events_per_request: int
+    processes: int
     requests_per_s: float
     p50_ms: float
     p99_ms: float
@@ -198,7 +210,7 @@ def wait_healthy(server: Server, timeout_s: float = 90.0) -> None:
         if server.process.poll() is not None:
             break
         try:
-            if httpx.get(f"{server.url}/healthz", timeout=1).status_code == 200:
+            if httpx.get(f"{server.owner_url}/healthz", timeout=1).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
@@ -207,7 +219,7 @@ def wait_healthy(server: Server, timeout_s: float = 90.0) -> None:
     raise RuntimeError(f"{server.name} did not become healthy; log tail:\n{tail}")
 
 
-def start_ceiling(workdir: Path) -> Server:
+def start_ceiling(workdir: Path, workers: int = 1) -> Server:
     port = free_port()
     secret = uuid.uuid4().hex
     env = {**base_env(), "BENCH_SECRET": secret}
@@ -223,19 +235,33 @@ def start_ceiling(workdir: Path) -> Server:
         "--no-access-log",
         "--log-level",
         "warning",
+        "--workers",
+        str(workers),
     ]
-    log = workdir / "ceiling.log"
+    log = workdir / f"ceiling-{workers}.log"
     server = Server(
-        "ceiling", port, spawn(cmd, env, workdir, log), log, Credentials(str(uuid.uuid4()), secret)
+        "ceiling",
+        port,
+        spawn(cmd, env, workdir, log),
+        log,
+        Credentials(str(uuid.uuid4()), secret),
+        processes=workers,
     )
     wait_healthy(server)
+    time.sleep(1.0 if workers > 1 else 0)  # every worker accepting, not just the first
     return server
+
+
+def split_processes(mode: str) -> int:
+    """`split<N>`: Redis, N `serve --ingest-only` processes sharing one port + 1 `serve`."""
+    return int(mode.removeprefix("split")) if mode.startswith("split") else 0
 
 
 def start_tracker(workdir: Path, mode: str) -> Server:
     data_dir = Path(tempfile.mkdtemp(prefix=f"{mode}-", dir=workdir))
-    env = base_env(data_dir, REDIS_URL if mode == "redis" else None)
-    if mode == "redis":
+    redis_mode = mode == "redis" or split_processes(mode) > 0
+    env = base_env(data_dir, REDIS_URL if redis_mode else None)
+    if redis_mode:
         flush_redis()
     load = create_credentials(env, data_dir, "bench")
     probe = create_credentials(env, data_dir, "probes")
@@ -244,18 +270,55 @@ def start_tracker(workdir: Path, mode: str) -> Server:
     log = data_dir / "serve.log"
     cmd = [sys.executable, "-m", "bench.server", "--port", str(port)]
     server = Server(mode, port, spawn(cmd, env, data_dir, log), log, load, probe, data_dir)
-    wait_healthy(server)
-    httpx.get(f"{server.url}{VISIBLE_PATH}", timeout=10).raise_for_status()  # starts watching
+    wait_healthy(server)  # migrations done: the ingest-only processes need not run them
+    httpx.get(f"{server.owner_url}{VISIBLE_PATH}", timeout=10).raise_for_status()  # watching
+    if split_processes(mode):
+        start_ingest_only(server, env, split_processes(mode))
     return server
 
 
+def start_ingest_only(server: Server, env: dict[str, str], count: int) -> None:
+    """`count` `saas-tracker serve --ingest-only` processes on one shared listening socket
+    (each inherits it: the kernel hands every new connection to one of them)."""
+    assert server.data_dir is not None
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(2048)
+    server.ingest_port = int(sock.getsockname()[1])
+    server.processes = 1 + count
+    cmd = ["saas-tracker", "serve", "--ingest-only", "--fd", str(sock.fileno())]
+    for i in range(count):
+        log = server.data_dir / f"ingest-{i}.log"
+        with log.open("wb") as out:
+            server.ingest.append(
+                subprocess.Popen(
+                    cmd,
+                    env=env,
+                    cwd=server.data_dir,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    pass_fds=(sock.fileno(),),
+                )
+            )
+    sock.close()  # the children hold it
+    deadline = time.monotonic() + 90
+    for i, proc in enumerate(server.ingest):  # each one's lifespan done: it is accepting
+        log = server.data_dir / f"ingest-{i}.log"
+        while "startup complete" not in log.read_text(errors="replace"):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"ingest-only process {i} did not start:\n{log.read_text()}")
+            time.sleep(0.2)
+
+
 def stop(server: Server) -> None:
-    server.process.send_signal(signal.SIGINT)
-    try:
-        server.process.wait(60)
-    except subprocess.TimeoutExpired:
-        server.process.kill()
-        server.process.wait()
+    for proc in [*server.ingest, server.process]:  # ingest-only first: they feed the owner
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def count_stored(data_dir: Path) -> int:
@@ -304,18 +367,41 @@ class CpuSample:
     wall: float
 
     @classmethod
-    def take(cls, pid: int) -> CpuSample:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    def take(cls, pids: list[int]) -> CpuSample:
+        server = 0.0
+        for pid in with_descendants(pids):
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            server += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
         ticks = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
         kids = resource.getrusage(resource.RUSAGE_CHILDREN)
         own = resource.getrusage(resource.RUSAGE_SELF)
         return cls(
-            server=(int(fields[11]) + int(fields[12])) / CLOCK_TICKS,
+            server=server,
             children=kids.ru_utime + kids.ru_stime,
             own=own.ru_utime + own.ru_stime,
             busy=(sum(ticks) - ticks[3] - ticks[4]) / CLOCK_TICKS,  # all but idle and iowait
             wall=time.monotonic(),
         )
+
+
+def with_descendants(pids: list[int]) -> list[int]:
+    """`pids` and their child processes (uvicorn's workers under its supervisor)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parents[int(entry.name)] = int(
+                    (entry / "stat").read_text().rsplit(")", 1)[1].split()[1]
+                )
+            except (OSError, IndexError, ValueError):
+                continue
+    found = list(pids)
+    for pid in found:  # grows while iterating: breadth-first
+        found.extend(child for child, parent in parents.items() if parent == pid)
+    return found
 
 
 # --- load and probes ----------------------------------------------------------------------
@@ -401,12 +487,13 @@ async def watch(url: str) -> dict[str, Any]:
         return result
 
 
-def http_result(variant: str, events: int, wrk: dict[str, int]) -> Result:
+def http_result(variant: str, events: int, processes: int, wrk: dict[str, int]) -> Result:
     load_s = wrk["duration_us"] / 1e6
     ok = wrk["requests"] - wrk["status_errors"]
     return Result(
         variant=variant,
         events_per_request=events,
+        processes=processes,
         requests_per_s=ok / load_s,
         p50_ms=wrk["p50_us"] / 1000,
         p99_ms=wrk["p99_us"] / 1000,
@@ -430,15 +517,15 @@ async def measure(server: Server, events: int, args: argparse.Namespace) -> Resu
     body = make_body(events)
     limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
     async with httpx.AsyncClient(timeout=120, limits=limits) as client:
-        before = CpuSample.take(server.process.pid)
+        before = CpuSample.take(server.pids)
         load = asyncio.create_task(run_wrk(server, body, args))
         probes = Probes(server.url, server.probe) if server.probe else None
         sending = await probes.send_while(client, load, args.probe_rate) if probes else []
         wrk = await load
-        loaded = CpuSample.take(server.process.pid)
+        loaded = CpuSample.take(server.pids)
         load_end = time.time()
         await asyncio.gather(*sending)
-    result = http_result(server.name, events, wrk)
+    result = http_result(server.name, events, server.processes, wrk)
     if probes is None:  # the ceiling: HTTP only
         account(result, before, loaded, loaded)
         return result
@@ -446,7 +533,7 @@ async def measure(server: Server, events: int, args: argparse.Namespace) -> Resu
     result.accepted += len(probes.acked)
     deadline = time.monotonic() + DRAIN_TIMEOUT_S
     while True:
-        seen = await watch(server.url)
+        seen = await watch(server.owner_url)
         drained = seen["total"] >= result.accepted and set(probes.acked) <= set(seen["seen"])
         if drained and time.time() - seen["changed_at"] >= SETTLE_S:
             result.drain_s = max(0.0, seen["changed_at"] - load_end)
@@ -454,7 +541,7 @@ async def measure(server: Server, events: int, args: argparse.Namespace) -> Resu
         if time.monotonic() > deadline:
             break
         await asyncio.sleep(0.1)
-    account(result, before, loaded, CpuSample.take(server.process.pid))
+    account(result, before, loaded, CpuSample.take(server.pids))
     result.rows_at_end = seen["total"]
     result.probes_sent = len(probes.sent)
     for event_id, sent_at in probes.sent.items():
@@ -478,23 +565,32 @@ def fmt(value: float | None, spec: str) -> str:
 
 def table(results: list[Result]) -> str:
     lines = [
-        "| variant | requests/s | events/s | p50 ms | p99 ms | end-to-end events/s "
-        "| ratio to ceiling | visible p99 s | server cores | server CPU µs/event "
-        "| other load, cores |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| variant | processes | requests/s | events/s | p50 ms | p99 ms | end-to-end events/s "
+        "| ratio to 1-worker ceiling | ratio to ceiling, same processes | visible p99 s "
+        "| server cores | server CPU µs/event | other load, cores |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
+        "| ---: |",
     ]
-    ceiling: dict[int, float] = {}
+    ceiling: dict[tuple[int, int], float] = {}
     for r in results:
         if not r.probes_sent:
-            ceiling[r.events_per_request] = r.events_per_s
-        base = ceiling.get(r.events_per_request)
+            ceiling[r.events_per_request, r.processes] = r.events_per_s
+    cores = os.cpu_count() or 1
+    for r in results:
         e2e = r.e2e_events_per_s
-        ratio = "ceiling" if not r.probes_sent else fmt(e2e / base if e2e and base else None, ".0%")
+        one = ceiling.get((r.events_per_request, 1))
+        # the machine's cores bound the fair comparison: 3 processes on 2 cores vs 2 workers
+        same = ceiling.get((r.events_per_request, min(r.processes, cores)))
+        if not r.probes_sent:
+            ratio_one = ratio_same = "ceiling"
+        else:
+            ratio_one = fmt(e2e / one if e2e and one else None, ".0%")
+            ratio_same = fmt(e2e / same if e2e and same else None, ".0%")
         lines.append(
-            f"| {r.variant} | {r.requests_per_s:,.0f} | {r.events_per_s:,.0f} | {r.p50_ms:,.1f} "
-            f"| {r.p99_ms:,.1f} | {fmt(e2e, ',.0f')} | {ratio} "
-            f"| {fmt(percentile(r.visible_s, 0.99), '.2f')} | {r.server_cores:.2f} "
-            f"| {r.cpu_us_per_event:,.0f} | {r.other_cores:.2f} |"
+            f"| {r.variant} | {r.processes} | {r.requests_per_s:,.0f} | {r.events_per_s:,.0f} "
+            f"| {r.p50_ms:,.1f} | {r.p99_ms:,.1f} | {fmt(e2e, ',.0f')} | {ratio_one} "
+            f"| {ratio_same} | {fmt(percentile(r.visible_s, 0.99), '.2f')} "
+            f"| {r.server_cores:.2f} | {r.cpu_us_per_event:,.0f} | {r.other_cores:.2f} |"
         )
     return "\n".join(lines)
 
@@ -520,32 +616,52 @@ def checks(results: list[Result]) -> str:
     return "\n".join(lines)
 
 
-def run(args: argparse.Namespace, workdir: Path) -> list[Result]:
-    results: list[Result] = []
-    ceiling = start_ceiling(workdir)
+VARIANT_NAMES = {"embedded": "embedded", "redis": "redis"}
+
+
+def variant_name(mode: str) -> str:
+    count = split_processes(mode)
+    if count:
+        return f"redis split, {count} ingest-only + 1 serve"
+    return VARIANT_NAMES.get(mode, mode)
+
+
+def measure_ceiling(args: argparse.Namespace, workdir: Path, events: int, workers: int) -> Result:
+    ceiling = start_ceiling(workdir, workers)
     try:
-        for events in (int(s) for s in args.shapes.split(",")):
-            shape = "single" if events == 1 else f"batch {events}"
-            result = asyncio.run(measure(ceiling, events, args))
-            result.variant = f"ceiling (HMAC + parse), {shape}"
-            results.append(result)
-            print(f"done: {result.variant}", file=sys.stderr)
-            for mode in filter(None, args.modes.split(",")):
-                server = start_tracker(workdir, mode)
-                try:
-                    result = asyncio.run(measure(server, events, args))
-                finally:
-                    stop(server)
-                    if mode == "redis":
-                        flush_redis()
-                assert server.data_dir is not None
-                result.stored_after_stop = count_stored(server.data_dir)
-                result.queued_after_stop = count_queued(server.data_dir)
-                result.variant = f"{mode}, {shape}"
-                results.append(result)
-                print(f"done: {result.variant}", file=sys.stderr)
+        result = asyncio.run(measure(ceiling, events, args))
     finally:
         stop(ceiling)
+    shape = "single" if events == 1 else f"batch {events}"
+    result.variant = (
+        f"ceiling (HMAC + parse), {workers} worker{'s' if workers > 1 else ''}, {shape}"
+    )
+    print(f"done: {result.variant}", file=sys.stderr)
+    return result
+
+
+def run(args: argparse.Namespace, workdir: Path) -> list[Result]:
+    results: list[Result] = []
+    modes = [m for m in args.modes.split(",") if m]
+    for events in (int(s) for s in args.shapes.split(",")):
+        shape = "single" if events == 1 else f"batch {events}"
+        results.append(measure_ceiling(args, workdir, events, 1))
+        if any(split_processes(m) for m in modes):
+            results.append(measure_ceiling(args, workdir, events, 2))
+        for mode in modes:
+            server = start_tracker(workdir, mode)
+            try:
+                result = asyncio.run(measure(server, events, args))
+            finally:
+                stop(server)
+                if mode != "embedded":
+                    flush_redis()
+            assert server.data_dir is not None
+            result.stored_after_stop = count_stored(server.data_dir)
+            result.queued_after_stop = count_queued(server.data_dir)
+            result.variant = f"{variant_name(mode)}, {shape}"
+            results.append(result)
+            print(f"done: {result.variant}", file=sys.stderr)
     return results
 
 
@@ -554,7 +670,11 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=15, help="seconds of load per variant")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
-    parser.add_argument("--modes", default="embedded,redis")
+    parser.add_argument(
+        "--modes",
+        default="embedded,redis,split1,split2",
+        help="embedded, redis, splitN (Redis: N `serve --ingest-only` on one port + 1 `serve`)",
+    )
     parser.add_argument("--shapes", default="1,100", help="events per request, e.g. 1,100")
     parser.add_argument("--probe-rate", type=float, default=20.0, help="probe events per second")
     parser.add_argument("--keep", action="store_true", help="keep the temp data and server logs")

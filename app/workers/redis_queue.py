@@ -112,21 +112,30 @@ class RedisQueue:
         self.broker.close()
 
 
+# A flush gathers at most one message per worker thread (each blocks until its rows are
+# written), and a message holds the rows of the requests that arrived during one queue write
+# (often a handful under single-event load, more so with several ingest processes): with 8
+# threads a flush held ~20 rows, and the writer's fixed cost per batch (4 statements) capped
+# the pipeline near 200 events/s in the split setup. The threads only wait, so have many.
+MIN_WORKER_THREADS = 64
+
+
 class RedisConsumer:
     """Dramatiq worker threads in this process, feeding one shared batcher."""
 
     def __init__(self, queue: RedisQueue, writer: EventWriter, settings: Settings) -> None:
         self.queue = queue
+        threads = max(settings.worker_threads, MIN_WORKER_THREADS)
         self.batcher = Batcher(
             writer.write,
             max_rows=settings.batch_max_rows,
             max_wait_s=settings.batch_max_wait_s,
-            producers=settings.worker_threads,
+            producers=threads,
         )
         self.worker = dramatiq.Worker(
             queue.broker,
             queues={queue.queue_name},
-            worker_threads=settings.worker_threads,
+            worker_threads=threads,
             worker_timeout=100,
         )
 
