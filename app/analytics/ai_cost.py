@@ -419,6 +419,9 @@ _DIMENSIONS: Mapping[Breakdown, _Dimension] = {
     Breakdown.ENVIRONMENT: _Dimension(("attr_environment",), "toString(attr_environment)"),
     Breakdown.APP: _Dimension(("attr_app_id",), "toString(attr_app_id)"),
 }
+# A group whose events all cancel out (an output re-attributed elsewhere: its -1/+1 pair) or
+# that holds no call or output event is not a row.
+_HAS_EVENTS = "calls + failed_calls + accepted + rejected + edited != 0"
 _ORG_PLANS_JOIN = """
     LEFT JOIN
     (
@@ -558,6 +561,7 @@ def ai_cost_breakdown(
         FROM ({_aggregated(scope, dimension.columns, params, latency=latency)}) AS u
         {join}
         GROUP BY key
+        HAVING {_HAS_EVENTS}
         ORDER BY known_cost DESC, calls DESC, key ASC
         LIMIT {{limit:UInt32}}
     """
@@ -623,6 +627,7 @@ def ai_cost_series(
             FROM ({inner}) AS u
             {join}
             GROUP BY bucket, key
+            HAVING {_HAS_EVENTS}
         ),
         top_keys AS
         (

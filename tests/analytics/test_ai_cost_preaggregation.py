@@ -1,0 +1,370 @@
+"""The pre-aggregated aiCost reports equal the §4 definitions, whatever order events arrive in.
+
+Random traffic is written through the workers' writer in shuffled batches (outputs often before
+their call, so the late-call reconciliation runs), then every report is compared three ways:
+with the oracle of tests/analytics/ai_traffic.py (plain Python over the events), with the same
+SQL forced to read the rows (`optimize_use_projections = 0`), and — through EXPLAIN — with the
+plan ClickHouse picks, which must read the aggregate projections.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+
+from app.analytics import ai_cost
+from app.analytics.ai_cost_attribution import reconcile_outputs, window_params
+from app.analytics.store import AnalyticsStore, Params, Row
+from app.workers.writer import EventWriter
+from tests.analytics.ai_traffic import (
+    APP,
+    DAY,
+    OTHER_APP,
+    WORKSPACE,
+    AiEvent,
+    Ids,
+    Oracle,
+    assert_figures,
+    batches,
+    call,
+    output,
+    queued,
+    random_traffic,
+)
+
+Breakdown = ai_cost.Breakdown
+Granularity = ai_cost.Granularity
+ORG_PLANS = {"globex": "enterprise", "Acme-Corp": "team", "acme-corp": "starter"}
+
+
+class Recording:
+    """A store that remembers the statements it ran, and can forbid projections."""
+
+    def __init__(self, store: AnalyticsStore, *, projections: bool = True) -> None:
+        self.store = store
+        self.database = store.database
+        self.projections = projections
+        self.statements: list[tuple[str, Params | None]] = []
+
+    def query(self, sql: str, params: Params | None = None) -> list[Row]:
+        self.statements.append((sql, params))
+        if not self.projections:
+            sql += "\nSETTINGS optimize_use_projections = 0"
+        return self.store.query(sql, params)
+
+    def command(self, sql: str, params: Params | None = None) -> None:
+        self.store.command(sql, params)
+
+    def insert(self, table: str, columns: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> None:
+        self.store.insert(table, columns, rows)
+
+    def ping(self) -> None:
+        self.store.ping()
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def _no_dead_letters(row: dict[str, Any], reason: str) -> None:
+    raise AssertionError(f"dead-lettered {row['event_id']}: {reason}")
+
+
+def write(store: AnalyticsStore, events: list[AiEvent], seed: int = 1) -> None:
+    writer = EventWriter(store, _no_dead_letters)
+    for batch in batches(events, seed):
+        result = writer.write(batch)
+        assert result.dead_lettered == 0
+
+
+def set_org_plans(store: AnalyticsStore) -> None:
+    rows = [
+        {"workspace_id": WORKSPACE, "customer_org_id": org, "plan": plan, "updated_at": DAY}
+        for org, plan in ORG_PLANS.items()
+    ]
+    # An older plan that a later row replaces.
+    rows.append(
+        {
+            "workspace_id": WORKSPACE,
+            "customer_org_id": "globex",
+            "plan": "free-trial",
+            "updated_at": DAY - timedelta(days=30),
+        }
+    )
+    columns = ("workspace_id", "customer_org_id", "plan", "updated_at")
+    store.insert("organization_plans", columns, rows)
+
+
+@pytest.fixture(scope="module")
+def traffic() -> list[AiEvent]:
+    return random_traffic(seed=7)
+
+
+@pytest.fixture
+def written(store: AnalyticsStore, traffic: list[AiEvent]) -> Iterator[Oracle]:
+    write(store, traffic)
+    set_org_plans(store)
+    yield Oracle(traffic, ORG_PLANS)
+
+
+# Unaligned ranges exercise the partial hours and days read from the rows; the whole-day range
+# is served by the projections alone.
+RANGES = [
+    (DAY - timedelta(hours=20, minutes=13), DAY + timedelta(days=2, hours=3, seconds=7)),
+    (DAY, DAY + timedelta(days=2)),
+    (DAY + timedelta(hours=3, minutes=5), DAY + timedelta(hours=3, minutes=50)),
+]
+
+
+def scope(start: datetime, end: datetime, **filters: Any) -> ai_cost.AiScope:
+    return ai_cost.AiScope(workspace_id=WORKSPACE, start=start, end=end, **filters)
+
+
+@pytest.mark.parametrize(("start", "end"), RANGES)
+def test_totals_and_every_breakdown_equal_the_definitions(
+    store: AnalyticsStore, written: Oracle, start: datetime, end: datetime
+) -> None:
+    s = scope(start, end)
+    expected = written.group(s).get(None)
+    totals = ai_cost.ai_cost_totals(store, s)
+    if expected is None:
+        assert totals == ai_cost.EMPTY
+    else:
+        assert_figures(totals, expected, "totals")
+    for by in Breakdown:
+        rows = ai_cost.ai_cost_breakdown(store, s, by, limit=1000)
+        wanted = written.group(s, lambda a, by=by: written.key(a, by))
+        assert {r.key for r in rows} == set(wanted), by
+        for row in rows:
+            assert_figures(row.figures, wanted[row.key], f"{by} {row.key!r}")
+        # Costliest first, then most calls, then by key.
+        order = [(-r.figures.known_cost_eur, -r.figures.calls, r.key) for r in rows]
+        assert order == sorted(order), by
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        {"environment": "staging"},
+        {"app_id": OTHER_APP},
+        {"customer_org_id": "Acme-Corp"},
+        {"customer_org_id": "acme-corp"},
+        {"feature": "summary"},
+        {"model": "openai/gpt-5.4-mini"},
+        {"provider": "anthropic"},
+        {"environment": "production", "feature": "support", "app_id": APP},
+    ],
+)
+def test_filters_select_calls_and_the_outputs_of_those_calls(
+    store: AnalyticsStore, written: Oracle, filters: dict[str, Any]
+) -> None:
+    start, end = RANGES[0]
+    s = scope(start, end, **filters)
+    assert_figures(ai_cost.ai_cost_totals(store, s), written.group(s)[None], str(filters))
+    for by in (Breakdown.FEATURE, Breakdown.CUSTOMER, Breakdown.PLAN):
+        rows = ai_cost.ai_cost_breakdown(store, s, by, limit=1000)
+        wanted = written.group(s, lambda a, by=by: written.key(a, by))
+        assert {r.key for r in rows} == set(wanted)
+        for row in rows:
+            assert_figures(row.figures, wanted[row.key], f"{filters} {by} {row.key!r}")
+
+
+@pytest.mark.parametrize("granularity", list(Granularity))
+def test_the_series_equals_the_definitions(
+    store: AnalyticsStore, written: Oracle, granularity: Granularity
+) -> None:
+    start, end = RANGES[0]
+    s = scope(start, end)
+    points = ai_cost.ai_cost_series(store, s, granularity)
+    assert [p.start for p in points] == ai_cost.bucket_starts(start, end, granularity)
+    floor = {p.start: p for p in points}
+    wanted = written.group(
+        s,
+        lambda a: max(t for t in floor if t <= a.event.at),  # the bucket it falls in
+    )
+    for point in points:
+        if point.start in wanted:
+            assert_figures(point.figures, wanted[point.start], str(point.start))
+        else:
+            assert point.figures == ai_cost.EMPTY
+
+
+@pytest.mark.parametrize("by", [Breakdown.FEATURE, Breakdown.CUSTOMER, Breakdown.PLAN])
+def test_a_split_series_has_the_top_keys_and_one_other_row(
+    store: AnalyticsStore, written: Oracle, by: Breakdown
+) -> None:
+    start, end = RANGES[0]
+    s = scope(start, end)
+    top = 2
+    points = ai_cost.ai_cost_series(store, s, Granularity.DAY, by=by, top=top)
+    ranking = ai_cost.ai_cost_breakdown(store, s, by, limit=top)
+    top_keys = {r.key for r in ranking}
+    buckets = {p.start for p in points}
+
+    def bucket(a: Any) -> datetime:
+        return max(t for t in buckets if t <= a.event.at)
+
+    def group(a: Any) -> tuple[datetime, str | None]:
+        key = written.key(a, by)
+        return bucket(a), key if key in top_keys else None
+
+    wanted = written.group(s, group)
+    totals = written.group(s, bucket)
+    for point in points:
+        assert_figures(point.figures, totals[point.start], str(point.start))
+        found = {(None if r.other else r.key): r for r in point.rows}
+        expected = {k: v for (b, k), v in wanted.items() if b == point.start}
+        assert set(found) == set(expected), point.start
+        for key, row in found.items():
+            assert_figures(row.figures, expected[key], f"{point.start} {key!r}")
+        # Top keys first, costliest first, the `other` row last.
+        assert [r.other for r in point.rows] == sorted(r.other for r in point.rows)
+
+
+@pytest.mark.parametrize(("start", "end"), RANGES)
+def test_reading_the_rows_gives_the_same_reports(
+    store: AnalyticsStore, written: Oracle, start: datetime, end: datetime
+) -> None:
+    raw = Recording(store, projections=False)
+    s = scope(start, end)
+    assert ai_cost.ai_cost_totals(store, s) == ai_cost.ai_cost_totals(raw, s)
+    for by in Breakdown:
+        served = ai_cost.ai_cost_breakdown(store, s, by, limit=1000)
+        assert served == ai_cost.ai_cost_breakdown(raw, s, by, limit=1000), by
+    for granularity in Granularity:
+        served_points = ai_cost.ai_cost_series(store, s, granularity, by=Breakdown.MODEL)
+        raw_points = ai_cost.ai_cost_series(raw, s, granularity, by=Breakdown.MODEL)
+        assert served_points == raw_points, granularity
+
+
+def _tables_read(store: AnalyticsStore, sql: str, params: Params | None) -> list[str]:
+    plan = "\n".join(row["explain"] for row in store.query(f"EXPLAIN {sql}", params))
+    return re.findall(r"ReadFromMergeTree \(([^)]*)\)", plan)
+
+
+def test_every_report_over_whole_days_reads_only_projections(
+    store: AnalyticsStore, written: Oracle
+) -> None:
+    recording = Recording(store)
+    s = scope(DAY, DAY + timedelta(days=2))
+    ai_cost.ai_cost_totals(recording, s)
+    for by in Breakdown:
+        ai_cost.ai_cost_breakdown(recording, s, by)
+    for granularity in Granularity:
+        ai_cost.ai_cost_series(recording, s, granularity)
+    for by in (Breakdown.FEATURE, Breakdown.MODEL, Breakdown.CUSTOMER, Breakdown.PLAN):
+        ai_cost.ai_cost_series(recording, s, Granularity.WEEK, by=by)
+    ai_cost.ai_cost_totals(recording, scope(DAY, DAY + timedelta(days=2), environment="staging"))
+    for sql, params in recording.statements:
+        tables = [t for t in _tables_read(store, sql, params) if not t.endswith("_plans")]
+        assert tables and all(t.startswith("ai_") for t in tables), (tables, sql)
+
+
+def test_a_partial_range_reads_the_rows_only_at_its_ends(
+    store: AnalyticsStore, written: Oracle
+) -> None:
+    recording = Recording(store)
+    start, end = RANGES[0]
+    ai_cost.ai_cost_breakdown(recording, scope(start, end), Breakdown.FEATURE)
+    [(sql, params)] = recording.statements
+    assert sorted(_tables_read(store, sql, params)) == [
+        "ai_daily_feature",
+        f"{store.database}.ai_usage_events",
+        f"{store.database}.ai_usage_events",
+    ]
+    # The rows read cover the partial days only: before the first and after the last midnight.
+    assert params is not None
+    assert (params["inner_start"], params["inner_end"]) == (DAY, DAY + timedelta(days=2))
+
+
+# --- write-time attribution ------------------------------------------------------------------
+
+
+def test_outputs_stored_before_their_call_are_reattributed_once(store: AnalyticsStore) -> None:
+    ids = Ids()
+    late = call(ids, DAY, "c1", cost="0.010", feature="support", customer="globex")
+    outputs = [
+        output(ids, "accepted", DAY + timedelta(minutes=5), "c1", feature="mislabelled"),
+        output(ids, "rejected", DAY + timedelta(minutes=6), "c1", feature="mislabelled"),
+    ]
+    writer = EventWriter(store, _no_dead_letters)
+    writer.write([queued(e) for e in outputs])
+    s = scope(DAY, DAY + timedelta(days=1))
+    rows = ai_cost.ai_cost_breakdown(store, s, Breakdown.FEATURE)
+    assert [(r.key, r.figures.accepted_outputs) for r in rows] == [("mislabelled", 1)]
+
+    writer.write([queued(late)])
+    # A retried batch (the worker died before acknowledging) changes nothing.
+    writer.write([queued(late)])
+    rows = ai_cost.ai_cost_breakdown(store, s, Breakdown.FEATURE)
+    assert [
+        (r.key, r.figures.calls, r.figures.accepted_outputs, r.figures.rejected_outputs)
+        for r in rows
+    ] == [("support", 1, 1, 1)]
+    assert rows[0].figures.wasted_spend_eur == late.cost
+    customers = ai_cost.ai_cost_breakdown(store, s, Breakdown.CUSTOMER)
+    assert [(r.key, r.figures.accepted_outputs) for r in customers] == [("globex", 1)]
+    # Each output is stored as one row plus one -1/+1 correction pair.
+    counts = store.query(
+        "SELECT event_id, count() AS n, sum(sign) AS net FROM ai_usage_events"
+        " WHERE event != 'ai_call_completed' GROUP BY event_id ORDER BY event_id"
+    )
+    assert [(r["n"], r["net"]) for r in counts] == [(3, 1), (3, 1)]
+
+
+def test_an_earlier_call_arriving_later_takes_its_outputs(store: AnalyticsStore) -> None:
+    ids = Ids()
+    second = call(ids, DAY + timedelta(minutes=10), "dup", cost="0.02", feature="second")
+    first = call(ids, DAY, "dup", cost="0.01", feature="first")
+    accepted = output(ids, "accepted", DAY + timedelta(minutes=20), "dup", feature="own")
+    writer = EventWriter(store, _no_dead_letters)
+    writer.write([queued(second), queued(accepted)])
+    writer.write([queued(first)])
+    rows = ai_cost.ai_cost_breakdown(store, scope(DAY, DAY + timedelta(days=1)), Breakdown.FEATURE)
+    assert [(r.key, r.figures.calls, r.figures.accepted_outputs) for r in rows] == [
+        ("second", 1, 0),
+        ("first", 1, 1),
+    ]
+
+
+def test_reconciling_again_appends_nothing(store: AnalyticsStore) -> None:
+    ids = Ids()
+    events = [
+        output(ids, "edited", DAY + timedelta(minutes=1), "c1", edit_ratio=0.4),
+        call(ids, DAY, "c1", cost="0.01"),
+    ]
+    write(store, events)
+    before = store.query("SELECT count() AS n FROM ai_usage_events")[0]["n"]
+    params = {
+        "workspaces": [WORKSPACE],
+        "apps": [APP],
+        "ids": [e.event_id for e in events],
+        "first": DAY,
+        "last": DAY + timedelta(minutes=1),
+        **window_params(DAY, DAY + timedelta(minutes=1)),
+    }
+    batch = (
+        "workspace_id IN {workspaces:Array(UUID)} AND app_id IN {apps:Array(UUID)}"
+        " AND event_id IN {ids:Array(String)}"
+    )
+    store.command(reconcile_outputs(batch), params)
+    assert store.query("SELECT count() AS n FROM ai_usage_events")[0]["n"] == before
+
+
+def test_the_whole_traffic_in_one_batch_gives_the_same_reports(
+    store: AnalyticsStore, traffic: list[AiEvent]
+) -> None:
+    EventWriter(store, _no_dead_letters).write([queued(e) for e in traffic])
+    set_org_plans(store)
+    oracle = Oracle(traffic, ORG_PLANS)
+    start, end = RANGES[0]
+    s = scope(start, end)
+    for by in (Breakdown.MODEL, Breakdown.PLAN):
+        rows = ai_cost.ai_cost_breakdown(store, s, by, limit=1000)
+        wanted = oracle.group(s, lambda a, by=by: oracle.key(a, by))
+        assert {r.key for r in rows} == set(wanted)
+        for row in rows:
+            assert_figures(row.figures, wanted[row.key], f"{by} {row.key!r}")
