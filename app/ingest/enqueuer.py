@@ -51,7 +51,8 @@ class GroupCommitEnqueuer:
         """Return once `rows` are durable; raise `QueueUnavailable` if they could not be."""
         if self._closed:
             raise QueueUnavailable("the server is shutting down")
-        if self._thread is None:
+        thread = self._thread
+        if thread is None or not thread.is_alive():
             self._start()
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
@@ -59,8 +60,9 @@ class GroupCommitEnqueuer:
         await future
 
     def _start(self) -> None:
+        # Also restarts a thread that died: requests must never wait on a writer that is gone.
         with self._lock:
-            if self._thread is None:
+            if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="enqueuer", daemon=True)
                 self._thread.start()
 
