@@ -29,6 +29,7 @@ from app.settings import Settings
 from app.workers.dead_letters import DeadLetterStore
 from app.workers.local_consumer import LocalConsumer
 from app.workers.local_queue import LocalQueue
+from app.workers.retention import start_purger
 from app.workers.writer import EventWriter
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,11 @@ class Runtime:
             target=self._refresh_loop, name="cache-refresher", daemon=True
         )
         self._refresher.start()
+        if self.consumer is not None:
+            # The writing process also removes raw data past each workspace's retention.
+            start_purger(
+                self.store, self.engine, stop=self._stop, cluster=self.settings.clickhouse_cluster
+            )
 
     def _refresh_loop(self) -> None:
         seen: dict[str, int] = {}
