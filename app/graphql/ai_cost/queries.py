@@ -20,7 +20,7 @@ from app.graphql.ai_cost.types import (
 )
 from app.graphql.context import Info
 from app.graphql.permissions import IsWorkspaceMember
-from app.graphql.ranges import resolve_range
+from app.graphql.ranges import retained_range
 from app.plans.service import require_feature
 
 __all__ = ["VALUE_SIGNAL_FIELDS", "AiCostQuery", "selects_any"]
@@ -113,7 +113,7 @@ class AiCostQuery:
                 # Another workspace's app is NOT_FOUND, exactly like an app that does not exist.
                 get_app(session, workspace_id=workspace_id, app_uuid=app_uuid)
 
-        start, end = resolve_range(from_, to)
+        start, end = await retained_range(info.context, workspace_id, from_, to)
         scope = ai_cost.AiScope(
             workspace_id=workspace_id,
             start=start,

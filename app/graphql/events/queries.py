@@ -20,7 +20,7 @@ from app.errors import BadUserInput
 from app.graphql.context import Context, Info
 from app.graphql.events.types import Event, EventPage, IngestStatus, event_cursor, event_position
 from app.graphql.permissions import IsWorkspaceMember
-from app.graphql.ranges import optional_range
+from app.graphql.ranges import retained_optional_range
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = event_stream.MAX_PAGE_SIZE
@@ -95,7 +95,7 @@ async def _page(
     workspace_id = await context.workspace_id()
     if not 1 <= limit <= MAX_LIMIT:
         raise BadUserInput(f"'limit' must be between 1 and {MAX_LIMIT}.", field="limit")
-    start, end = optional_range(from_, to)
+    start, end = await retained_optional_range(context, workspace_id, from_, to)
     selection = event_stream.EventFilter(
         workspace_id=workspace_id,
         app_id=app_uuid,
