@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -187,3 +187,15 @@ def test_a_signed_event_appears_in_the_stream(api: Api, tenant: Tenant) -> None:
 def test_an_operator_has_no_event_stream(api: Api) -> None:
     error = api.error(EVENTS, token=api.superuser_token())
     assert error["extensions"] == {"code": "FORBIDDEN", "status": 403}
+
+
+def test_events_older_than_the_retention_are_not_returned(api: Api) -> None:
+    free = api.tenant(plan="free", name="Free Co")  # 30 days of raw data
+    now = datetime.now(UTC)
+    api.insert(
+        [
+            event_row(free, "signup", at=now - timedelta(days=40), event_id="expired"),
+            event_row(free, "signup", at=now - timedelta(days=1), event_id="kept"),
+        ]
+    )
+    assert ids(api, free.admin_token) == ["kept"]
