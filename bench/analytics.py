@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import sys
@@ -176,14 +177,20 @@ def load(store: AnalyticsStore, events: int, end: datetime) -> None:
     print(f"merged parts in {time.perf_counter() - derived:.1f} s", flush=True)
 
 
-def median_ms(run: Callable[[], object], runs: int) -> float:
+def median_ms(run: Callable[[], object], runs: int) -> tuple[float, float]:
+    """Median wall-clock and CPU milliseconds of `runs` runs, after one warm-up run.
+
+    The CPU time is the whole process's (chdb runs its threads in it): on a machine shared
+    with other work it stays what the query costs, while the wall clock grows with the load.
+    """
     run()  # warm-up: caches, first-use allocations
-    timings = []
+    wall, cpu = [], []
     for _ in range(runs):
-        began = time.perf_counter()
+        began, began_cpu = time.perf_counter(), time.process_time()
         run()
-        timings.append((time.perf_counter() - began) * 1000)
-    return statistics.median(timings)
+        wall.append((time.perf_counter() - began) * 1000)
+        cpu.append((time.process_time() - began_cpu) * 1000)
+    return statistics.median(wall), statistics.median(cpu)
 
 
 def organizations_report(store: Any, end: datetime) -> Callable[[], object] | None:
@@ -207,34 +214,48 @@ def organizations_report(store: Any, end: datetime) -> Callable[[], object] | No
 
 
 def reports(store: Any, end: datetime) -> Mapping[str, Callable[[], object]]:
+    """Every report over the last 30 days: all its figures, then the same with the latency
+    percentiles (selected apart in GraphQL: merging their states is the costly part)."""
     scope = ai_cost.AiScope(workspace_id=WORKSPACE, start=end - timedelta(days=DAYS), end=end)
-    runs: dict[str, Callable[[], object]] = {
-        "totals (all figures)": lambda: ai_cost.ai_cost_totals(store, scope),
-        "cost per accepted output (totals)": lambda: (
-            ai_cost.ai_cost_totals(store, scope).cost_per_accepted_output_eur
-        ),
-    }
-    for by in ai_cost.Breakdown:
-        runs[f"breakdown by {by.name}"] = lambda by=by: ai_cost.ai_cost_breakdown(
-            store, scope, by, limit=100
+    runs: dict[str, Callable[[], object]] = {}
+    for latency in (False, True):
+        suffix = " + latency" if latency else ""
+        runs[f"totals{suffix}"] = lambda latency=latency: ai_cost.ai_cost_totals(
+            store, scope, latency=latency
         )
-    for granularity in (ai_cost.Granularity.HOUR, ai_cost.Granularity.DAY):
+        for by in ai_cost.Breakdown:
+            runs[f"breakdown by {by.name}{suffix}"] = lambda by=by, latency=latency: (
+                ai_cost.ai_cost_breakdown(store, scope, by, limit=100, latency=latency)
+            )
+    runs["cost per accepted output (totals)"] = lambda: (
+        ai_cost.ai_cost_totals(store, scope, latency=False).cost_per_accepted_output_eur
+    )
+    runs["cost per accepted output by FEATURE"] = lambda: [
+        row.figures.cost_per_accepted_output_eur
+        for row in ai_cost.ai_cost_breakdown(store, scope, ai_cost.Breakdown.FEATURE, latency=False)
+    ]
+    for granularity in ai_cost.Granularity:
         runs[f"series by {granularity.name}"] = lambda g=granularity: ai_cost.ai_cost_series(
-            store, scope, g
+            store, scope, g, latency=False
         )
+    runs["series by DAY + latency"] = lambda: ai_cost.ai_cost_series(
+        store, scope, ai_cost.Granularity.DAY
+    )
     for by in (ai_cost.Breakdown.FEATURE, ai_cost.Breakdown.MODEL, ai_cost.Breakdown.CUSTOMER):
         runs[f"series by DAY split by {by.name} (top 10)"] = lambda by=by: ai_cost.ai_cost_series(
-            store, scope, ai_cost.Granularity.DAY, by=by, top=10
+            store, scope, ai_cost.Granularity.DAY, by=by, latency=False
         )
     runs["environment = staging, by MODEL"] = lambda: ai_cost.ai_cost_breakdown(
         store,
         ai_cost.AiScope(WORKSPACE, scope.start, scope.end, environment="staging"),
         ai_cost.Breakdown.MODEL,
+        latency=False,
     )
     runs["customer = org-7, by FEATURE (no projection)"] = lambda: ai_cost.ai_cost_breakdown(
         store,
         ai_cost.AiScope(WORKSPACE, scope.start, scope.end, customer_org_id="org-7"),
         ai_cost.Breakdown.FEATURE,
+        latency=False,
     )
     organizations = organizations_report(store, end)
     if organizations is not None:
@@ -264,12 +285,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"\n{count:,} rows in ai_usage_events; median of {args.runs} runs, in ms:\n")
         raw = NoProjections(store)
         served, baseline = reports(store, end), reports(raw, end)
-        print(f"| {'report (last 30 days)':<48} | {'projections':>11} | {'rows only':>9} |")
-        print(f"| {'-' * 48} | {'-' * 11}: | {'-' * 9}: |")
+        print(
+            f"| {'report (last 30 days)':<48} | {'wall ms':>7} | {'CPU ms':>7} "
+            f"| {'rows only: wall':>15} | {'CPU':>7} |"
+        )
+        print(f"| {'-' * 48} | {'-' * 6}: | {'-' * 6}: | {'-' * 14}: | {'-' * 6}: |")
         for name, run in served.items():
-            fast = median_ms(run, args.runs)
-            slow = median_ms(baseline[name], args.runs)
-            print(f"| {name:<48} | {fast:>11.1f} | {slow:>9.1f} |", flush=True)
+            wall, cpu = median_ms(run, args.runs)
+            raw_wall, raw_cpu = median_ms(baseline[name], args.runs)
+            cells = f"{wall:>7.1f} | {cpu:>7.1f} | {raw_wall:>15.1f} | {raw_cpu:>7.1f}"
+            print(f"| {name:<48} | {cells} |", flush=True)
+        print(f"\nload average during the run: {os.getloadavg()[0]:.1f} (2 cores)")
     finally:
         if args.folder is None:
             shutil.rmtree(folder, ignore_errors=True)

@@ -28,14 +28,21 @@ Ranges are half-open, `[start, end)`, in UTC. All functions block: call them off
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from enum import Enum
 from typing import Any
 from uuid import UUID
 
 from app.analytics.store import AnalyticsStore
+from app.analytics.time_split import (
+    Granularity,
+    Projection,
+    branches,
+    floor_to,
+    next_bucket_start,
+)
 from app.errors import BadUserInput
 
 # A cost in the `Decimal(38, 12)` columns has 12 decimals; derived amounts are rounded to the same.
@@ -62,15 +69,6 @@ class Breakdown(Enum):
     APP = "app"
 
 
-class Granularity(Enum):
-    """The width of a time-series bucket (weeks start on Monday, all in UTC)."""
-
-    HOUR = "hour"
-    DAY = "day"
-    WEEK = "week"
-    MONTH = "month"
-
-
 # --- the figures -------------------------------------------------------------------------------
 
 _CALLS = "('ai_call_completed', 'ai_call_failed')"
@@ -82,94 +80,92 @@ _COST = "assumeNotNull(estimated_cost_eur)"
 class _Figure:
     name: str
     aggregate: str  # over `ai_usage_events`; identical to the projections' (migration 005)
-    merge: str  # how partial results of the aggregate add up
+    merge: str  # how partial results of the aggregate add up, over the column `alias`
+
+    @property
+    def alias(self) -> str:
+        # Never a column's name: ClickHouse would read the aggregate where the column is meant.
+        return f"f_{self.name}"
 
 
-def _scalar(name: str, aggregate: str) -> _Figure:
-    return _Figure(name, aggregate, f"sum({name})")
-
-
-def _histogram(name: str, aggregate: str) -> _Figure:
-    return _Figure(name, aggregate, f"sumMap({name}.1, {name}.2)")
+def _sum(name: str, aggregate: str) -> _Figure:
+    return _Figure(name, aggregate, f"sum(f_{name})")
 
 
 # Failed calls that reported usage were paid for, so their known cost and tokens count; only
 # completed calls can have an "unknown" cost, since failed calls without usage are not costed by
 # design (CONTRACT §3). Output events count with their `sign` (+1, or -1/+1 pairs when a late
-# call re-attributes them); call events are never corrected (sign 1).
+# call re-attributes them); call events are never corrected (sign 1). The names are those of
+# the `AiCostFigures` fields.
 # IMPORTANT: ClickHouse matches these to the projections' aggregates by expression; a condition
 # on a Nullable column alone (`x IS NULL`) is rewritten to read its null map and no longer
 # matches, hence the materialized flags `cost_known` and `edit_ratio_known` (migration 005), and
-# constants are folded, hence `toInt64(sign)` where a literal 1 would do.
+# constants are folded, hence `toUInt64(sign)` where a literal 1 would do.
 _FIGURES: tuple[_Figure, ...] = (
-    _scalar("known_cost", f"sumIf({_COST}, event IN {_CALLS} AND cost_known)"),
-    _scalar("costed_events", f"countIf(event IN {_CALLS} AND cost_known)"),
-    _scalar("calls", "countIf(event = 'ai_call_completed')"),
-    _scalar("calls_with_unknown_cost", "countIf(event = 'ai_call_completed' AND NOT cost_known)"),
-    _scalar("failed_calls", "countIf(event = 'ai_call_failed')"),
-    _scalar("input_tokens_sum", f"sumIf(input_tokens, event IN {_CALLS})"),
-    _scalar("output_tokens_sum", f"sumIf(output_tokens, event IN {_CALLS})"),
-    _scalar("cached_input_tokens_sum", f"sumIf(cached_input_tokens, event IN {_CALLS})"),
-    _scalar("call_tokens", "sumIf(input_tokens + output_tokens, event = 'ai_call_completed')"),
-    _scalar(
+    _sum("known_cost_eur", f"sumIf({_COST}, event IN {_CALLS} AND cost_known)"),
+    _sum("costed_events", f"countIf(event IN {_CALLS} AND cost_known)"),
+    _sum("calls", "countIf(event = 'ai_call_completed')"),
+    _sum("calls_with_unknown_cost", "countIf(event = 'ai_call_completed' AND NOT cost_known)"),
+    _sum("failed_calls", "countIf(event = 'ai_call_failed')"),
+    _sum("input_tokens", f"sumIf(input_tokens, event IN {_CALLS})"),
+    _sum("output_tokens", f"sumIf(output_tokens, event IN {_CALLS})"),
+    _sum("cached_input_tokens", f"sumIf(cached_input_tokens, event IN {_CALLS})"),
+    _sum("call_tokens", "sumIf(input_tokens + output_tokens, event = 'ai_call_completed')"),
+    _sum(
         "priced_call_tokens",
         "sumIf(input_tokens + output_tokens, event = 'ai_call_completed' AND cost_known)",
     ),
-    _scalar("failed_cost", f"sumIf({_COST}, event = 'ai_call_failed' AND cost_known)"),
-    _scalar(
-        "rejected_cost",
+    _sum("failed_cost_eur", f"sumIf({_COST}, event = 'ai_call_failed' AND cost_known)"),
+    _sum(
+        "rejected_cost_eur",
         "sumIf(assumeNotNull(call_cost_eur) * sign, "
         "event = 'ai_output_rejected' AND call_cost_eur IS NOT NULL)",
     ),
-    _scalar("accepted", "sumIf(sign, event = 'ai_output_accepted')"),
-    _scalar("rejected", "sumIf(sign, event = 'ai_output_rejected')"),
-    _scalar("edited", "sumIf(sign, event = 'ai_output_edited')"),
-    _scalar("latency_calls", "countIf(event = 'ai_call_completed' AND latency_ms > 0)"),
+    _sum("accepted_outputs", "sumIf(sign, event = 'ai_output_accepted')"),
+    _sum("rejected_outputs", "sumIf(sign, event = 'ai_output_rejected')"),
+    _sum("edited_outputs", "sumIf(sign, event = 'ai_output_edited')"),
+    _sum("latency_calls", "countIf(event = 'ai_call_completed' AND latency_ms > 0)"),
+    # The edit-ratio distribution, one sum per tenth: ten sums merge far faster than a map.
+    *(
+        _sum(
+            f"edited_{i}",
+            "sumIf(sign, event = 'ai_output_edited' AND edit_ratio_known "
+            f"AND edit_ratio_bucket = {i})",
+        )
+        for i in range(EDIT_RATIO_BUCKETS)
+    ),
     _Figure(
         "latency",
         f"quantilesExactWeightedIfState({_LEVELS})"
         "(latency_sketch, toUInt64(sign), event = 'ai_call_completed' AND latency_ms > 0)",
-        f"quantilesExactWeightedIfMerge({_LEVELS})(latency)",
-    ),
-    _histogram(
-        "edit_histogram",
-        "sumMapIf([edit_ratio_bucket], [toInt64(sign)], "
-        "event = 'ai_output_edited' AND edit_ratio_known)",
+        f"quantilesExactWeightedIfMerge({_LEVELS})(f_latency)",
     ),
 )
-_LATENCY_FIGURES = frozenset({"latency_calls", "latency"})
+_MONEY = frozenset({"known_cost_eur", "failed_cost_eur", "rejected_cost_eur"})
+_INTEGERS = tuple(f.name for f in _FIGURES if f.name not in _MONEY and f.name != "latency")
+
+
+_LATENCY = next(f for f in _FIGURES if f.name == "latency")
 
 
 def _figures(latency: bool) -> tuple[_Figure, ...]:
-    """All figures, or all but the latency ones (the costliest to merge) when not wanted."""
-    return _FIGURES if latency else tuple(f for f in _FIGURES if f.name not in _LATENCY_FIGURES)
+    """All figures, or all but the latency states (the costliest to merge) when not wanted."""
+    return _FIGURES if latency else tuple(f for f in _FIGURES if f is not _LATENCY)
 
 
-def _aggregates(latency: bool) -> str:
-    return ",\n".join(f"{f.aggregate} AS {f.name}" for f in _figures(latency))
+def _merges(figures: Sequence[_Figure]) -> str:
+    return ",\n".join(f"{f.merge} AS {f.alias}" for f in figures)
 
 
-def _merges(latency: bool) -> str:
-    return ",\n".join(f"{f.merge} AS {f.name}" for f in _figures(latency))
-
-
-def _partial_merges(latency: bool) -> str:
+def _partial_merges(figures: Sequence[_Figure]) -> str:
     """Merged, but with the latency still a state: for a second level of merging."""
     return ",\n".join(
-        f"{f.merge.replace('IfMerge(', 'IfMergeState(')} AS {f.name}" for f in _figures(latency)
+        f"{f.merge.replace('IfMerge(', 'IfMergeState(')} AS {f.alias}" for f in figures
     )
 
 
 def _rate(part: int, whole: int) -> float | None:
     return None if whole == 0 else part / whole
-
-
-def _histogram_of(value: Any) -> dict[int, int]:
-    """A sumMap result — (keys, values) — as a dict without empty buckets."""
-    if not value:
-        return {}
-    keys, counts = value.values() if isinstance(value, dict) else value
-    return {int(k): int(c) for k, c in zip(keys, counts, strict=True) if c}
 
 
 @dataclass(frozen=True)
@@ -230,25 +226,15 @@ class AiCostFigures:
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> AiCostFigures:
+        value = {name: int(row[f"f_{name}"]) for name in _INTEGERS}
+        edits = {i: value.pop(f"edited_{i}") for i in range(EDIT_RATIO_BUCKETS)}
         return cls(
-            known_cost_eur=Decimal(row["known_cost"]),
-            costed_events=int(row["costed_events"]),
-            calls=int(row["calls"]),
-            calls_with_unknown_cost=int(row["calls_with_unknown_cost"]),
-            failed_calls=int(row["failed_calls"]),
-            input_tokens=int(row["input_tokens_sum"]),
-            output_tokens=int(row["output_tokens_sum"]),
-            cached_input_tokens=int(row["cached_input_tokens_sum"]),
-            call_tokens=int(row["call_tokens"]),
-            priced_call_tokens=int(row["priced_call_tokens"]),
-            failed_cost_eur=Decimal(row["failed_cost"]),
-            rejected_cost_eur=Decimal(row["rejected_cost"]),
-            accepted_outputs=int(row["accepted"]),
-            rejected_outputs=int(row["rejected"]),
-            edited_outputs=int(row["edited"]),
-            latency_calls=int(row.get("latency_calls", 0)),
-            latency_levels=tuple(float(v) for v in row.get("latency") or ()),
-            edit_ratio_histogram=_histogram_of(row["edit_histogram"]),
+            **value,
+            known_cost_eur=Decimal(row["f_known_cost_eur"]),
+            failed_cost_eur=Decimal(row["f_failed_cost_eur"]),
+            rejected_cost_eur=Decimal(row["f_rejected_cost_eur"]),
+            latency_levels=tuple(float(v) for v in row.get("f_latency") or ()),
+            edit_ratio_histogram={k: v for k, v in edits.items() if v},
         )
 
     @property
@@ -371,25 +357,39 @@ class AiScope:
 
 
 @dataclass(frozen=True)
-class _Projection:
-    grain: Granularity  # HOUR or DAY
-    columns: frozenset[str]
+class _Projection(Projection):
+    columns: frozenset[str]  # its grouping columns (or derived columns it can compute)
 
 
-# The aggregate projections of migration 005: their time grain and grouping columns.
+_ENV_APP = ("attr_environment", "attr_app_id")
+_DIMS = ("attr_feature", "attr_provider", "attr_model")
+# PLAN groups by the plan property, and by the customer only for events without one (their plan
+# is the organization's, looked up at query time): far fewer rows than by customer.
+_PLAN_CUSTOMER = "if(attr_customer_plan = '', attr_customer_org_id, '')"
+_CUSTOMERS = ("attr_environment", "attr_customer_org_id", "attr_customer_plan", "plan_customer")
+# The aggregate projections of migration 005, smallest first within a grain. Each holds few rows
+# (merging the latency states of every row read is the costly part of a report); as each SELECT
+# names the one it reads, having several costs little at query time.
 _PROJECTIONS = (
-    _Projection(Granularity.HOUR, frozenset(("attr_environment", "attr_app_id"))),
-    _Projection(Granularity.DAY, frozenset(("attr_environment", "attr_feature"))),
-    _Projection(Granularity.DAY, frozenset(("attr_environment", "attr_provider", "attr_model"))),
+    _Projection("ai_daily", Granularity.DAY, frozenset(_ENV_APP)),
     _Projection(
-        Granularity.DAY,
-        frozenset(("attr_environment", "attr_customer_org_id", "attr_customer_plan")),
+        "ai_daily_feature", Granularity.DAY, frozenset(("attr_environment", "attr_feature"))
     ),
+    _Projection(
+        "ai_daily_model",
+        Granularity.DAY,
+        frozenset(("attr_environment", "attr_provider", "attr_model")),
+    ),
+    _Projection(
+        "ai_daily_plan",
+        Granularity.DAY,
+        frozenset(("attr_environment", "attr_customer_plan", "plan_customer")),
+    ),
+    _Projection("ai_daily_customer", Granularity.DAY, frozenset(_CUSTOMERS)),
+    _Projection("ai_hourly", Granularity.HOUR, frozenset(_ENV_APP)),
+    _Projection("ai_hourly_dims", Granularity.HOUR, frozenset((*_ENV_APP, *_DIMS))),
+    _Projection("ai_hourly_customer", Granularity.HOUR, frozenset(_CUSTOMERS)),
 )
-_GRAIN_KEY = {
-    Granularity.HOUR: "toStartOfHour(timestamp)",
-    Granularity.DAY: "toStartOfDay(timestamp)",
-}
 # A series bucket as a function of a projection's time key, so that the projection can serve it.
 _BUCKET_OF = {
     Granularity.HOUR: "toDateTime64(toStartOfHour({t}), 3, 'UTC')",
@@ -413,7 +413,7 @@ _DIMENSIONS: Mapping[Breakdown, _Dimension] = {
     # The customer's plan: the event property customer_plan, else the plan set on the
     # organization (latest `organization_plans` row), else none.
     Breakdown.PLAN: _Dimension(
-        ("attr_customer_org_id", "attr_customer_plan"),
+        ("attr_customer_plan", f"{_PLAN_CUSTOMER} AS plan_customer"),
         "if(attr_customer_plan != '', toString(attr_customer_plan), org_plan)",
     ),
     Breakdown.ENVIRONMENT: _Dimension(("attr_environment",), "toString(attr_environment)"),
@@ -421,7 +421,9 @@ _DIMENSIONS: Mapping[Breakdown, _Dimension] = {
 }
 # A group whose events all cancel out (an output re-attributed elsewhere: its -1/+1 pair) or
 # that holds no call or output event is not a row.
-_HAS_EVENTS = "calls + failed_calls + accepted + rejected + edited != 0"
+_HAS_EVENTS = (
+    "f_calls + f_failed_calls + f_accepted_outputs + f_rejected_outputs + f_edited_outputs != 0"
+)
 _ORG_PLANS_JOIN = """
     LEFT JOIN
     (
@@ -429,108 +431,52 @@ _ORG_PLANS_JOIN = """
         FROM organization_plans
         WHERE workspace_id = {workspace_id:UUID}
         GROUP BY customer_org_id
-    ) AS plans ON u.attr_customer_org_id = plans.customer_org_id
+    ) AS plans ON u.plan_customer = plans.customer_org_id
 """
 
 
-def _grain(columns: Iterable[str], series: Granularity | None) -> Granularity | None:
-    """The finest time grain of a projection that has every column (and can bucket the
-    series); None when no projection fits and the rows must be read."""
-    needed = set(columns)
-    grains = [p.grain for p in _PROJECTIONS if needed <= p.columns]
+def _projections(columns: Iterable[str], series: Granularity | None) -> list[_Projection]:
+    """The projections to read, coarsest grain first (per grain, the smallest that has every
+    column and can bucket the series); empty when the rows must be read."""
+    needed = {column.split(" AS ")[-1] for column in columns}
+    fitting = [p for p in _PROJECTIONS if needed <= p.columns]
     if series is Granularity.HOUR:
-        grains = [g for g in grains if g is Granularity.HOUR]
-    if Granularity.HOUR in grains:
-        return Granularity.HOUR
-    return grains[0] if grains else None
-
-
-def _floor(instant: datetime, granularity: Granularity) -> datetime:
-    hour = instant.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-    if granularity is Granularity.HOUR:
-        return hour
-    day = hour.replace(hour=0)
-    if granularity is Granularity.DAY:
-        return day
-    if granularity is Granularity.WEEK:
-        return day - timedelta(days=day.weekday())
-    return day.replace(day=1)
-
-
-def next_bucket_start(instant: datetime, granularity: Granularity) -> datetime:
-    """The start of the bucket after the one starting at `instant`."""
-    if granularity is Granularity.HOUR:
-        return instant + timedelta(hours=1)
-    if granularity is Granularity.DAY:
-        return instant + timedelta(days=1)
-    if granularity is Granularity.WEEK:
-        return instant + timedelta(weeks=1)
-    if instant.month == 12:
-        return instant.replace(year=instant.year + 1, month=1)
-    return instant.replace(month=instant.month + 1)
-
-
-def _ceil(instant: datetime, granularity: Granularity) -> datetime:
-    floor = _floor(instant, granularity)
-    return floor if floor == instant else next_bucket_start(floor, granularity)
-
-
-def _branches(
-    scope: AiScope, grain: Granularity | None, params: dict[str, Any]
-) -> list[tuple[str, str]]:
-    """The parts of `[start, end)`: (time condition, the time key the buckets derive from).
-    Whole hours or days go to the projection, through its time key; the rest to the rows."""
-    params.update(start=scope.start, end=scope.end)
-    rows_key = _GRAIN_KEY[Granularity.HOUR]
-    if grain is None:
-        return [(_between("start", "end"), rows_key)]
-    inner_start, inner_end = _ceil(scope.start, grain), _floor(scope.end, grain)
-    if inner_start >= inner_end:
-        return [(_between("start", "end"), rows_key)]
-    params.update(inner_start=inner_start, inner_end=inner_end)
-    key = _GRAIN_KEY[grain]
-    branches = [
-        (
-            f"{key} >= {{inner_start:DateTime('UTC')}} AND {key} < {{inner_end:DateTime('UTC')}}",
-            key,
-        )
-    ]
-    if scope.start < inner_start:
-        branches.append((_between("start", "inner_start"), rows_key))
-    if inner_end < scope.end:
-        branches.append((_between("inner_end", "end"), rows_key))
-    return branches
-
-
-def _between(lower: str, upper: str) -> str:
-    return (
-        f"timestamp >= {{{lower}:DateTime64(3, 'UTC')}} "
-        f"AND timestamp < {{{upper}:DateTime64(3, 'UTC')}}"
-    )
+        fitting = [p for p in fitting if p.grain is Granularity.HOUR]
+    chosen = []
+    for grain in (Granularity.DAY, Granularity.HOUR):
+        chosen += [p for p in fitting if p.grain is grain][:1]
+    return chosen
 
 
 def _aggregated(
     scope: AiScope,
     columns: Sequence[str],
     params: dict[str, Any],
+    figures: Sequence[_Figure],
     *,
-    latency: bool,
     series: Granularity | None = None,
+    conditions: Sequence[str] = (),
 ) -> str:
-    """A UNION ALL of partial aggregates per `columns` (and `bucket` for a series), one branch
-    per part of the range; the caller merges them with `_merges`."""
-    conditions, filter_columns, filter_params = scope.filters()
+    """A UNION ALL of partial aggregates per `columns` (and `bucket` for a series), one SELECT
+    per part of the range; the caller merges them with `_merges(figures)`. `conditions` may
+    only read `columns`."""
+    filters, filter_columns, filter_params = scope.filters()
     params.update(filter_params)
-    grain = _grain((*columns, *filter_columns), series)
+    projections = _projections((*columns, *filter_columns), series)
+    aggregates = ", ".join(f"{f.aggregate} AS {f.alias}" for f in figures)
     parts = []
-    for time_condition, time_key in _branches(scope, grain, params):
+    for branch in branches("ai_usage_events", scope.start, scope.end, projections, params):
         keys = list(columns)
         if series is not None:
-            keys.insert(0, f"{_BUCKET_OF[series].format(t=time_key)} AS bucket")
-        where = " AND ".join(["workspace_id = {workspace_id:UUID}", time_condition, *conditions])
+            keys.insert(0, f"{_BUCKET_OF[series].format(t=branch.time_key)} AS bucket")
+        where = " AND ".join(
+            ["workspace_id = {workspace_id:UUID}", branch.condition, *filters, *conditions]
+        )
         group_by = f"GROUP BY {', '.join(k.split(' AS ')[-1] for k in keys)}" if keys else ""
-        select = ", ".join([*keys, _aggregates(latency)])
-        parts.append(f"SELECT {select} FROM ai_usage_events WHERE {where} {group_by}")
+        select = ", ".join([*keys, aggregates])
+        parts.append(
+            f"(SELECT {select} FROM {branch.source} WHERE {where} {group_by} {branch.settings})"
+        )
     return "\nUNION ALL\n".join(parts)
 
 
@@ -538,9 +484,10 @@ def _aggregated(
 
 
 def ai_cost_totals(store: AnalyticsStore, scope: AiScope, *, latency: bool = True) -> AiCostFigures:
-    """The figures of the whole scope, in one row (without latency unless `latency`)."""
+    """The figures of the whole scope, in one row (latency percentiles only if `latency`)."""
     params: dict[str, Any] = {}
-    sql = f"SELECT {_merges(latency)} FROM ({_aggregated(scope, (), params, latency=latency)})"
+    figures = _figures(latency)
+    sql = f"SELECT {_merges(figures)} FROM ({_aggregated(scope, (), params, figures)})"
     return AiCostFigures.from_row(store.query(sql, params)[0])
 
 
@@ -552,28 +499,65 @@ def ai_cost_breakdown(
     limit: int = 100,
     latency: bool = True,
 ) -> list[AiCostRow]:
-    """One row per value of `by` (output events in their call's row), costliest first."""
+    """One row per value of `by` (output events in their call's row), costliest first, with
+    latency percentiles only if `latency`.
+
+    By CUSTOMER, the latency comes from a second statement over the rows returned only: a
+    workspace has many customers, and merging the latency states of all of them would cost
+    more than the rest of the report.
+    """
     dimension = _DIMENSIONS[by]
+    separate = latency and by is Breakdown.CUSTOMER
+    figures = _figures(latency and not separate)
     params: dict[str, Any] = {"limit": limit}
     join = _ORG_PLANS_JOIN if by is Breakdown.PLAN else ""
     sql = f"""
-        SELECT {dimension.key} AS key, {_merges(latency)}
-        FROM ({_aggregated(scope, dimension.columns, params, latency=latency)}) AS u
+        SELECT {dimension.key} AS key, {_merges(figures)}
+        FROM ({_aggregated(scope, dimension.columns, params, figures)}) AS u
         {join}
         GROUP BY key
         HAVING {_HAS_EVENTS}
-        ORDER BY known_cost DESC, calls DESC, key ASC
+        ORDER BY f_known_cost_eur DESC, f_calls DESC, key ASC
         LIMIT {{limit:UInt32}}
     """
-    return [
+    rows = [
         AiCostRow(key=row["key"], figures=AiCostFigures.from_row(row))
         for row in store.query(sql, params)
     ]
+    if separate and rows:
+        levels = _customer_latency(store, scope, [row.key for row in rows])
+        rows = [
+            replace(row, figures=replace(row.figures, latency_levels=levels.get(row.key, ())))
+            for row in rows
+        ]
+    return rows
+
+
+def _customer_latency(
+    store: AnalyticsStore, scope: AiScope, customers: Sequence[str]
+) -> dict[str, tuple[float, ...]]:
+    """The latency percentiles of these customers' calls, in one statement."""
+    params: dict[str, Any] = {"customers": list(customers)}
+    inner = _aggregated(
+        scope,
+        ("attr_customer_org_id",),
+        params,
+        (_LATENCY,),
+        conditions=("attr_customer_org_id IN {customers:Array(String)}",),
+    )
+    sql = f"""
+        SELECT attr_customer_org_id AS key, {_merges((_LATENCY,))}
+        FROM ({inner}) GROUP BY key
+    """
+    return {
+        row["key"]: tuple(float(v) for v in row["f_latency"] or ())
+        for row in store.query(sql, params)
+    }
 
 
 def bucket_starts(start: datetime, end: datetime, granularity: Granularity) -> list[datetime]:
     """The start of every bucket that overlaps `[start, end)`, in UTC."""
-    current = _floor(start, granularity)
+    current = floor_to(start, granularity)
     starts: list[datetime] = []
     while current < end:
         starts.append(current)
@@ -607,9 +591,10 @@ def ai_cost_series(
     starts = bucket_starts(scope.start, scope.end, granularity)
     params: dict[str, Any] = {}
     if by is None:
+        figures = _figures(latency)
         sql = f"""
-            SELECT bucket, {_merges(latency)}
-            FROM ({_aggregated(scope, (), params, latency=latency, series=granularity)})
+            SELECT bucket, {_merges(figures)}
+            FROM ({_aggregated(scope, (), params, figures, series=granularity)})
             GROUP BY bucket
         """
         found = {row["bucket"]: AiCostFigures.from_row(row) for row in store.query(sql, params)}
@@ -618,38 +603,47 @@ def ai_cost_series(
     dimension = _DIMENSIONS[by]
     join = _ORG_PLANS_JOIN if by is Breakdown.PLAN else ""
     params["top"] = top
-    inner = _aggregated(scope, dimension.columns, params, latency=latency, series=granularity)
-    # per_key keeps the latency as a state so that the bucket totals can merge it once more.
+    figures = _figures(latency)
+    inner = _aggregated(scope, dimension.columns, params, figures, series=granularity)
+    # One pass over the partial aggregates: per (bucket, key) with the latency still a state
+    # (the bucket totals merge it once more), each key's rank over the whole range by window
+    # functions (a CTE read twice would be computed twice), then both groupings at once.
     sql = f"""
-        WITH per_key AS
+        SELECT bucket, in_top, row_key, grouping(in_top, row_key) = 0 AS is_row,
+               {_merges(figures)}
+        FROM
         (
-            SELECT bucket, {dimension.key} AS key, {_partial_merges(latency)}
-            FROM ({inner}) AS u
-            {join}
-            GROUP BY bucket, key
-            HAVING {_HAS_EVENTS}
-        ),
-        top_keys AS
-        (
-            SELECT key FROM per_key GROUP BY key
-            ORDER BY sum(known_cost) DESC, sum(calls) DESC, key ASC
-            LIMIT {{top:UInt32}}
+            SELECT *,
+                dense_rank() OVER (ORDER BY key_cost DESC, key_calls DESC, key ASC)
+                    <= {{top:UInt32}} AS in_top,
+                if(in_top, key, '') AS row_key
+            FROM
+            (
+                SELECT *,
+                    sum(f_known_cost_eur) OVER (PARTITION BY key) AS key_cost,
+                    sum(f_calls) OVER (PARTITION BY key) AS key_calls
+                FROM
+                (
+                    SELECT bucket, {dimension.key} AS key, {_partial_merges(figures)}
+                    FROM ({inner}) AS u
+                    {join}
+                    GROUP BY bucket, key
+                    HAVING {_HAS_EVENTS}
+                )
+            )
         )
-        SELECT bucket, key IN top_keys AS in_top, if(in_top, key, '') AS row_key,
-               grouping(in_top, row_key) = 0 AS is_row, {_merges(latency)}
-        FROM per_key
         GROUP BY GROUPING SETS ((bucket, in_top, row_key), (bucket))
-        ORDER BY bucket, is_row, in_top DESC, known_cost DESC, calls DESC, row_key ASC
+        ORDER BY bucket, is_row, in_top DESC, f_known_cost_eur DESC, f_calls DESC, row_key ASC
     """
     totals: dict[datetime, AiCostFigures] = {}
     rows: dict[datetime, list[AiCostRow]] = {}
     for row in store.query(sql, params):
-        figures = AiCostFigures.from_row(row)
+        point = AiCostFigures.from_row(row)
         if not row["is_row"]:
-            totals[row["bucket"]] = figures
+            totals[row["bucket"]] = point
             continue
         rows.setdefault(row["bucket"], []).append(
-            AiCostRow(key=row["row_key"], figures=figures, other=not row["in_top"])
+            AiCostRow(key=row["row_key"], figures=point, other=not row["in_top"])
         )
     return [
         AiCostPoint(start=s, figures=totals.get(s, EMPTY), rows=rows.get(s, [])) for s in starts

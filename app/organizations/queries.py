@@ -28,6 +28,7 @@ from uuid import UUID
 import orjson
 
 from app.analytics.store import AnalyticsStore
+from app.analytics.time_split import Granularity, Projection, branches
 from app.errors import BadUserInput
 from app.organizations.health import HealthModel, HealthSignal
 
@@ -237,14 +238,16 @@ def _decode_cursor(page: Page) -> tuple[Any, str]:
 # --- the page query ---------------------------------------------------------------------------
 
 
-def _filters(scope: OrganizationScope, params: dict[str, Any]) -> str:
-    sql = (
-        "workspace_id = {workspace_id:UUID} AND customer_org_id != ''"
-        " AND timestamp >= {start:DateTime64(3, 'UTC')} AND timestamp < {end:DateTime64(3, 'UTC')}"
-    )
+def _filters(
+    scope: OrganizationScope, params: dict[str, Any], *, environment_only: bool = False
+) -> str:
+    """The conditions besides time, over the projections' grouping columns only."""
+    sql = "workspace_id = {workspace_id:UUID} AND customer_org_id != ''"
     if scope.environment is not None:
         sql += " AND environment = {environment:String}"
         params["environment"] = scope.environment
+    if environment_only:
+        return sql
     if scope.search:
         sql += " AND positionCaseInsensitiveUTF8(customer_org_id, {search:String}) > 0"
         params["search"] = scope.search
@@ -252,6 +255,98 @@ def _filters(scope: OrganizationScope, params: dict[str, Any]) -> str:
         sql += " AND customer_org_id = {customer_org_id:String}"
         params["customer_org_id"] = scope.customer_org_id
     return sql
+
+
+@dataclass(frozen=True)
+class _Figure:
+    name: str
+    aggregate: str  # over `events`; identical to the projections' (migration 009)
+    merge: str  # how the partial aggregates (`p_<name>`) of the branches add up
+
+
+# Per organization. Plain counts and sums merge by sum; the sets of users and the latest plan
+# property are kept as states across the branches.
+_FIGURES = (
+    _Figure("event_count", "count()", "sum(p_event_count)"),
+    _Figure(
+        "active_users",
+        "uniqExactIfState(user_hash, notEmpty(user_hash))",
+        "uniqExactIfMerge(p_active_users)",
+    ),
+    _Figure(
+        "known_cost",
+        f"sumIf(assumeNotNull(estimated_cost_eur), event IN {_CALL_EVENTS} AND cost_known)",
+        "sum(p_known_cost)",
+    ),
+    _Figure(
+        "costed_calls", f"countIf(event IN {_CALL_EVENTS} AND cost_known)", "sum(p_costed_calls)"
+    ),
+    _Figure("calls", "countIf(event = 'ai_call_completed')", "sum(p_calls)"),
+    _Figure(
+        "calls_with_unknown_cost",
+        "countIf(event = 'ai_call_completed' AND NOT cost_known)",
+        "sum(p_calls_with_unknown_cost)",
+    ),
+    _Figure("failed_calls", "countIf(event = 'ai_call_failed')", "sum(p_failed_calls)"),
+    _Figure("accepted", "countIf(event = 'ai_output_accepted')", "sum(p_accepted)"),
+    _Figure("rejected", "countIf(event = 'ai_output_rejected')", "sum(p_rejected)"),
+    _Figure("edited", "countIf(event = 'ai_output_edited')", "sum(p_edited)"),
+    _Figure("first_seen_in_range", "min(timestamp)", "min(p_first_seen_in_range)"),
+    _Figure("last_seen", "max(timestamp)", "max(p_last_seen)"),
+    _Figure(
+        "event_plan",
+        "argMaxIfState(customer_plan, timestamp, notEmpty(customer_plan))",
+        "argMaxIfMerge(p_event_plan)",
+    ),
+)
+# The projections of migration 009, coarsest first.
+_PROJECTIONS = (
+    Projection("org_daily", Granularity.DAY),
+    Projection("org_hourly", Granularity.HOUR),
+)
+
+
+def _per_organization(scope: OrganizationScope, params: dict[str, Any]) -> str:
+    """The page's aggregates per organization in `[start, end)`, one SELECT per source (see
+    `app.analytics.time_split`); the range is cut at the midpoint so that the activity trend's
+    halves are exact whatever the source."""
+    where = _filters(scope, params)
+    aggregates = ", ".join(f"{f.aggregate} AS p_{f.name}" for f in _FIGURES)
+    parts = []
+    for branch in branches(
+        "events", scope.start, scope.end, _PROJECTIONS, params, cuts=(scope.midpoint,)
+    ):
+        time_key = branch.time_key if branch.projection else "timestamp"
+        parts.append(
+            f"(SELECT customer_org_id, {time_key} < {{mid:DateTime64(3, 'UTC')}} AS early,"
+            f" {aggregates} FROM {branch.source} WHERE {where} AND {branch.condition}"
+            f" GROUP BY customer_org_id, early {branch.settings})"
+        )
+    merges = ", ".join(f.merge + f" AS {f.name}" for f in _FIGURES)
+    return f"""
+        SELECT customer_org_id, {merges},
+            sumIf(p_event_count, early) AS early_events,
+            sumIf(p_event_count, NOT early) AS late_events
+        FROM ({" UNION ALL ".join(parts)})
+        GROUP BY customer_org_id
+    """
+
+
+def _first_seen_before(scope: OrganizationScope, params: dict[str, Any]) -> str:
+    """Each organization's first event within retention and before the range (same
+    environment filter): with the range's own first event, "customer since"."""
+    retained_from = min(scope.retained_from, scope.start)
+    where = _filters(scope, params, environment_only=True)
+    parts = [
+        f"(SELECT customer_org_id, min(timestamp) AS first_seen FROM {branch.source}"
+        f" WHERE {where} AND {branch.condition} GROUP BY customer_org_id {branch.settings})"
+        for branch in branches("events", retained_from, scope.start, _PROJECTIONS, params)
+    ]
+    return f"""
+        SELECT customer_org_id, min(first_seen) AS first_seen
+        FROM ({" UNION ALL ".join(parts)})
+        GROUP BY customer_org_id
+    """
 
 
 def _model_params(model: HealthModel, params: dict[str, Any]) -> None:
@@ -272,11 +367,9 @@ def list_organizations(
         "start": scope.start,
         "end": scope.end,
         "mid": scope.midpoint,
-        "retained_from": min(scope.retained_from, scope.start),
         "limit": page.limit,
         "descending": int(page.descending),
     }
-    where = _filters(scope, params)
     _model_params(model, params)
     sort = _SORT_KEYS[page.order]
     direction = "DESC" if page.descending else "ASC"
@@ -322,62 +415,12 @@ def list_organizations(
                     FROM
                     (
                         SELECT {aggregates}, {values},
-                            if(f.found = 1, least(f.first_seen, a.first_seen_in_range),
-                               a.first_seen_in_range) AS first_seen,
+                            if(f.customer_org_id = '', a.first_seen_in_range,
+                               least(f.first_seen, a.first_seen_in_range)) AS first_seen,
                             p.assigned_plan AS assigned_plan
-                        FROM
-                        (
-                            SELECT
-                                customer_org_id,
-                                count() AS event_count,
-                                uniqExactIf(user_hash, user_hash != '') AS active_users,
-                                sumIf(assumeNotNull(estimated_cost_eur),
-                                      event IN {_CALL_EVENTS} AND estimated_cost_eur IS NOT NULL)
-                                    AS known_cost,
-                                countIf(event IN {_CALL_EVENTS} AND estimated_cost_eur IS NOT NULL)
-                                    AS costed_calls,
-                                countIf(event = 'ai_call_completed') AS calls,
-                                countIf(event = 'ai_call_completed' AND estimated_cost_eur IS NULL)
-                                    AS calls_with_unknown_cost,
-                                countIf(event = 'ai_call_failed') AS failed_calls,
-                                countIf(event = 'ai_output_accepted') AS accepted,
-                                countIf(event = 'ai_output_rejected') AS rejected,
-                                countIf(event = 'ai_output_edited') AS edited,
-                                min(timestamp) AS first_seen_in_range,
-                                max(timestamp) AS last_seen,
-                                countIf(timestamp < {{mid:DateTime64(3, 'UTC')}}) AS early_events,
-                                countIf(timestamp >= {{mid:DateTime64(3, 'UTC')}}) AS late_events,
-                                argMaxIf(plan_property, timestamp, plan_property != '')
-                                    AS event_plan
-                            FROM
-                            (
-                                SELECT *,
-                                    -- JSON is parsed only where the key appears (`if` is
-                                    -- evaluated lazily): most events carry no plan.
-                                    if(position(properties, '"customer_plan"') > 0,
-                                       JSONExtractString(properties, 'customer_plan'), '')
-                                        AS plan_property
-                                FROM events
-                                WHERE {where}
-                            )
-                            GROUP BY customer_org_id
-                        ) AS a
-                        LEFT JOIN
-                        (
-                            -- The first event within retention of each organization of the page
-                            -- (same environment filter): "customer since", not "since from".
-                            SELECT customer_org_id, min(timestamp) AS first_seen, 1 AS found
-                            FROM events
-                            WHERE workspace_id = {{workspace_id:UUID}}
-                              AND timestamp >= {{retained_from:DateTime64(3, 'UTC')}}
-                              AND timestamp < {{end:DateTime64(3, 'UTC')}}
-                              {
-        "AND environment = {environment:String}" if scope.environment is not None else ""
-    }
-                              AND customer_org_id IN
-                                  (SELECT DISTINCT customer_org_id FROM events WHERE {where})
-                            GROUP BY customer_org_id
-                        ) AS f ON a.customer_org_id = f.customer_org_id
+                        FROM ({_per_organization(scope, params)}) AS a
+                        LEFT JOIN ({_first_seen_before(scope, params)}) AS f
+                            ON a.customer_org_id = f.customer_org_id
                         LEFT JOIN
                         (
                             SELECT customer_org_id, argMax(plan, updated_at) AS assigned_plan

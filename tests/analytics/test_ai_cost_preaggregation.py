@@ -267,17 +267,37 @@ def test_a_partial_range_reads_the_rows_only_at_its_ends(
     store: AnalyticsStore, written: Oracle
 ) -> None:
     recording = Recording(store)
-    start, end = RANGES[0]
+    start, end = RANGES[0]  # 20 h 13 min before DAY to 2 days, 3 h and 7 s after it
     ai_cost.ai_cost_breakdown(recording, scope(start, end), Breakdown.FEATURE)
-    [(sql, params)] = recording.statements
-    assert sorted(_tables_read(store, sql, params)) == [
+    ai_cost.ai_cost_breakdown(recording, scope(start, end), Breakdown.CUSTOMER, latency=False)
+    (feature_sql, feature_params), (customer_sql, customer_params) = recording.statements
+    rows = f"{store.database}.ai_usage_events"
+    # Whole days from the daily projection, the whole hours at both ends from the hourly one,
+    # the partial hours from the rows: one SELECT each.
+    assert _tables_read(store, feature_sql, feature_params) == [
         "ai_daily_feature",
-        f"{store.database}.ai_usage_events",
-        f"{store.database}.ai_usage_events",
+        "ai_hourly_dims",
+        rows,
     ]
-    # The rows read cover the partial days only: before the first and after the last midnight.
-    assert params is not None
-    assert (params["inner_start"], params["inner_end"]) == (DAY, DAY + timedelta(days=2))
+    assert feature_params is not None
+    bounds = sorted(v for v in feature_params.values() if isinstance(v, datetime))
+    assert bounds == [
+        start,
+        DAY - timedelta(hours=20),  # the first whole hour
+        DAY - timedelta(hours=20),
+        DAY,  # the first whole day
+        DAY,
+        DAY + timedelta(days=2),  # the end of the last whole day
+        DAY + timedelta(days=2),
+        DAY + timedelta(days=2, hours=3),  # the end of the last whole hour
+        DAY + timedelta(days=2, hours=3),
+        end,
+    ]
+    assert _tables_read(store, customer_sql, customer_params) == [
+        "ai_daily_customer",
+        "ai_hourly_customer",
+        rows,
+    ]
 
 
 # --- write-time attribution ------------------------------------------------------------------

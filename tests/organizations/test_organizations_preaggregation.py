@@ -1,0 +1,114 @@
+"""The organizations list reads the aggregate projections of `events` and stays exact.
+
+Random traffic over four days is written through the workers' writer; each page is compared
+with the same statement forced to read the rows (`optimize_use_projections = 0`), and the plan
+ClickHouse picks (EXPLAIN) must read the projections for the whole days and hours of a range.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+
+import pytest
+
+from app.analytics.store import AnalyticsStore, Params
+from app.organizations.health import DEFAULT_MODEL
+from app.organizations.queries import (
+    OrderField,
+    OrganizationRow,
+    OrganizationScope,
+    Page,
+    list_organizations,
+)
+from tests.analytics.ai_traffic import DAY, WORKSPACE, random_traffic
+from tests.analytics.test_ai_cost_preaggregation import Recording, write
+
+# Unaligned ends and midpoints (partial hours from the rows, whole hours around them from the
+# hourly projection), a whole-day range whose midpoint is midnight, and a range inside an hour.
+RANGES = [
+    (DAY - timedelta(hours=20, minutes=13), DAY + timedelta(days=2, hours=3, seconds=7)),
+    (DAY - timedelta(days=1), DAY + timedelta(days=1)),
+    (DAY + timedelta(hours=3, minutes=5), DAY + timedelta(hours=3, minutes=50)),
+]
+
+
+# Enough events that reading the rows costs more granules than reading a projection: on a few
+# hundred rows both are one granule, and ClickHouse then reads the rows.
+_BULK = """
+INSERT INTO events (workspace_id, app_id, event_id, event, timestamp, received_at, environment,
+                    customer_org_id, user_hash, properties, estimated_cost_eur)
+SELECT {workspace:UUID}, {workspace:UUID}, concat('bulk-', toString(number)),
+       ['page_view', 'ai_call_completed', 'ai_output_accepted'][1 + number % 3],
+       {start:DateTime64(3, 'UTC')} + toIntervalMillisecond(number * 863 % (4 * 86400000)),
+       now64(3),
+       if(number % 5 = 0, 'staging', 'production'), concat('bulk-org-', toString(number % 40)),
+       toString(number % 97), if(number % 4 = 0, '{"customer_plan":"pro"}', '{}'),
+       if(number % 3 = 1, toDecimal128(number % 1000, 12) / 1000, NULL)
+FROM numbers(400000)
+"""
+
+
+@pytest.fixture
+def written(store: AnalyticsStore) -> Iterator[None]:
+    write(store, random_traffic(seed=11))
+    store.command(_BULK, {"workspace": WORKSPACE, "start": DAY - timedelta(days=1)})
+    yield
+
+
+def scope(start: datetime, end: datetime, environment: str | None = None) -> OrganizationScope:
+    return OrganizationScope(
+        workspace_id=WORKSPACE,
+        start=start,
+        end=end,
+        retained_from=DAY - timedelta(days=30),
+        environment=environment,
+    )
+
+
+def page_of(
+    store: AnalyticsStore, s: OrganizationScope, order: OrderField
+) -> list[OrganizationRow]:
+    return list_organizations(store, scope=s, model=DEFAULT_MODEL, page=Page(order=order))
+
+
+@pytest.mark.parametrize("environment", [None, "staging"])
+@pytest.mark.parametrize(("start", "end"), RANGES)
+def test_the_page_equals_the_same_page_read_from_the_rows(
+    store: AnalyticsStore, written: None, start: datetime, end: datetime, environment: str | None
+) -> None:
+    s = scope(start, end, environment)
+    for order in (OrderField.EVENT_COUNT, OrderField.HEALTH_SCORE, OrderField.FIRST_SEEN):
+        served = page_of(store, s, order)
+        assert served, "the traffic has organizations in every range"
+        assert served == page_of(Recording(store, projections=False), s, order)
+
+
+def _tables_read(store: AnalyticsStore, sql: str, params: Params | None) -> list[str]:
+    plan = "\n".join(row["explain"] for row in store.query(f"EXPLAIN {sql}", params))
+    return re.findall(r"ReadFromMergeTree \(([^)]*)\)", plan)
+
+
+def test_whole_days_are_read_from_the_daily_projection_only(
+    store: AnalyticsStore, written: None
+) -> None:
+    recording = Recording(store)
+    page_of(recording, scope(DAY, DAY + timedelta(days=2)), OrderField.AI_COST)
+    [(sql, params)] = recording.statements
+    tables = [t for t in _tables_read(store, sql, params) if not t.endswith("organization_plans")]
+    # The range, then the retention window before it (which holds the traffic's first day):
+    # whole days both.
+    assert tables == ["org_daily", "org_daily"], tables
+
+
+def test_an_unaligned_range_reads_the_rows_only_for_its_partial_hours(
+    store: AnalyticsStore, written: None
+) -> None:
+    recording = Recording(store)
+    start, end = RANGES[0]
+    page_of(recording, scope(start, end), OrderField.AI_COST)
+    [(sql, params)] = recording.statements
+    tables = [t for t in _tables_read(store, sql, params) if not t.endswith("organization_plans")]
+    rows = f"{store.database}.events"
+    assert tables == ["org_daily", "org_hourly", rows, "org_daily", "org_hourly", rows]
