@@ -11,6 +11,7 @@ from app.accounts.service import get_app, get_workspace
 from app.analytics import ai_cost
 from app.errors import BadUserInput
 from app.graphql.ai_cost.types import (
+    EDIT_RATIO_FIELDS,
     LATENCY_FIELDS,
     AiCostBreakdown,
     AiCostReport,
@@ -127,7 +128,10 @@ class AiCostQuery:
         )
         await context.read(check)
         totals = await context.analytics(
-            ai_cost.ai_cost_totals, scope, latency=selects_directly(info, LATENCY_FIELDS)
+            ai_cost.ai_cost_totals,
+            scope,
+            latency=selects_directly(info, LATENCY_FIELDS),
+            edit_ratios=selects_directly(info, EDIT_RATIO_FIELDS),
         )
         return AiCostReport(
             from_=start,

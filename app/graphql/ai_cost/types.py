@@ -19,6 +19,8 @@ MAX_SERIES_TOP = 50
 # The fields computed from the latency states: the costliest aggregate, so it is only computed
 # when one of them is selected.
 LATENCY_FIELDS = frozenset({"latency"})
+# Likewise the ten sums of the edit-ratio distribution (each aggregate costs planning time).
+EDIT_RATIO_FIELDS = frozenset({"editRatioDistribution"})
 
 
 @strawberry.enum(description="The dimension the rows of an AI cost report are grouped by.")
@@ -316,6 +318,7 @@ class AiCostReport(AiCostFigures):
             ai_cost.Breakdown[self.by.name],
             limit=limit,
             latency=selects(info, LATENCY_FIELDS),
+            edit_ratios=selects(info, EDIT_RATIO_FIELDS),
         )
         return [AiCostRow.of(row) for row in rows]
 
@@ -353,6 +356,7 @@ class AiCostReport(AiCostFigures):
             by=None if by is None else ai_cost.Breakdown[by.name],
             top=top,
             latency=selects(info, LATENCY_FIELDS),
+            edit_ratios=selects(info, EDIT_RATIO_FIELDS),
         )
         return [AiCostPoint.of(point) for point in points]
 
