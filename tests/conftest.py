@@ -7,6 +7,7 @@ does): CI must never pass by skipping.
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,6 +35,13 @@ REDIS_TEST_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
 # chdb allows one data folder per process: every test of this process shares it and isolates
 # itself in its own database.
 CHDB_FOLDER = Path(os.environ.get("TEST_CHDB_FOLDER", f"/tmp/saas-tracker-tests-{os.getpid()}"))
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Remove this process's chdb folder (hundreds of MB after a full run), unless the caller
+    chose it with TEST_CHDB_FOLDER to look into it."""
+    if "TEST_CHDB_FOLDER" not in os.environ:
+        shutil.rmtree(CHDB_FOLDER, ignore_errors=True)
 
 
 def _sqlalchemy_pg(url: str) -> str:
