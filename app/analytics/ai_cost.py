@@ -395,6 +395,11 @@ _PROJECTIONS = (
         frozenset(("attr_environment", "attr_customer_plan", "plan_customer")),
     ),
     _Projection("ai_daily_customer", Granularity.DAY, frozenset(_CUSTOMERS)),
+    _Projection(
+        "ai_daily_customer_dims",
+        Granularity.DAY,
+        frozenset(("attr_customer_org_id", *_ENV_APP, *_DIMS)),
+    ),
     _Projection("ai_hourly", Granularity.HOUR, frozenset(_ENV_APP)),
     _Projection("ai_hourly_dims", Granularity.HOUR, frozenset((*_ENV_APP, *_DIMS))),
     _Projection("ai_hourly_customer", Granularity.HOUR, frozenset(_CUSTOMERS)),

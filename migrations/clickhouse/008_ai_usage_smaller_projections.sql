@@ -195,6 +195,43 @@ ALTER TABLE ai_usage_events ADD PROJECTION IF NOT EXISTS ai_daily_customer
     GROUP BY workspace_id, toStartOfDay(timestamp), attr_environment, attr_customer_org_id, attr_customer_plan
 );
 
+-- One customer's FEATURE, MODEL, PROVIDER or APP breakdown (an organization's detail page):
+-- whole days, sorted by customer first so that the filter reads a few granules. Too many rows
+-- for unfiltered reports, which the smaller projections serve.
+ALTER TABLE ai_usage_events ADD PROJECTION IF NOT EXISTS ai_daily_customer_dims
+(
+    SELECT
+        workspace_id, attr_customer_org_id, toStartOfDay(timestamp), attr_environment, attr_app_id, attr_feature, attr_provider, attr_model,
+        sumIf(assumeNotNull(estimated_cost_eur), event IN ('ai_call_completed', 'ai_call_failed') AND cost_known),
+        countIf(event IN ('ai_call_completed', 'ai_call_failed') AND cost_known),
+        countIf(event = 'ai_call_completed'),
+        countIf(event = 'ai_call_completed' AND NOT cost_known),
+        countIf(event = 'ai_call_failed'),
+        sumIf(input_tokens, event IN ('ai_call_completed', 'ai_call_failed')),
+        sumIf(output_tokens, event IN ('ai_call_completed', 'ai_call_failed')),
+        sumIf(cached_input_tokens, event IN ('ai_call_completed', 'ai_call_failed')),
+        sumIf(input_tokens + output_tokens, event = 'ai_call_completed'),
+        sumIf(input_tokens + output_tokens, event = 'ai_call_completed' AND cost_known),
+        sumIf(assumeNotNull(estimated_cost_eur), event = 'ai_call_failed' AND cost_known),
+        sumIf(assumeNotNull(call_cost_eur) * sign, event = 'ai_output_rejected' AND call_cost_eur IS NOT NULL),
+        sumIf(sign, event = 'ai_output_accepted'),
+        sumIf(sign, event = 'ai_output_rejected'),
+        sumIf(sign, event = 'ai_output_edited'),
+        countIf(event = 'ai_call_completed' AND latency_ms > 0),
+        sumIf(sign, event = 'ai_output_edited' AND edit_ratio_known AND edit_ratio_bucket = 0),
+        sumIf(sign, event = 'ai_output_edited' AND edit_ratio_known AND edit_ratio_bucket = 1),
+        sumIf(sign, event = 'ai_output_edited' AND edit_ratio_known AND edit_ratio_bucket = 2),
+        sumIf(sign, event = 'ai_output_edited' AND edit_ratio_known AND edit_ratio_bucket = 3),
+        sumIf(sign, event = 'ai_output_edited' AND edit_ratio_known AND edit_ratio_bucket = 4),
+        sumIf(sign, event = 'ai_output_edited' AND edit_ratio_known AND edit_ratio_bucket = 5),
+        sumIf(sign, event = 'ai_output_edited' AND edit_ratio_known AND edit_ratio_bucket = 6),
+        sumIf(sign, event = 'ai_output_edited' AND edit_ratio_known AND edit_ratio_bucket = 7),
+        sumIf(sign, event = 'ai_output_edited' AND edit_ratio_known AND edit_ratio_bucket = 8),
+        sumIf(sign, event = 'ai_output_edited' AND edit_ratio_known AND edit_ratio_bucket = 9),
+        quantilesExactWeightedIfState(0.5, 0.9, 0.95, 0.99)(latency_sketch, toUInt64(sign), event = 'ai_call_completed' AND latency_ms > 0)
+    GROUP BY workspace_id, attr_customer_org_id, toStartOfDay(timestamp), attr_environment, attr_app_id, attr_feature, attr_provider, attr_model
+);
+
 -- The whole hours at the ends of a range (the daily projections serve its whole days), and
 -- hourly series: one set per family of breakdowns.
 ALTER TABLE ai_usage_events ADD PROJECTION IF NOT EXISTS ai_hourly
@@ -308,6 +345,8 @@ ALTER TABLE ai_usage_events MATERIALIZE PROJECTION ai_daily_model SETTINGS mutat
 ALTER TABLE ai_usage_events MATERIALIZE PROJECTION ai_daily_plan SETTINGS mutations_sync = 2;
 
 ALTER TABLE ai_usage_events MATERIALIZE PROJECTION ai_daily_customer SETTINGS mutations_sync = 2;
+
+ALTER TABLE ai_usage_events MATERIALIZE PROJECTION ai_daily_customer_dims SETTINGS mutations_sync = 2;
 
 ALTER TABLE ai_usage_events MATERIALIZE PROJECTION ai_hourly SETTINGS mutations_sync = 2;
 

@@ -238,6 +238,10 @@ def test_reading_the_rows_gives_the_same_reports(
         served_points = ai_cost.ai_cost_series(store, s, granularity, by=Breakdown.MODEL)
         raw_points = ai_cost.ai_cost_series(raw, s, granularity, by=Breakdown.MODEL)
         assert served_points == raw_points, granularity
+    one_customer = scope(start, end, customer_org_id="Acme-Corp")
+    for by in (Breakdown.FEATURE, Breakdown.MODEL, Breakdown.APP):
+        served = ai_cost.ai_cost_breakdown(store, one_customer, by, limit=1000)
+        assert served == ai_cost.ai_cost_breakdown(raw, one_customer, by, limit=1000), by
 
 
 def _tables_read(store: AnalyticsStore, sql: str, params: Params | None) -> list[str]:
@@ -258,6 +262,9 @@ def test_every_report_over_whole_days_reads_only_projections(
     for by in (Breakdown.FEATURE, Breakdown.MODEL, Breakdown.CUSTOMER, Breakdown.PLAN):
         ai_cost.ai_cost_series(recording, s, Granularity.WEEK, by=by)
     ai_cost.ai_cost_totals(recording, scope(DAY, DAY + timedelta(days=2), environment="staging"))
+    # An organization's detail page: one customer by feature.
+    one_customer = scope(DAY, DAY + timedelta(days=2), customer_org_id="acme-corp")
+    ai_cost.ai_cost_breakdown(recording, one_customer, Breakdown.FEATURE)
     for sql, params in recording.statements:
         tables = [t for t in _tables_read(store, sql, params) if not t.endswith("_plans")]
         assert tables and all(t.startswith("ai_") for t in tables), (tables, sql)
