@@ -50,7 +50,7 @@ def _write_events(rows: list[QueuedRow]) -> None:
     batcher.submit(rows)
 
 
-def _retry_always(retries: int, exception: Exception) -> bool:
+def _retry_always(retries: int, exception: BaseException) -> bool:
     # Rows are never dropped for a transient failure; poison rows are dead-lettered by the
     # writer, not by Dramatiq, so retrying a message is always safe.
     return True
@@ -87,8 +87,8 @@ class RedisQueue:
         self.broker = broker
         self.queue_name = queue_name
         self.actor: Any = dramatiq.actor(
-            _write_events, actor_name=ACTOR_NAME, queue_name=queue_name, broker=broker
-        )
+            actor_name=ACTOR_NAME, queue_name=queue_name, broker=broker
+        )(_write_events)
 
     def put(self, rows: list[QueuedRow]) -> None:
         try:
