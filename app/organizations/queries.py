@@ -364,8 +364,6 @@ def list_organizations(
     """One page of the workspace's organizations in the scope, with their health."""
     params: dict[str, Any] = {
         "workspace_id": scope.workspace_id,
-        "start": scope.start,
-        "end": scope.end,
         "mid": scope.midpoint,
         "limit": page.limit,
         "descending": int(page.descending),
