@@ -1,8 +1,10 @@
 """The organization health model: which signals count, with which weights and thresholds.
 
-The score itself is computed in ClickHouse (`app.organizations.queries`) so that the list can be
-ordered and paginated by it in the same statement; this module holds the definitions, the
-documented default model and the validation of a configured one.
+ClickHouse aggregates each organization (`app.organizations.queries`); this module holds the
+definitions, the documented default model, the validation of a configured one, and turns an
+organization's aggregates into signal values and scores (`assess`). Scoring here rather than in
+SQL: planning the scoring expressions cost ClickHouse ≈ 50 ms per page, scoring the aggregated
+rows in Python costs microseconds per organization.
 
 For each signal of the model with a measured value `v`:
 
@@ -20,6 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -197,3 +200,69 @@ def validate_model(settings: Sequence[SignalSetting]) -> HealthModel:
     if sum(s.weight for s in settings) <= 0:
         raise BadUserInput("The weights must sum to more than 0.", field="signals")
     return HealthModel(tuple(settings))
+
+
+@dataclass(frozen=True)
+class Activity:
+    """What an organization's signals are measured on: its aggregates over the range, the
+    range cut in two halves for the activity trend."""
+
+    early_events: int
+    late_events: int
+    active_users: int
+    accepted_outputs: int
+    rejected_outputs: int
+    edited_outputs: int
+    calls: int
+    failed_calls: int
+    costed_calls: int
+    known_cost_eur: Decimal
+
+
+def _ratio(numerator: float, denominator: float) -> float | None:
+    return None if denominator == 0 else numerator / denominator
+
+
+def measure(activity: Activity) -> dict[HealthSignal, float | None]:
+    """Each signal's value (see `SIGNALS` for the definitions); None where it has none."""
+    outputs = activity.accepted_outputs + activity.rejected_outputs + activity.edited_outputs
+    attempts = activity.calls + activity.failed_calls
+    return {
+        HealthSignal.activity_trend: _ratio(activity.late_events, activity.early_events),
+        HealthSignal.active_users: float(activity.active_users),
+        HealthSignal.ai_acceptance_rate: _ratio(activity.accepted_outputs, outputs),
+        HealthSignal.error_rate: _ratio(activity.failed_calls, attempts),
+        HealthSignal.cost_per_user: (
+            None
+            if activity.costed_calls == 0
+            else _ratio(float(activity.known_cost_eur), activity.active_users)
+        ),
+    }
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """An organization's signal values, their scores under a model (None for a signal without
+    a value or outside the model) and the health score."""
+
+    values: Mapping[HealthSignal, float | None]
+    scores: Mapping[HealthSignal, float | None]
+    health_score: int | None
+
+
+def assess(model: HealthModel, activity: Activity) -> Assessment:
+    """Score `activity` under `model` (the formulas of this module's docstring)."""
+    values = measure(activity)
+    scores: dict[HealthSignal, float | None] = {}
+    weighted = weights = 0.0
+    for signal, value in values.items():
+        setting = model.setting(signal)
+        if setting is None or value is None:
+            scores[signal] = None
+            continue
+        share = (value - setting.bad) / (setting.good - setting.bad)
+        scores[signal] = score = 100 * max(0.0, min(1.0, share))
+        weighted += setting.weight * score
+        weights += setting.weight
+    health = None if weights == 0 else math.floor(weighted / weights + 0.5)
+    return Assessment(values, scores, health)

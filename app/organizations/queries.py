@@ -3,12 +3,14 @@
 IMPORTANT: as in `app.analytics.queries`, every statement is scoped with
 `workspace_id = {workspace_id:UUID}` bound from the authenticated principal, and every value is
 a bound parameter. SQL text chosen at run time comes only from the closed whitelists below
-(`_SORT_KEYS`, `_SIGNAL_VALUES`) and from which optional filters are present.
+(`_SORT_KEYS`) and from which optional filters are present.
 
 One statement answers a whole page: per-organization aggregates over `events`, the first event
-of each organization within retention, the assigned plan (`organization_plans`, latest row
-wins), the signals of the health model, their scores and the health score — ordered and cut by
-keyset in ClickHouse, so a page costs one query whatever its size (no N+1).
+of each organization within retention and the assigned plan (`organization_plans`, latest row
+wins) — ordered and cut by keyset in ClickHouse, so a page costs one query whatever its size
+(no N+1). The health signals and scores are computed from those aggregates in Python
+(`app.organizations.health.assess`); ordered by health score, every organization of the scope
+is fetched, scored, and the page cut in Python.
 
 All functions block: call them off the event loop.
 """
@@ -18,7 +20,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import Enum
@@ -30,7 +32,7 @@ import orjson
 from app.analytics.store import AnalyticsStore
 from app.analytics.time_split import Granularity, Projection, branches
 from app.errors import BadUserInput
-from app.organizations.health import HealthModel, HealthSignal
+from app.organizations.health import Activity, HealthModel, HealthSignal, assess
 
 ORGANIZATION_PLANS_TABLE = "organization_plans"
 ORGANIZATION_PLAN_COLUMNS = ("workspace_id", "customer_org_id", "plan", "updated_at")
@@ -52,8 +54,10 @@ class OrderField(Enum):
 
 @dataclass(frozen=True)
 class _SortKey:
-    # The sort expression over the page's columns, and the ClickHouse type of its cursor value.
-    expression: str
+    # The column (and OrganizationRow attribute) a page is ordered by, and the ClickHouse type
+    # of its cursor value. The health score is computed in Python (app.organizations.health),
+    # so it is sorted there.
+    column: str
     param_type: str
 
 
@@ -63,29 +67,7 @@ _SORT_KEYS: Mapping[OrderField, _SortKey] = {
     OrderField.AI_COST: _SortKey("known_cost", "Decimal(38, 12)"),
     OrderField.FIRST_SEEN: _SortKey("first_seen", "DateTime64(3, 'UTC')"),
     OrderField.LAST_SEEN: _SortKey("last_seen", "DateTime64(3, 'UTC')"),
-    # Organizations without a score sort last whichever the direction.
-    OrderField.HEALTH_SCORE: _SortKey(
-        "ifNull(health_score, if({descending:UInt8}, -1, 101))", "Int64"
-    ),
     OrderField.CUSTOMER_ORG_ID: _SortKey("customer_org_id", "String"),
-}
-
-# Each signal's measured value (Nullable(Float64)) over the aggregates of one organization.
-_SIGNAL_VALUES: Mapping[HealthSignal, str] = {
-    HealthSignal.activity_trend: (
-        "if(early_events = 0, NULL, toFloat64(late_events) / early_events)"
-    ),
-    HealthSignal.active_users: "toNullable(toFloat64(active_users))",
-    HealthSignal.ai_acceptance_rate: (
-        "if(accepted + rejected + edited = 0, NULL, "
-        "toFloat64(accepted) / (accepted + rejected + edited))"
-    ),
-    HealthSignal.error_rate: (
-        "if(calls + failed_calls = 0, NULL, toFloat64(failed_calls) / (calls + failed_calls))"
-    ),
-    HealthSignal.cost_per_user: (
-        "if(active_users = 0 OR costed_calls = 0, NULL, toFloat64(known_cost) / active_users)"
-    ),
 }
 
 
@@ -349,124 +331,129 @@ def _first_seen_before(scope: OrganizationScope, params: dict[str, Any]) -> str:
     """
 
 
-def _model_params(model: HealthModel, params: dict[str, Any]) -> None:
-    # Signals outside the model get weight 0 (they count for nothing) and harmless thresholds.
-    for signal in HealthSignal:
-        setting = model.setting(signal)
-        params[f"w_{signal.value}"] = setting.weight if setting else 0.0
-        params[f"good_{signal.value}"] = setting.good if setting else 1.0
-        params[f"bad_{signal.value}"] = setting.bad if setting else 0.0
+def _aggregated(scope: OrganizationScope, params: dict[str, Any]) -> str:
+    """One row per organization of the scope: its aggregates, first seen, assigned plan."""
+    aggregates = ", ".join(f"a.{name} AS {name}" for name in _AGGREGATES)
+    return f"""
+        SELECT {aggregates},
+            if(f.customer_org_id = '', a.first_seen_in_range,
+               least(f.first_seen, a.first_seen_in_range)) AS first_seen,
+            p.assigned_plan AS assigned_plan
+        FROM ({_per_organization(scope, params)}) AS a
+        LEFT JOIN ({_first_seen_before(scope, params)}) AS f
+            ON a.customer_org_id = f.customer_org_id
+        LEFT JOIN
+        (
+            SELECT customer_org_id, argMax(plan, updated_at) AS assigned_plan
+            FROM {ORGANIZATION_PLANS_TABLE}
+            WHERE workspace_id = {{workspace_id:UUID}}
+            GROUP BY customer_org_id
+        ) AS p ON a.customer_org_id = p.customer_org_id
+    """
 
 
 def list_organizations(
     store: AnalyticsStore, *, scope: OrganizationScope, model: HealthModel, page: Page
 ) -> list[OrganizationRow]:
-    """One page of the workspace's organizations in the scope, with their health."""
-    params: dict[str, Any] = {
-        "workspace_id": scope.workspace_id,
-        "mid": scope.midpoint,
-        "limit": page.limit,
-        "descending": int(page.descending),
-    }
-    _model_params(model, params)
+    """One page of the workspace's organizations in the scope, with their health.
+
+    Ordered by a column, ClickHouse orders and cuts the page; ordered by health score, every
+    organization of the scope is scored (in Python) and the page cut from them.
+    """
+    params: dict[str, Any] = {"workspace_id": scope.workspace_id, "mid": scope.midpoint}
+    aggregated = _aggregated(scope, params)
+    if page.order is OrderField.HEALTH_SCORE:
+        rows = [_row(raw, model, page) for raw in store.query(aggregated, params)]
+        return _health_page(rows, page)
     sort = _SORT_KEYS[page.order]
-    direction = "DESC" if page.descending else "ASC"
     keyset = ""
     if page.after is not None:
         params["after_key"], params["after_org"] = _decode_cursor(page)
         beyond = "<" if page.descending else ">"
+        after = f"{{after_key:{sort.param_type}}}"
         keyset = (
-            f"WHERE sort_key {beyond} {{after_key:{sort.param_type}}}"
-            f" OR (sort_key = {{after_key:{sort.param_type}}}"
-            " AND customer_org_id > {after_org:String})"
+            f"WHERE {sort.column} {beyond} {after}"
+            f" OR ({sort.column} = {after} AND customer_org_id > {{after_org:String}})"
         )
-    aggregates = ", ".join(f"a.{name} AS {name}" for name in _AGGREGATES)
-    values = ",\n".join(
-        f"{expression} AS v_{signal.value}" for signal, expression in _SIGNAL_VALUES.items()
-    )
-    scores = ",\n".join(
-        f"if(v_{s.value} IS NULL, NULL, 100 * greatest(0., least(1., "
-        f"(v_{s.value} - {{bad_{s.value}:Float64}}) / "
-        f"({{good_{s.value}:Float64}} - {{bad_{s.value}:Float64}})))) AS s_{s.value}"
-        for s in HealthSignal
-    )
-    numerator = " + ".join(
-        f"{{w_{s.value}:Float64}} * ifNull(s_{s.value}, 0)" for s in HealthSignal
-    )
-    denominator = " + ".join(
-        f"{{w_{s.value}:Float64}} * (s_{s.value} IS NOT NULL)" for s in HealthSignal
-    )
+    params["limit"] = page.limit
     sql = f"""
-        SELECT *
-        FROM
-        (
-            SELECT *,
-                if(health_den = 0, NULL, toInt64(floor(health_num / health_den + 0.5)))
-                    AS health_score,
-                {sort.expression} AS sort_key
-            FROM
-            (
-                SELECT *, {numerator} AS health_num, {denominator} AS health_den
-                FROM
-                (
-                    SELECT *, {scores}
-                    FROM
-                    (
-                        SELECT {aggregates}, {values},
-                            if(f.customer_org_id = '', a.first_seen_in_range,
-                               least(f.first_seen, a.first_seen_in_range)) AS first_seen,
-                            p.assigned_plan AS assigned_plan
-                        FROM ({_per_organization(scope, params)}) AS a
-                        LEFT JOIN ({_first_seen_before(scope, params)}) AS f
-                            ON a.customer_org_id = f.customer_org_id
-                        LEFT JOIN
-                        (
-                            SELECT customer_org_id, argMax(plan, updated_at) AS assigned_plan
-                            FROM {ORGANIZATION_PLANS_TABLE}
-                            WHERE workspace_id = {{workspace_id:UUID}}
-                            GROUP BY customer_org_id
-                        ) AS p ON a.customer_org_id = p.customer_org_id
-                    )
-                )
-            )
-        )
+        SELECT * FROM ({aggregated})
         {keyset}
-        ORDER BY sort_key {direction}, customer_org_id ASC
+        ORDER BY {sort.column} {"DESC" if page.descending else "ASC"}, customer_org_id ASC
         LIMIT {{limit:UInt32}}
     """
-    return [_row(row, model, page) for row in store.query(sql, params)]
+    return [_row(raw, model, page) for raw in store.query(sql, params)]
+
+
+def _health_key(row: OrganizationRow, page: Page) -> int:
+    # Organizations without a score sort last whichever the direction.
+    if row.health_score is not None:
+        return row.health_score
+    return -1 if page.descending else 101
+
+
+def _health_page(rows: list[OrganizationRow], page: Page) -> list[OrganizationRow]:
+    """The page of `rows` ordered by health score (ties: customer_org_id ascending)."""
+    if page.after is not None:
+        after_key, after_org = _decode_cursor(page)
+
+        def beyond(row: OrganizationRow) -> bool:
+            key = _health_key(row, page)
+            if key == after_key:
+                return row.customer_org_id > after_org
+            return key < after_key if page.descending else key > after_key
+
+        rows = [row for row in rows if beyond(row)]
+    rows.sort(key=lambda row: row.customer_org_id)
+    rows.sort(key=lambda row: _health_key(row, page), reverse=page.descending)  # stable
+    return rows[: page.limit]
 
 
 def _row(row: Mapping[str, Any], model: HealthModel, page: Page) -> OrganizationRow:
-    signals = tuple(
-        SignalReading(
-            signal=signal,
-            value=row[f"v_{signal.value}"],
-            score=row[f"s_{signal.value}"] if model.setting(signal) is not None else None,
-        )
-        for signal in HealthSignal
-    )
-    return OrganizationRow(
-        customer_org_id=row["customer_org_id"],
-        event_count=int(row["event_count"]),
+    activity = Activity(
+        early_events=int(row["early_events"]),
+        late_events=int(row["late_events"]),
         active_users=int(row["active_users"]),
-        known_cost_eur=Decimal(row["known_cost"]),
-        costed_calls=int(row["costed_calls"]),
-        calls=int(row["calls"]),
-        calls_with_unknown_cost=int(row["calls_with_unknown_cost"]),
-        failed_calls=int(row["failed_calls"]),
         accepted_outputs=int(row["accepted"]),
         rejected_outputs=int(row["rejected"]),
         edited_outputs=int(row["edited"]),
+        calls=int(row["calls"]),
+        failed_calls=int(row["failed_calls"]),
+        costed_calls=int(row["costed_calls"]),
+        known_cost_eur=Decimal(row["known_cost"]),
+    )
+    assessment = assess(model, activity)
+    organization = OrganizationRow(
+        customer_org_id=row["customer_org_id"],
+        event_count=int(row["event_count"]),
+        active_users=activity.active_users,
+        known_cost_eur=activity.known_cost_eur,
+        costed_calls=activity.costed_calls,
+        calls=activity.calls,
+        calls_with_unknown_cost=int(row["calls_with_unknown_cost"]),
+        failed_calls=activity.failed_calls,
+        accepted_outputs=activity.accepted_outputs,
+        rejected_outputs=activity.rejected_outputs,
+        edited_outputs=activity.edited_outputs,
         first_seen=row["first_seen"],
         first_seen_in_range=row["first_seen_in_range"],
         last_seen=row["last_seen"],
         assigned_plan=row["assigned_plan"] or "",
         event_plan=row["event_plan"] or "",
-        health_score=None if row["health_score"] is None else int(row["health_score"]),
-        signals=signals,
-        cursor=encode_cursor(page, row["sort_key"], row["customer_org_id"]),
+        health_score=assessment.health_score,
+        signals=tuple(
+            SignalReading(signal, assessment.values[signal], assessment.scores[signal])
+            for signal in HealthSignal
+        ),
+        cursor="",
     )
+    sort_value = (
+        _health_key(organization, page)
+        if page.order is OrderField.HEALTH_SCORE
+        else row[_SORT_KEYS[page.order].column]
+    )
+    cursor = encode_cursor(page, sort_value, organization.customer_org_id)
+    return replace(organization, cursor=cursor)
 
 
 # --- organization plans -----------------------------------------------------------------------
