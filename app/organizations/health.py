@@ -57,8 +57,10 @@ SIGNALS: Mapping[HealthSignal, SignalDefinition] = {
         higher_is_better=True,
         is_rate=False,
         description=(
-            "Events in the later half of the range divided by events in the earlier half "
-            "(1 = steady, 2 = doubled); no value when the earlier half has no events."
+            "Events per hour in the later part of the range divided by events per hour in "
+            "the earlier part (1 = steady, 2 = doubled); the range is cut at the start of "
+            "the day holding its midpoint (of the hour, for ranges under 2 days; at the "
+            "midpoint, under 2 hours). No value when the earlier part has no events."
         ),
     ),
     HealthSignal.active_users: SignalDefinition(
@@ -205,10 +207,12 @@ def validate_model(settings: Sequence[SignalSetting]) -> HealthModel:
 @dataclass(frozen=True)
 class Activity:
     """What an organization's signals are measured on: its aggregates over the range, the
-    range cut in two halves for the activity trend."""
+    range cut in two parts (of `early_ms` and `late_ms`) for the activity trend."""
 
     early_events: int
     late_events: int
+    early_ms: int
+    late_ms: int
     active_users: int
     accepted_outputs: int
     rejected_outputs: int
@@ -228,7 +232,10 @@ def measure(activity: Activity) -> dict[HealthSignal, float | None]:
     outputs = activity.accepted_outputs + activity.rejected_outputs + activity.edited_outputs
     attempts = activity.calls + activity.failed_calls
     return {
-        HealthSignal.activity_trend: _ratio(activity.late_events, activity.early_events),
+        # (late / late_ms) / (early / early_ms), in integers until the one division.
+        HealthSignal.activity_trend: _ratio(
+            activity.late_events * activity.early_ms, activity.early_events * activity.late_ms
+        ),
         HealthSignal.active_users: float(activity.active_users),
         HealthSignal.ai_acceptance_rate: _ratio(activity.accepted_outputs, outputs),
         HealthSignal.error_rate: _ratio(activity.failed_calls, attempts),

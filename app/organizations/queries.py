@@ -21,7 +21,7 @@ import base64
 import binascii
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from enum import Enum
 from typing import Any
@@ -30,7 +30,7 @@ from uuid import UUID
 import orjson
 
 from app.analytics.store import AnalyticsStore
-from app.analytics.time_split import Granularity, Projection, branches
+from app.analytics.time_split import Granularity, Projection, branches, floor_to
 from app.errors import BadUserInput
 from app.organizations.health import Activity, HealthModel, HealthSignal, assess
 
@@ -109,9 +109,17 @@ class OrganizationScope:
     customer_org_id: str | None = None
 
     @property
-    def midpoint(self) -> datetime:
-        """The split of the activity trend, truncated to the millisecond the columns hold."""
-        mid = self.start + (self.end - self.start) / 2
+    def trend_cut(self) -> datetime:
+        """Where the activity trend cuts the range in two: the start of the day holding its
+        midpoint (of the hour, for ranges under 2 days; the midpoint itself, to the
+        millisecond the columns hold, under 2 hours). On a whole day or hour, the cut costs no
+        extra read of finer aggregates; the trend compares rates, so unequal parts are fair."""
+        span = self.end - self.start
+        mid = self.start + span / 2
+        if span >= timedelta(days=2):
+            return floor_to(mid, Granularity.DAY)
+        if span >= timedelta(hours=2):
+            return floor_to(mid, Granularity.HOUR)
         return mid.replace(microsecond=mid.microsecond // 1000 * 1000)
 
 
@@ -242,17 +250,19 @@ def _filters(
 @dataclass(frozen=True)
 class _Figure:
     name: str
-    aggregate: str  # over `events`; identical to the projections' (migration 009)
+    aggregate: str  # over `events`; identical to the projections' (migration 011)
     merge: str  # how the partial aggregates (`p_<name>`) of the branches add up
 
 
-# Per organization. Plain counts and sums merge by sum; the sets of users and the latest plan
-# property are kept as states across the branches.
+# Per organization, identical to the projections' aggregates (migration 011). Plain counts and
+# sums merge by sum; the sets of users and the latest plan property are kept as states across
+# the branches. Times as Int64 milliseconds and users as 64-bit hashes: their states merge
+# several times faster than DateTime64 and String ones.
 _FIGURES = (
     _Figure("event_count", "count()", "sum(p_event_count)"),
     _Figure(
         "active_users",
-        "uniqExactIfState(user_hash, notEmpty(user_hash))",
+        "uniqExactIfState(cityHash64(user_hash), notEmpty(user_hash))",
         "uniqExactIfMerge(p_active_users)",
     ),
     _Figure(
@@ -273,15 +283,23 @@ _FIGURES = (
     _Figure("accepted", "countIf(event = 'ai_output_accepted')", "sum(p_accepted)"),
     _Figure("rejected", "countIf(event = 'ai_output_rejected')", "sum(p_rejected)"),
     _Figure("edited", "countIf(event = 'ai_output_edited')", "sum(p_edited)"),
-    _Figure("first_seen_in_range", "min(timestamp)", "min(p_first_seen_in_range)"),
-    _Figure("last_seen", "max(timestamp)", "max(p_last_seen)"),
+    _Figure(
+        "first_seen_in_range",
+        "min(toUnixTimestamp64Milli(timestamp))",
+        "fromUnixTimestamp64Milli(min(p_first_seen_in_range), 'UTC')",
+    ),
+    _Figure(
+        "last_seen",
+        "max(toUnixTimestamp64Milli(timestamp))",
+        "fromUnixTimestamp64Milli(max(p_last_seen), 'UTC')",
+    ),
     _Figure(
         "event_plan",
-        "argMaxIfState(customer_plan, timestamp, notEmpty(customer_plan))",
+        "argMaxIfState(customer_plan, toUnixTimestamp64Milli(timestamp), notEmpty(customer_plan))",
         "argMaxIfMerge(p_event_plan)",
     ),
 )
-# The projections of migration 009, coarsest first.
+# The projections of migrations 009 and 011, coarsest first.
 _PROJECTIONS = (
     Projection("org_daily", Granularity.DAY),
     Projection("org_hourly", Granularity.HOUR),
@@ -290,13 +308,13 @@ _PROJECTIONS = (
 
 def _per_organization(scope: OrganizationScope, params: dict[str, Any]) -> str:
     """The page's aggregates per organization in `[start, end)`, one SELECT per source (see
-    `app.analytics.time_split`); the range is cut at the midpoint so that the activity trend's
-    halves are exact whatever the source."""
+    `app.analytics.time_split`); the range is cut at `trend_cut` so that the activity trend's
+    parts are exact whatever the source."""
     where = _filters(scope, params)
     aggregates = ", ".join(f"{f.aggregate} AS p_{f.name}" for f in _FIGURES)
     parts = []
     for branch in branches(
-        "events", scope.start, scope.end, _PROJECTIONS, params, cuts=(scope.midpoint,)
+        "events", scope.start, scope.end, _PROJECTIONS, params, cuts=(scope.trend_cut,)
     ):
         time_key = branch.time_key if branch.projection else "timestamp"
         parts.append(
@@ -320,12 +338,13 @@ def _first_seen_before(scope: OrganizationScope, params: dict[str, Any]) -> str:
     retained_from = min(scope.retained_from, scope.start)
     where = _filters(scope, params, environment_only=True)
     parts = [
-        f"(SELECT customer_org_id, min(timestamp) AS first_seen FROM {branch.source}"
+        "(SELECT customer_org_id, min(toUnixTimestamp64Milli(timestamp)) AS p_first_seen"
+        f" FROM {branch.source}"
         f" WHERE {where} AND {branch.condition} GROUP BY customer_org_id {branch.settings})"
         for branch in branches("events", retained_from, scope.start, _PROJECTIONS, params)
     ]
     return f"""
-        SELECT customer_org_id, min(first_seen) AS first_seen
+        SELECT customer_org_id, fromUnixTimestamp64Milli(min(p_first_seen), 'UTC') AS first_seen
         FROM ({" UNION ALL ".join(parts)})
         GROUP BY customer_org_id
     """
@@ -360,10 +379,10 @@ def list_organizations(
     Ordered by a column, ClickHouse orders and cuts the page; ordered by health score, every
     organization of the scope is scored (in Python) and the page cut from them.
     """
-    params: dict[str, Any] = {"workspace_id": scope.workspace_id, "mid": scope.midpoint}
+    params: dict[str, Any] = {"workspace_id": scope.workspace_id, "mid": scope.trend_cut}
     aggregated = _aggregated(scope, params)
     if page.order is OrderField.HEALTH_SCORE:
-        rows = [_row(raw, model, page) for raw in store.query(aggregated, params)]
+        rows = [_row(raw, scope, model, page) for raw in store.query(aggregated, params)]
         return _health_page(rows, page)
     sort = _SORT_KEYS[page.order]
     keyset = ""
@@ -382,7 +401,7 @@ def list_organizations(
         ORDER BY {sort.column} {"DESC" if page.descending else "ASC"}, customer_org_id ASC
         LIMIT {{limit:UInt32}}
     """
-    return [_row(raw, model, page) for raw in store.query(sql, params)]
+    return [_row(raw, scope, model, page) for raw in store.query(sql, params)]
 
 
 def _health_key(row: OrganizationRow, page: Page) -> int:
@@ -409,10 +428,15 @@ def _health_page(rows: list[OrganizationRow], page: Page) -> list[OrganizationRo
     return rows[: page.limit]
 
 
-def _row(row: Mapping[str, Any], model: HealthModel, page: Page) -> OrganizationRow:
+def _row(
+    row: Mapping[str, Any], scope: OrganizationScope, model: HealthModel, page: Page
+) -> OrganizationRow:
+    cut = scope.trend_cut
     activity = Activity(
         early_events=int(row["early_events"]),
         late_events=int(row["late_events"]),
+        early_ms=(cut - scope.start) // timedelta(milliseconds=1),
+        late_ms=(scope.end - cut) // timedelta(milliseconds=1),
         active_users=int(row["active_users"]),
         accepted_outputs=int(row["accepted"]),
         rejected_outputs=int(row["rejected"]),
