@@ -24,6 +24,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 
 from app.errors import BadUserInput
@@ -129,7 +130,12 @@ class HealthModel:
     signals: tuple[SignalSetting, ...]
 
     def setting(self, signal: HealthSignal) -> SignalSetting | None:
-        return next((s for s in self.signals if s.signal is signal), None)
+        return self._by_signal.get(signal)
+
+    @cached_property
+    def _by_signal(self) -> dict[HealthSignal, SignalSetting]:
+        # A model scores every organization of a page: look its settings up in a dict.
+        return {s.signal: s for s in self.signals}
 
     def without(self, excluded: Iterable[HealthSignal]) -> HealthModel:
         drop = set(excluded)
