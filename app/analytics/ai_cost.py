@@ -368,6 +368,8 @@ class AiScope:
 @dataclass(frozen=True)
 class _Projection(Projection):
     columns: frozenset[str]  # its grouping columns (or derived columns it can compute)
+    # Sorted by customer first: a condition on a few customers skips the others' granules.
+    customer_first: bool = False
 
 
 _ENV_APP = ("attr_environment", "attr_app_id")
@@ -399,6 +401,7 @@ _PROJECTIONS = (
         "ai_daily_customer_dims",
         Granularity.DAY,
         frozenset(("attr_customer_org_id", *_ENV_APP, *_DIMS)),
+        customer_first=True,
     ),
     _Projection("ai_hourly", Granularity.HOUR, frozenset(_ENV_APP)),
     _Projection("ai_hourly_dims", Granularity.HOUR, frozenset((*_ENV_APP, *_DIMS))),
@@ -449,11 +452,17 @@ _ORG_PLANS_JOIN = """
 """
 
 
-def _projections(columns: Iterable[str], series: Granularity | None) -> list[_Projection]:
+def _projections(
+    columns: Iterable[str], series: Granularity | None, *, few_customers: bool = False
+) -> list[_Projection]:
     """The projections to read, coarsest grain first (per grain, the smallest that has every
-    column and can bucket the series); empty when the rows must be read."""
+    column and can bucket the series; with `few_customers`, one sorted by customer first if
+    one fits: smaller ones hold every customer's rows in each granule); empty when the rows
+    must be read."""
     needed = {column.split(" AS ")[-1] for column in columns}
     fitting = [p for p in _PROJECTIONS if needed <= p.columns]
+    if few_customers:
+        fitting.sort(key=lambda p: not p.customer_first)  # stable: smallest first otherwise
     if series is Granularity.HOUR:
         fitting = [p for p in fitting if p.grain is Granularity.HOUR]
     chosen = []
@@ -470,13 +479,18 @@ def _aggregated(
     *,
     series: Granularity | None = None,
     conditions: Sequence[str] = (),
+    few_customers: bool = False,
 ) -> str:
     """A UNION ALL of partial aggregates per `columns` (and `bucket` for a series), one SELECT
     per part of the range; the caller merges them with `_merges(figures)`. `conditions` may
-    only read `columns`."""
+    only read `columns`; `few_customers` says that they keep a few customers only."""
     filters, filter_columns, filter_params = scope.filters()
     params.update(filter_params)
-    projections = _projections((*columns, *filter_columns), series)
+    projections = _projections(
+        (*columns, *filter_columns),
+        series,
+        few_customers=few_customers or scope.customer_org_id is not None,
+    )
     aggregates = ", ".join(f"{f.aggregate} AS {f.alias}" for f in figures)
     parts = []
     for branch in branches("ai_usage_events", scope.start, scope.end, projections, params):
@@ -551,6 +565,11 @@ def ai_cost_breakdown(
     return rows
 
 
+# Up to this many customers, their latency is read from the projection sorted by customer
+# (10 M events, 1,000 customers: 1 customer 200 → 55 ms, 20: 300 → 130 ms, 100: the same).
+_FEW_CUSTOMERS = 100
+
+
 def _customer_latency(
     store: AnalyticsStore, scope: AiScope, customers: Sequence[str]
 ) -> dict[str, tuple[float, ...]]:
@@ -562,6 +581,7 @@ def _customer_latency(
         params,
         (_LATENCY,),
         conditions=("attr_customer_org_id IN {customers:Array(String)}",),
+        few_customers=len(customers) <= _FEW_CUSTOMERS,
     )
     sql = f"""
         SELECT attr_customer_org_id AS key, {_merges((_LATENCY,))}

@@ -307,6 +307,19 @@ def test_a_partial_range_reads_the_rows_only_at_its_ends(
     ]
 
 
+def test_one_customer_and_the_latency_of_a_page_of_customers_read_the_customer_first_projection(
+    store: AnalyticsStore, written: Oracle
+) -> None:
+    # Sorted by customer first, it skips the other customers' granules.
+    recording = Recording(store)
+    ai_cost.ai_cost_totals(recording, scope(DAY, DAY + timedelta(days=2), customer_org_id="acme"))
+    ai_cost.ai_cost_breakdown(recording, scope(DAY, DAY + timedelta(days=2)), Breakdown.CUSTOMER)
+    totals, breakdown, latency = recording.statements
+    assert _tables_read(store, *totals) == ["ai_daily_customer_dims"]
+    assert _tables_read(store, *breakdown) == ["ai_daily_customer"]
+    assert _tables_read(store, *latency) == ["ai_daily_customer_dims"]
+
+
 # --- write-time attribution ------------------------------------------------------------------
 
 
