@@ -255,9 +255,10 @@ def measure(activity: Activity) -> dict[HealthSignal, float | None]:
 
 @dataclass(frozen=True)
 class Assessment:
-    """An organization's signal values, their scores under a model (None for a signal without
-    a value or outside the model) and the health score."""
+    """An organization's activity, its signal values, their scores under a model (None for a
+    signal without a value or outside the model) and the health score."""
 
+    activity: Activity
     values: Mapping[HealthSignal, float | None]
     scores: Mapping[HealthSignal, float | None]
     health_score: int | None
@@ -278,4 +279,4 @@ def assess(model: HealthModel, activity: Activity) -> Assessment:
         weighted += setting.weight * score
         weights += setting.weight
     health = None if weights == 0 else math.floor(weighted / weights + 0.5)
-    return Assessment(values, scores, health)
+    return Assessment(activity, values, scores, health)

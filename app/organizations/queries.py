@@ -453,18 +453,19 @@ def _assess(row: Mapping[str, Any], scope: OrganizationScope, model: HealthModel
 
 
 def _row(row: Mapping[str, Any], assessment: Assessment, page: Page) -> OrganizationRow:
+    activity = assessment.activity
     return OrganizationRow(
         customer_org_id=row["customer_org_id"],
         event_count=int(row["event_count"]),
-        active_users=int(row["active_users"]),
-        known_cost_eur=Decimal(row["known_cost"]),
-        costed_calls=int(row["costed_calls"]),
-        calls=int(row["calls"]),
+        active_users=activity.active_users,
+        known_cost_eur=activity.known_cost_eur,
+        costed_calls=activity.costed_calls,
+        calls=activity.calls,
         calls_with_unknown_cost=int(row["calls_with_unknown_cost"]),
-        failed_calls=int(row["failed_calls"]),
-        accepted_outputs=int(row["accepted"]),
-        rejected_outputs=int(row["rejected"]),
-        edited_outputs=int(row["edited"]),
+        failed_calls=activity.failed_calls,
+        accepted_outputs=activity.accepted_outputs,
+        rejected_outputs=activity.rejected_outputs,
+        edited_outputs=activity.edited_outputs,
         first_seen=row["first_seen"],
         first_seen_in_range=row["first_seen_in_range"],
         last_seen=row["last_seen"],
