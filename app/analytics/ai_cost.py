@@ -35,7 +35,7 @@ from enum import Enum
 from typing import Any
 from uuid import UUID
 
-from app.analytics.store import AnalyticsStore
+from app.analytics.store import AnalyticsStore, Params, side_by_side
 from app.analytics.time_split import (
     Granularity,
     Projection,
@@ -163,13 +163,6 @@ def _figures(latency: bool, edit_ratios: bool = True) -> tuple[_Figure, ...]:
 
 def _merges(figures: Sequence[_Figure]) -> str:
     return ",\n".join(f"{f.merge} AS {f.alias}" for f in figures)
-
-
-def _partial_merges(figures: Sequence[_Figure]) -> str:
-    """Merged, but with the latency still a state: for a second level of merging."""
-    return ",\n".join(
-        f"{f.merge.replace('IfMerge(', 'IfMergeState(')} AS {f.alias}" for f in figures
-    )
 
 
 def _rate(part: int, whole: int) -> float | None:
@@ -407,6 +400,41 @@ _PROJECTIONS = (
     _Projection("ai_hourly_dims", Granularity.HOUR, frozenset((*_ENV_APP, *_DIMS))),
     _Projection("ai_hourly_customer", Granularity.HOUR, frozenset(_CUSTOMERS)),
 )
+# The latency histograms of migration 012: per day (or hour) and report family, one row per
+# latency bucket with its count of calls. Reading a histogram as rows costs about half of
+# merging the same histogram from `quantilesExactWeighted` states (those of `_PROJECTIONS`),
+# which remain the source where no histogram has the scope's columns.
+_LATENCY_PROJECTIONS = (
+    _Projection("ai_latency_daily", Granularity.DAY, frozenset(_ENV_APP)),
+    _Projection(
+        "ai_latency_daily_feature",
+        Granularity.DAY,
+        frozenset(("attr_environment", "attr_feature")),
+    ),
+    _Projection(
+        "ai_latency_daily_model",
+        Granularity.DAY,
+        frozenset(("attr_environment", "attr_provider", "attr_model")),
+    ),
+    _Projection(
+        "ai_latency_daily_plan",
+        Granularity.DAY,
+        frozenset(("attr_environment", "attr_customer_plan", "plan_customer")),
+    ),
+    _Projection(
+        "ai_latency_daily_customer",
+        Granularity.DAY,
+        frozenset(("attr_customer_org_id", "attr_environment", "attr_customer_plan")),
+        customer_first=True,
+    ),
+    _Projection("ai_latency_hourly", Granularity.HOUR, frozenset(_ENV_APP)),
+)
+# Calls per latency bucket: identical to the count of the histograms (migration 012).
+_BUCKET_CALLS = "countIf(event = 'ai_call_completed' AND latency_ms > 0)"
+# The latency state of a branch, from the histogram rows its sub-SELECT returns.
+_LATENCY_OF_HISTOGRAM = (
+    f"quantilesExactWeightedIfState({_LEVELS})(latency_sketch, toUInt64(n), n > 0) AS f_latency"
+)
 # A series bucket as a function of a projection's time key, so that the projection can serve it.
 _BUCKET_OF = {
     Granularity.HOUR: "toDateTime64(toStartOfHour({t}), 3, 'UTC')",
@@ -453,14 +481,18 @@ _ORG_PLANS_JOIN = """
 
 
 def _projections(
-    columns: Iterable[str], series: Granularity | None, *, few_customers: bool = False
+    columns: Iterable[str],
+    series: Granularity | None,
+    *,
+    few_customers: bool = False,
+    catalog: Sequence[_Projection] = _PROJECTIONS,
 ) -> list[_Projection]:
-    """The projections to read, coarsest grain first (per grain, the smallest that has every
-    column and can bucket the series; with `few_customers`, one sorted by customer first if
-    one fits: smaller ones hold every customer's rows in each granule); empty when the rows
-    must be read."""
+    """The projections of `catalog` to read, coarsest grain first (per grain, the smallest that
+    has every column and can bucket the series; with `few_customers`, one sorted by customer
+    first if one fits: smaller ones hold every customer's rows in each granule); empty when
+    the rows must be read."""
     needed = {column.split(" AS ")[-1] for column in columns}
-    fitting = [p for p in _PROJECTIONS if needed <= p.columns]
+    fitting = [p for p in catalog if needed <= p.columns]
     if few_customers:
         fitting.sort(key=lambda p: not p.customer_first)  # stable: smallest first otherwise
     if series is Granularity.HOUR:
@@ -483,14 +515,21 @@ def _aggregated(
 ) -> str:
     """A UNION ALL of partial aggregates per `columns` (and `bucket` for a series), one SELECT
     per part of the range; the caller merges them with `_merges(figures)`. `conditions` may
-    only read `columns`; `few_customers` says that they keep a few customers only."""
+    only read `columns`; `few_customers` says that they keep a few customers only.
+
+    The latency alone (`figures` == `(_LATENCY,)`) is read from the histograms of migration 012
+    where one has the columns (its partial state built from the histogram's rows), else from
+    the states of `_PROJECTIONS`."""
     filters, filter_columns, filter_params = scope.filters()
     params.update(filter_params)
-    projections = _projections(
-        (*columns, *filter_columns),
-        series,
-        few_customers=few_customers or scope.customer_org_id is not None,
+    needed = (*columns, *filter_columns)
+    few = few_customers or scope.customer_org_id is not None
+    histograms = (
+        _projections(needed, series, few_customers=few, catalog=_LATENCY_PROJECTIONS)
+        if tuple(figures) == (_LATENCY,)
+        else []
     )
+    projections = histograms or _projections(needed, series, few_customers=few)
     aggregates = ", ".join(f"{f.aggregate} AS {f.alias}" for f in figures)
     parts = []
     for branch in branches("ai_usage_events", scope.start, scope.end, projections, params):
@@ -500,7 +539,17 @@ def _aggregated(
         where = " AND ".join(
             ["workspace_id = {workspace_id:UUID}", branch.condition, *filters, *conditions]
         )
-        group_by = f"GROUP BY {', '.join(k.split(' AS ')[-1] for k in keys)}" if keys else ""
+        names = [k.split(" AS ")[-1] for k in keys]
+        group_by = f"GROUP BY {', '.join(names)}" if keys else ""
+        if histograms and branch.projection is not None:
+            rows = ", ".join([*keys, "latency_sketch", f"{_BUCKET_CALLS} AS n"])
+            histogram = (
+                f"SELECT {rows} FROM {branch.source} WHERE {where}"
+                f" GROUP BY {', '.join([*names, 'latency_sketch'])} {branch.settings}"
+            )
+            select = ", ".join([*names, _LATENCY_OF_HISTOGRAM])
+            parts.append(f"(SELECT {select} FROM ({histogram}) {group_by})")
+            continue
         select = ", ".join([*keys, aggregates])
         parts.append(
             f"(SELECT {select} FROM {branch.source} WHERE {where} {group_by} {branch.settings})"
@@ -511,15 +560,75 @@ def _aggregated(
 # --- reports -----------------------------------------------------------------------------------
 
 
+def _levels(row: Mapping[str, Any]) -> tuple[float, ...]:
+    return tuple(float(v) for v in row["f_latency"] or ())
+
+
+def _with_levels(figures: AiCostFigures, levels: tuple[float, ...] | None) -> AiCostFigures:
+    return figures if levels is None else replace(figures, latency_levels=levels)
+
+
+def _latency_sql(
+    scope: AiScope,
+    dimension: _Dimension | None,
+    params: dict[str, Any],
+    *,
+    series: Granularity | None = None,
+    top: Sequence[str] | None = None,
+    conditions: Sequence[str] = (),
+    few_customers: bool = False,
+) -> str:
+    """The latency percentiles in a statement of their own (they are read from other
+    projections than the rest of the figures): per `bucket` of a series and per `key` of
+    `dimension`; with `top`, per bucket and `in_top`/`row_key` as in a split series (keys beyond
+    `top` in one `other` row), plus each bucket's own row (`is_row` false)."""
+    inner = _aggregated(
+        scope,
+        dimension.columns if dimension else (),
+        params,
+        (_LATENCY,),
+        series=series,
+        conditions=conditions,
+        few_customers=few_customers,
+    )
+    keys = (["bucket"] if series else []) + (["key"] if dimension else [])
+    selected = (["bucket"] if series else []) + ([f"{dimension.key} AS key"] if dimension else [])
+    join = _ORG_PLANS_JOIN if dimension is _DIMENSIONS[Breakdown.PLAN] else ""
+    rows = f"SELECT {', '.join([*selected, 'f_latency'])} FROM ({inner}) AS u {join}"
+    if top is None:
+        group_by = f"GROUP BY {', '.join(keys)}" if keys else ""
+        return f"SELECT {', '.join([*keys, _merges((_LATENCY,))])} FROM ({rows}) {group_by}"
+    params["top_keys"] = list(top)
+    return f"""
+        SELECT bucket, in_top, row_key, grouping(in_top, row_key) = 0 AS is_row,
+               {_merges((_LATENCY,))}
+        FROM
+        (
+            SELECT bucket, key IN {{top_keys:Array(String)}} AS in_top,
+                   if(in_top, key, '') AS row_key, f_latency
+            FROM ({rows})
+        )
+        GROUP BY GROUPING SETS ((bucket, in_top, row_key), (bucket))
+    """
+
+
 def ai_cost_totals(
     store: AnalyticsStore, scope: AiScope, *, latency: bool = True, edit_ratios: bool = True
 ) -> AiCostFigures:
     """The figures of the whole scope, in one row (latency percentiles only if `latency`, the
     edit-ratio distribution only if `edit_ratios`)."""
     params: dict[str, Any] = {}
-    figures = _figures(latency, edit_ratios)
+    figures = _figures(False, edit_ratios)
     sql = f"SELECT {_merges(figures)} FROM ({_aggregated(scope, (), params, figures)})"
-    return AiCostFigures.from_row(store.query(sql, params)[0])
+    statements: list[tuple[str, Params | None]] = [(sql, params)]
+    if latency:
+        latency_params: dict[str, Any] = {}
+        statements.append((_latency_sql(scope, None, latency_params), latency_params))
+    found, *latency_rows = side_by_side(store, statements)
+    totals = AiCostFigures.from_row(found[0])
+    if latency_rows:
+        totals = replace(totals, latency_levels=_levels(latency_rows[0][0]))
+    return totals
 
 
 def ai_cost_breakdown(
@@ -534,13 +643,12 @@ def ai_cost_breakdown(
     """One row per value of `by` (output events in their call's row), costliest first, with
     latency percentiles only if `latency` (the edit-ratio distribution only if `edit_ratios`).
 
-    By CUSTOMER, the latency comes from a second statement over the rows returned only: a
-    workspace has many customers, and merging the latency states of all of them would cost
-    more than the rest of the report.
+    The latency comes from a second statement, run beside the first; by CUSTOMER, after it and
+    over the rows returned only: a workspace has many customers, and merging the latency of
+    all of them would cost more than the rest of the report.
     """
     dimension = _DIMENSIONS[by]
-    separate = latency and by is Breakdown.CUSTOMER
-    figures = _figures(latency and not separate, edit_ratios)
+    figures = _figures(False, edit_ratios)
     params: dict[str, Any] = {"limit": limit}
     join = _ORG_PLANS_JOIN if by is Breakdown.PLAN else ""
     sql = f"""
@@ -552,12 +660,24 @@ def ai_cost_breakdown(
         ORDER BY f_known_cost_eur DESC, f_calls DESC, key ASC
         LIMIT {{limit:UInt32}}
     """
-    rows = [
-        AiCostRow(key=row["key"], figures=AiCostFigures.from_row(row))
-        for row in store.query(sql, params)
-    ]
-    if separate and rows:
-        levels = _customer_latency(store, scope, [row.key for row in rows])
+    statements = [(sql, params)]
+    latency_params: dict[str, Any] = {}
+    if latency and by is not Breakdown.CUSTOMER:
+        statements.append((_latency_sql(scope, dimension, latency_params), latency_params))
+    found, *latency_rows = side_by_side(store, statements)
+    rows = [AiCostRow(key=row["key"], figures=AiCostFigures.from_row(row)) for row in found]
+    if latency and by is Breakdown.CUSTOMER and rows:
+        latency_params["customers"] = [row.key for row in rows]
+        sql = _latency_sql(
+            scope,
+            dimension,
+            latency_params,
+            conditions=("attr_customer_org_id IN {customers:Array(String)}",),
+            few_customers=len(rows) <= _FEW_CUSTOMERS,
+        )
+        latency_rows = [store.query(sql, latency_params)]
+    if latency_rows:
+        levels = {row["key"]: _levels(row) for row in latency_rows[0]}
         rows = [
             replace(row, figures=replace(row.figures, latency_levels=levels.get(row.key, ())))
             for row in rows
@@ -565,32 +685,8 @@ def ai_cost_breakdown(
     return rows
 
 
-# Up to this many customers, their latency is read from the projection sorted by customer
-# (10 M events, 1,000 customers: 1 customer 200 → 55 ms, 20: 300 → 130 ms, 100: the same).
+# Up to this many customers, their latency is read from projections sorted by customer first.
 _FEW_CUSTOMERS = 100
-
-
-def _customer_latency(
-    store: AnalyticsStore, scope: AiScope, customers: Sequence[str]
-) -> dict[str, tuple[float, ...]]:
-    """The latency percentiles of these customers' calls, in one statement."""
-    params: dict[str, Any] = {"customers": list(customers)}
-    inner = _aggregated(
-        scope,
-        ("attr_customer_org_id",),
-        params,
-        (_LATENCY,),
-        conditions=("attr_customer_org_id IN {customers:Array(String)}",),
-        few_customers=len(customers) <= _FEW_CUSTOMERS,
-    )
-    sql = f"""
-        SELECT attr_customer_org_id AS key, {_merges((_LATENCY,))}
-        FROM ({inner}) GROUP BY key
-    """
-    return {
-        row["key"]: tuple(float(v) for v in row["f_latency"] or ())
-        for row in store.query(sql, params)
-    }
 
 
 def bucket_starts(start: datetime, end: datetime, granularity: Granularity) -> list[datetime]:
@@ -629,24 +725,33 @@ def ai_cost_series(
     """
     starts = bucket_starts(scope.start, scope.end, granularity)
     params: dict[str, Any] = {}
+    figures = _figures(False, edit_ratios)
+    latency_params: dict[str, Any] = {}
     if by is None:
-        figures = _figures(latency, edit_ratios)
         sql = f"""
             SELECT bucket, {_merges(figures)}
             FROM ({_aggregated(scope, (), params, figures, series=granularity)})
             GROUP BY bucket
         """
-        found = {row["bucket"]: AiCostFigures.from_row(row) for row in store.query(sql, params)}
-        return [AiCostPoint(start=s, figures=found.get(s, EMPTY)) for s in starts]
+        statements = [(sql, params)]
+        if latency:
+            sql = _latency_sql(scope, None, latency_params, series=granularity)
+            statements.append((sql, latency_params))
+        found, *latency_rows = side_by_side(store, statements)
+        levels = {row["bucket"]: _levels(row) for rows in latency_rows for row in rows}
+        points = {row["bucket"]: AiCostFigures.from_row(row) for row in found}
+        return [
+            AiCostPoint(start=s, figures=_with_levels(points.get(s, EMPTY), levels.get(s)))
+            for s in starts
+        ]
 
     dimension = _DIMENSIONS[by]
     join = _ORG_PLANS_JOIN if by is Breakdown.PLAN else ""
     params["top"] = top
-    figures = _figures(latency, edit_ratios)
     inner = _aggregated(scope, dimension.columns, params, figures, series=granularity)
-    # One pass over the partial aggregates: per (bucket, key) with the latency still a state
-    # (the bucket totals merge it once more), each key's rank over the whole range by window
-    # functions (a CTE read twice would be computed twice), then both groupings at once.
+    # One pass over the partial aggregates: per (bucket, key), each key's rank over the whole
+    # range by window functions (a CTE read twice would be computed twice), then both groupings
+    # at once.
     sql = f"""
         SELECT bucket, in_top, row_key, grouping(in_top, row_key) = 0 AS is_row,
                {_merges(figures)}
@@ -663,7 +768,7 @@ def ai_cost_series(
                     sum(f_calls) OVER (PARTITION BY key) AS key_calls
                 FROM
                 (
-                    SELECT bucket, {dimension.key} AS key, {_partial_merges(figures)}
+                    SELECT bucket, {dimension.key} AS key, {_merges(figures)}
                     FROM ({inner}) AS u
                     {join}
                     GROUP BY bucket, key
@@ -674,10 +779,24 @@ def ai_cost_series(
         GROUP BY GROUPING SETS ((bucket, in_top, row_key), (bucket))
         ORDER BY bucket, is_row, in_top DESC, f_known_cost_eur DESC, f_calls DESC, row_key ASC
     """
+    found = store.query(sql, params)
+    levels = {}
+    if latency and found:
+        top_keys = {row["row_key"] for row in found if row["is_row"] and row["in_top"]}
+        sql = _latency_sql(
+            scope, dimension, latency_params, series=granularity, top=sorted(top_keys)
+        )
+        levels = {
+            (row["bucket"], row["is_row"], row["in_top"], row["row_key"]): _levels(row)
+            for row in store.query(sql, latency_params)
+        }
     totals: dict[datetime, AiCostFigures] = {}
     rows: dict[datetime, list[AiCostRow]] = {}
-    for row in store.query(sql, params):
-        point = AiCostFigures.from_row(row)
+    for row in found:
+        point = _with_levels(
+            AiCostFigures.from_row(row),
+            levels.get((row["bucket"], row["is_row"], row["in_top"], row["row_key"])),
+        )
         if not row["is_row"]:
             totals[row["bucket"]] = point
             continue

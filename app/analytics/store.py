@@ -8,6 +8,7 @@ Every statement goes through an `AnalyticsStore`; parameters are always bound wi
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 from urllib.parse import urlparse
 
@@ -48,6 +49,24 @@ class AnalyticsStore(Protocol):
         """Raise `AnalyticsUnavailable` unless the engine answers."""
 
     def close(self) -> None: ...
+
+
+# Threads for `side_by_side`; their statements wait for a connection of the store like any other.
+_SIDE_BY_SIDE = ThreadPoolExecutor(max_workers=4, thread_name_prefix="clickhouse-side-by-side")
+
+
+def side_by_side(
+    store: AnalyticsStore, statements: Sequence[tuple[str, Params | None]]
+) -> list[list[Row]]:
+    """The rows of each statement, run at once on connections of their own.
+
+    ClickHouse plans a statement on one core, and planning is most of what a dashboard
+    statement costs (≈ 10-20 ms each here): two independent statements side by side take about
+    the time of the longer one. The first runs in the calling thread.
+    """
+    first, *others = statements
+    pending = [_SIDE_BY_SIDE.submit(store.query, sql, params) for sql, params in others]
+    return [store.query(*first), *(future.result() for future in pending)]
 
 
 def open_store(

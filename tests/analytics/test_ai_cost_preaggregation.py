@@ -275,7 +275,7 @@ def test_a_partial_range_reads_the_rows_only_at_its_ends(
 ) -> None:
     recording = Recording(store)
     start, end = RANGES[0]  # 20 h 13 min before DAY to 2 days, 3 h and 7 s after it
-    ai_cost.ai_cost_breakdown(recording, scope(start, end), Breakdown.FEATURE)
+    ai_cost.ai_cost_breakdown(recording, scope(start, end), Breakdown.FEATURE, latency=False)
     ai_cost.ai_cost_breakdown(recording, scope(start, end), Breakdown.CUSTOMER, latency=False)
     (feature_sql, feature_params), (customer_sql, customer_params) = recording.statements
     rows = f"{store.database}.ai_usage_events"
@@ -307,17 +307,56 @@ def test_a_partial_range_reads_the_rows_only_at_its_ends(
     ]
 
 
-def test_one_customer_and_the_latency_of_a_page_of_customers_read_the_customer_first_projection(
+def _latency_statements(recording: Recording) -> list[tuple[str, Params | None]]:
+    return [(sql, params) for sql, params in recording.statements if "quantiles" in sql]
+
+
+def test_latency_reads_the_histograms_for_whole_days_and_the_rows_at_the_ends(
     store: AnalyticsStore, written: Oracle
 ) -> None:
-    # Sorted by customer first, it skips the other customers' granules.
     recording = Recording(store)
-    ai_cost.ai_cost_totals(recording, scope(DAY, DAY + timedelta(days=2), customer_org_id="acme"))
-    ai_cost.ai_cost_breakdown(recording, scope(DAY, DAY + timedelta(days=2)), Breakdown.CUSTOMER)
+    start, end = RANGES[0]
+    ai_cost.ai_cost_totals(recording, scope(start, end))
+    ai_cost.ai_cost_breakdown(recording, scope(start, end), Breakdown.FEATURE)
+    ai_cost.ai_cost_breakdown(recording, scope(start, end), Breakdown.PLAN)
+    totals, feature, plan = _latency_statements(recording)
+    rows = f"{store.database}.ai_usage_events"
+    # Only the totals' family has hourly histograms; the others read the partial days' rows.
+    assert _tables_read(store, *totals) == ["ai_latency_daily", "ai_latency_hourly", rows]
+    assert _tables_read(store, *feature) == ["ai_latency_daily_feature", rows]
+    assert _tables_read(store, *plan) == [
+        "ai_latency_daily_plan",
+        rows,
+        f"{store.database}.organization_plans",
+    ]
+
+
+def test_latency_without_a_histogram_for_the_scope_reads_the_states(
+    store: AnalyticsStore, written: Oracle
+) -> None:
+    recording = Recording(store)
+    one_customer = scope(DAY, DAY + timedelta(days=2), customer_org_id="acme-corp")
+    ai_cost.ai_cost_breakdown(recording, one_customer, Breakdown.FEATURE)
+    ai_cost.ai_cost_series(
+        recording, scope(DAY, DAY + timedelta(days=1)), Granularity.HOUR, by=Breakdown.MODEL
+    )
+    (by_feature, by_feature_params), (split, split_params) = _latency_statements(recording)
+    assert _tables_read(store, by_feature, by_feature_params) == ["ai_daily_customer_dims"]
+    assert _tables_read(store, split, split_params) == ["ai_hourly_dims"]
+
+
+def test_one_customer_and_the_latency_of_a_page_of_customers_read_the_customer_first_projections(
+    store: AnalyticsStore, written: Oracle
+) -> None:
+    # Sorted by customer first, they skip the other customers' granules.
+    recording = Recording(store)
+    days = (DAY, DAY + timedelta(days=2))
+    ai_cost.ai_cost_totals(recording, scope(*days, customer_org_id="acme"), latency=False)
+    ai_cost.ai_cost_breakdown(recording, scope(*days), Breakdown.CUSTOMER)
     totals, breakdown, latency = recording.statements
     assert _tables_read(store, *totals) == ["ai_daily_customer_dims"]
     assert _tables_read(store, *breakdown) == ["ai_daily_customer"]
-    assert _tables_read(store, *latency) == ["ai_daily_customer_dims"]
+    assert _tables_read(store, *latency) == ["ai_latency_daily_customer"]
 
 
 # --- write-time attribution ------------------------------------------------------------------
