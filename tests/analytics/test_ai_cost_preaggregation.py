@@ -337,12 +337,11 @@ def test_latency_without_a_histogram_for_the_scope_reads_the_states(
     recording = Recording(store)
     one_customer = scope(DAY, DAY + timedelta(days=2), customer_org_id="acme-corp")
     ai_cost.ai_cost_breakdown(recording, one_customer, Breakdown.FEATURE)
-    ai_cost.ai_cost_series(
-        recording, scope(DAY, DAY + timedelta(days=1)), Granularity.HOUR, by=Breakdown.MODEL
-    )
-    (by_feature, by_feature_params), (split, split_params) = _latency_statements(recording)
+    one_feature = scope(DAY, DAY + timedelta(days=1), feature="search")
+    ai_cost.ai_cost_series(recording, one_feature, Granularity.HOUR)
+    (by_feature, by_feature_params), (hourly, hourly_params) = _latency_statements(recording)
     assert _tables_read(store, by_feature, by_feature_params) == ["ai_daily_customer_dims"]
-    assert _tables_read(store, split, split_params) == ["ai_hourly_dims"]
+    assert _tables_read(store, hourly, hourly_params) == ["ai_hourly_dims"]
 
 
 def test_one_customer_and_the_latency_of_a_page_of_customers_read_the_customer_first_projections(
