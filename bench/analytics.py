@@ -282,8 +282,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     # the same rows; the range is not hour-aligned, like the dashboard's default.
     end = datetime(2026, 11, 30, 12, 17, tzinfo=UTC)
     try:
+        migrate(store)  # with --reuse too: an older folder gains the new projections
         if not args.reuse:
-            migrate(store)
             load(store, args.events, end)
         count = store.query("SELECT count() AS n FROM ai_usage_events")[0]["n"]
         print(f"\n{count:,} rows in ai_usage_events; median of {args.runs} runs, in ms:\n")
