@@ -20,7 +20,6 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -30,7 +29,7 @@ from uuid import UUID
 
 import orjson
 
-from app.analytics.store import AnalyticsStore
+from app.analytics.store import AnalyticsStore, side_by_side
 from app.analytics.time_split import Granularity, Projection, branches, floor_to
 from app.errors import BadUserInput
 from app.organizations.health import Activity, Assessment, HealthModel, HealthSignal, assess
@@ -382,10 +381,8 @@ def list_organizations(
         """
     earlier_params: dict[str, Any] = {"workspace_id": scope.workspace_id}
     earlier_sql = _first_seen_before(scope, earlier_params)
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        earlier = pool.submit(store.query, earlier_sql, earlier_params)
-        raws = store.query(sql, params)
-        first_seen_before = {row["customer_org_id"]: row["first_seen"] for row in earlier.result()}
+    raws, earlier = side_by_side(store, [(sql, params), (earlier_sql, earlier_params)])
+    first_seen_before = {row["customer_org_id"]: row["first_seen"] for row in earlier}
     scored: list[_Scored] = []
     for raw in raws:
         in_range = raw["first_seen_in_range"]
