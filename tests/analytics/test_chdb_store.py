@@ -13,7 +13,7 @@ import pytest
 
 from app.analytics.events_table import to_queued_row
 from app.analytics.migrations import load_migrations, migrate
-from app.analytics.store import AnalyticsStore
+from app.analytics.store import AnalyticsStore, Row, open_store
 from app.errors import AnalyticsRejected
 from app.workers.writer import EventWriter
 from tests.analytics.samples import HOSTILE_STRINGS
@@ -322,6 +322,35 @@ def test_migrating_again_applies_nothing_and_records_nothing(store: AnalyticsSto
     assert store.query("SELECT count() AS n FROM schema_migrations") == [
         {"n": len(load_migrations())}
     ]
+
+
+def test_a_fresh_database_migrated_has_the_schema_of_each_test_database(
+    store: AnalyticsStore, clickhouse_url: str
+) -> None:
+    """Tests run on copies of one migrated database (tests/conftest.py): a copy must hold
+    what migrating gives (tables, projections, indexes, TTLs, applied migrations)."""
+    fresh = open_store(clickhouse_url, database=f"{store.database}_fresh")
+    try:
+        assert migrate(fresh) == [m.name for m in load_migrations()]
+        assert _schema(fresh) == _schema(store)
+        assert _applied(fresh) == _applied(store)
+    finally:
+        fresh.command(f"DROP DATABASE IF EXISTS {fresh.database}")
+
+
+def _schema(store: AnalyticsStore) -> dict[str, str]:
+    rows = store.query(
+        "SELECT name, create_table_query FROM system.tables WHERE database = {db:String}",
+        {"db": store.database},
+    )
+    return {
+        row["name"]: row["create_table_query"].replace(f"{store.database}.", "")
+        for row in rows
+    }
+
+
+def _applied(store: AnalyticsStore) -> list[Row]:
+    return store.query("SELECT version, name FROM schema_migrations FINAL ORDER BY version")
 
 
 def test_the_cost_resolution_migration_added_its_columns_to_both_tables(
