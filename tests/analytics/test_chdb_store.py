@@ -344,8 +344,7 @@ def _schema(store: AnalyticsStore) -> dict[str, str]:
         {"db": store.database},
     )
     return {
-        row["name"]: row["create_table_query"].replace(f"{store.database}.", "")
-        for row in rows
+        row["name"]: row["create_table_query"].replace(f"{store.database}.", "") for row in rows
     }
 
 
