@@ -355,6 +355,48 @@ def test_one_customer_and_the_latency_of_a_page_of_customers_read_the_customer_f
     assert _tables_read(store, *latency) == ["ai_latency_daily_customer"]
 
 
+def test_a_split_series_by_customer_reads_the_latency_of_its_other_row_from_histograms(
+    store: AnalyticsStore, written: Oracle
+) -> None:
+    # The `other` row's histogram is the bucket's minus the top customers': no other
+    # customer's latency is read.
+    recording = Recording(store)
+    ai_cost.ai_cost_series(
+        recording, scope(DAY, DAY + timedelta(days=2)), Granularity.DAY, by=Breakdown.CUSTOMER
+    )
+    (figures_sql, _), (latency_sql, latency_params) = recording.statements
+    assert "quantiles" not in figures_sql
+    assert latency_params is not None and latency_params["top_keys"]
+    assert _tables_read(store, latency_sql, latency_params) == [
+        "ai_latency_daily_customer",
+        "ai_latency_daily",
+    ]
+
+
+def test_a_split_series_by_customer_within_one_feature_equals_the_definitions(
+    store: AnalyticsStore, written: Oracle
+) -> None:
+    # No histogram has both columns: the latency is merged from the states, in one statement.
+    start, end = RANGES[0]
+    s = scope(start, end, feature="search")
+    recording = Recording(store)
+    points = ai_cost.ai_cost_series(recording, s, Granularity.DAY, by=Breakdown.CUSTOMER, top=2)
+    assert len(recording.statements) == 1
+    top_keys = {r.key for r in ai_cost.ai_cost_breakdown(store, s, Breakdown.CUSTOMER, limit=2)}
+    buckets = [p.start for p in points]
+
+    def group(a: Any) -> tuple[datetime, str | None]:
+        key = written.key(a, Breakdown.CUSTOMER)
+        return max(t for t in buckets if t <= a.event.at), key if key in top_keys else None
+
+    wanted = written.group(s, group)
+    assert sum(len(p.rows) for p in points) == len(wanted)
+    for point in points:
+        for row in point.rows:
+            key = None if row.other else row.key
+            assert_figures(row.figures, wanted[(point.start, key)], f"{point.start} {key!r}")
+
+
 # --- write-time attribution ------------------------------------------------------------------
 
 
