@@ -630,11 +630,10 @@ def _histogram_rows(
     """A UNION ALL of the calls per key (and bucket) and latency bucket (`latency_sketch`, `n`)
     read from the histograms of migration 012 and the rows at the ends; None where no
     histogram has the scope's columns. Unlike states, such rows can be subtracted."""
-    catalog = _HISTOGRAMS
-    histograms = _sources(scope, dimension, series, few_customers=few_customers, catalog=catalog)
-    if not histograms:
+    sources = _sources(scope, dimension, series, few_customers=few_customers, catalog=_HISTOGRAMS)
+    if not sources:
         return None
-    parts = _parts(scope, dimension, params, histograms, series=series, conditions=conditions)
+    parts = _parts(scope, dimension, params, sources, series=series, conditions=conditions)
     return "\nUNION ALL\n".join(f"({part.histogram()})" for part in parts)
 
 

@@ -390,6 +390,7 @@ def test_a_split_series_by_customer_within_one_feature_equals_the_definitions(
         return max(t for t in buckets if t <= a.event.at), key if key in top_keys else None
 
     wanted = written.group(s, group)
+    assert any(None in key for key in wanted), "the traffic must leave an `other` row"
     assert sum(len(p.rows) for p in points) == len(wanted)
     for point in points:
         for row in point.rows:
