@@ -27,9 +27,9 @@ Ranges are half-open, `[start, end)`, in UTC. All functions block: call them off
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from enum import Enum
 from typing import Any
@@ -44,6 +44,7 @@ from app.analytics.time_split import (
     floor_to,
     next_bucket_start,
 )
+from app.analytics.top_keys import LastTopKeys
 from app.errors import BadUserInput
 
 # A cost in the `Decimal(38, 12)` columns has 12 decimals; derived amounts are rounded to the same.
@@ -709,9 +710,10 @@ def ai_cost_breakdown(
     """One row per value of `by` (output events in their call's row), costliest first, with
     latency percentiles only if `latency` (the edit-ratio distribution only if `edit_ratios`).
 
-    The latency comes from a second statement, run beside the first; by CUSTOMER, after it and
-    over the rows returned only: a workspace has many customers, and merging the latency of
-    all of them would cost more than the rest of the report.
+    The latency comes from a second statement, run beside the first. By CUSTOMER, it is read
+    for the rows returned only (a workspace has many customers, and merging the latency of all
+    of them would cost more than the rest of the report): for the customers this scope ranked
+    on top last time, beside the figures, then for those of the new ranking it missed, if any.
     """
     dimension = _DIMENSIONS[by]
     figures = _figures(False, edit_ratios)
@@ -724,24 +726,24 @@ def ai_cost_breakdown(
         ORDER BY f_known_cost_eur DESC, f_calls DESC, key ASC
         LIMIT {{limit:UInt32}}
     """
-    statements = [(sql, params)]
-    latency_params: dict[str, Any] = {}
+    statements: list[tuple[str, Params | None]] = [(sql, params)]
+    per_customer = latency and by is Breakdown.CUSTOMER
+    ranked = _ranking(store, scope, by, None, limit)
+    guess = _LAST_TOP_KEYS.get(ranked) if per_customer else None
     if latency and by is not Breakdown.CUSTOMER:
+        latency_params: dict[str, Any] = {}
         statements.append((_latency_sql(scope, dimension, latency_params), latency_params))
+    elif guess:
+        statements.append(_customers_latency(scope, guess))
     found, *latency_rows = side_by_side(store, statements)
     rows = [AiCostRow(key=row["key"], figures=AiCostFigures.from_row(row)) for row in found]
-    if latency and by is Breakdown.CUSTOMER and rows:
-        latency_params["customers"] = [row.key for row in rows]
-        sql = _latency_sql(
-            scope,
-            dimension,
-            latency_params,
-            conditions=("attr_customer_org_id IN {customers:Array(String)}",),
-            few_customers=len(rows) <= _FEW_CUSTOMERS,
-        )
-        latency_rows = [store.query(sql, latency_params)]
-    if latency_rows:
-        levels = {row["key"]: _levels(row) for row in latency_rows[0]}
+    if per_customer:
+        _LAST_TOP_KEYS.put(ranked, [row.key for row in rows])
+        guessed = set(guess or ())
+        if missed := [row.key for row in rows if row.key not in guessed]:
+            latency_rows.append(store.query(*_customers_latency(scope, missed)))
+    if latency:
+        levels = {row["key"]: _levels(row) for found_ in latency_rows for row in found_}
         rows = [
             replace(row, figures=replace(row.figures, latency_levels=levels.get(row.key, ())))
             for row in rows
@@ -751,6 +753,32 @@ def ai_cost_breakdown(
 
 # Up to this many customers, their latency is read from projections sorted by customer first.
 _FEW_CUSTOMERS = 100
+# The keys each report scope ranked on top last time (app/analytics/top_keys.py).
+_LAST_TOP_KEYS = LastTopKeys()
+
+
+def _ranking(
+    store: AnalyticsStore, scope: AiScope, by: Breakdown, series: Granularity | None, top: int
+) -> Hashable:
+    """What a report's ranking is remembered by: its scope whatever its time range (a rolling
+    range keeps its ranking), its dimension, series granularity and number of top keys."""
+    return (store.database, replace(scope, start=_ANY_TIME, end=_ANY_TIME), by, series, top)
+
+
+_ANY_TIME = datetime.fromtimestamp(0, UTC)
+
+
+def _customers_latency(scope: AiScope, customers: Sequence[str]) -> tuple[str, Params]:
+    """The latency statement of a breakdown by CUSTOMER, for `customers` only."""
+    params: dict[str, Any] = {"customers": list(customers)}
+    sql = _latency_sql(
+        scope,
+        _DIMENSIONS[Breakdown.CUSTOMER],
+        params,
+        conditions=("attr_customer_org_id IN {customers:Array(String)}",),
+        few_customers=len(customers) <= _FEW_CUSTOMERS,
+    )
+    return sql, params
 
 
 def bucket_starts(start: datetime, end: datetime, granularity: Granularity) -> list[datetime]:
@@ -797,7 +825,7 @@ def ai_cost_series(
             FROM ({_aggregated(scope, None, params, figures, series=granularity)})
             GROUP BY bucket
         """
-        statements = [(sql, params)]
+        statements: list[tuple[str, Params | None]] = [(sql, params)]
         if latency:
             sql = _latency_sql(scope, None, latency_params, series=granularity)
             statements.append((sql, latency_params))
@@ -811,15 +839,18 @@ def ai_cost_series(
 
     dimension = _DIMENSIONS[by]
     params["top"] = top
-    # The latency stays in this statement, merged from the states of `_PROJECTIONS`, except by
-    # CUSTOMER: the `other` row would merge a thousand customers' states of each bucket, so it
-    # comes from histograms in a second statement once the top keys are known (measured at
-    # 10 M events: 1.3 s -> 0.48 s; by MODEL, FEATURE or PLAN as fast or 20 % slower).
-    latency_sql = (
-        _split_latency_sql(scope, by, latency_params, granularity)
-        if latency and by is Breakdown.CUSTOMER
-        else None
-    )
+    # The latency of a split series comes from histograms where one serves the scope: the
+    # `other` row's is its bucket's minus the top keys' (counts subtract, states do not). That
+    # statement needs the top keys: it runs beside the figures when this scope's last ranking
+    # is known and still right, else after them. By FEATURE, MODEL or PLAN with no ranking to
+    # go by, the latency states stay in the figures' statement instead (measured as fast as
+    # two statements one after the other); by CUSTOMER they would merge a thousand customers'
+    # states of each bucket for the `other` row (1.3 s against 0.48 s at 10 M events).
+    latency_sql = _split_latency_sql(scope, by, latency_params, granularity) if latency else None
+    ranked = _ranking(store, scope, by, granularity, top)
+    guess = _LAST_TOP_KEYS.get(ranked) if latency_sql is not None else None
+    if guess is None and by is not Breakdown.CUSTOMER:
+        latency_sql = None
     figures = _figures(latency and latency_sql is None, edit_ratios)
     inner = _aggregated(scope, dimension, params, figures, series=granularity)
     # One pass over the partial aggregates: per (bucket, key) with the latency still a state
@@ -851,9 +882,13 @@ def ai_cost_series(
         GROUP BY GROUPING SETS ((bucket, in_top, row_key), (bucket))
         ORDER BY bucket, is_row, in_top DESC, f_known_cost_eur DESC, f_calls DESC, row_key ASC
     """
+    statements = [(sql, params)]
+    if latency_sql is not None and guess:
+        statements.append((latency_sql, {**latency_params, "top_keys": list(guess)}))
+    found, *latency_rows = side_by_side(store, statements)
     totals: dict[datetime, AiCostFigures] = {}
     rows: dict[datetime, list[AiCostRow]] = {}
-    for row in store.query(sql, params):
+    for row in found:
         point = AiCostFigures.from_row(row)
         if not row["is_row"]:
             totals[row["bucket"]] = point
@@ -862,12 +897,11 @@ def ai_cost_series(
             AiCostRow(key=row["row_key"], figures=point, other=not row["in_top"])
         )
     top_keys = sorted({r.key for bucket_rows in rows.values() for r in bucket_rows if not r.other})
+    _LAST_TOP_KEYS.put(ranked, top_keys)
     if latency_sql is not None and top_keys:
-        latency_params["top_keys"] = top_keys
-        levels = {
-            (row["bucket"], row["part"], row["key"]): _levels(row)
-            for row in store.query(latency_sql, latency_params)
-        }
+        if set(guess or ()) != set(top_keys):  # the `other` row needs exactly the top keys
+            latency_rows = [store.query(latency_sql, {**latency_params, "top_keys": top_keys})]
+        levels = {(row["bucket"], row["part"], row["key"]): _levels(row) for row in latency_rows[0]}
         for bucket, figures_ in totals.items():
             totals[bucket] = _with_levels(figures_, levels.get((bucket, _BUCKET_PART, "")))
         for bucket, bucket_rows in rows.items():

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,6 +20,7 @@ import pytest
 from app.analytics import ai_cost
 from app.analytics.ai_cost_attribution import reconcile_outputs, window_params
 from app.analytics.store import AnalyticsStore, Params, Row
+from app.analytics.top_keys import LastTopKeys
 from app.workers.writer import EventWriter
 from tests.analytics.ai_traffic import (
     APP,
@@ -396,6 +398,81 @@ def test_a_split_series_by_customer_within_one_feature_equals_the_definitions(
         for row in point.rows:
             key = None if row.other else row.key
             assert_figures(row.figures, wanted[(point.start, key)], f"{point.start} {key!r}")
+
+
+def _newcomer(feature: str = "support") -> AiEvent:
+    """A call in RANGES[0] costly enough to rank first by customer and by feature."""
+    event = call(Ids(), DAY + timedelta(hours=1), "big", cost="1000", latency_ms=250.0)
+    return replace(event, event_id="newcomer-call", customer="newcomer", feature=feature)
+
+
+def test_a_breakdown_by_customer_asked_again_reads_the_latency_beside_the_figures(
+    store: AnalyticsStore, written: Oracle
+) -> None:
+    s = scope(*RANGES[0])
+    first = ai_cost.ai_cost_breakdown(store, s, Breakdown.CUSTOMER)
+    recording = Recording(store)
+    assert ai_cost.ai_cost_breakdown(recording, s, Breakdown.CUSTOMER) == first
+    # The customers ranked on top last time are the page's: their latency was read at once.
+    assert len(recording.statements) == 2
+    (latency_params,) = [p for sql, p in _latency_statements(recording)]
+    assert latency_params is not None
+    assert latency_params["customers"] == [row.key for row in first]
+
+
+def test_customers_new_to_the_top_have_their_latency_read_after_the_figures(
+    store: AnalyticsStore, written: Oracle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s = scope(*RANGES[0])
+    before = ai_cost.ai_cost_breakdown(store, s, Breakdown.CUSTOMER, limit=2)
+    write(store, [_newcomer()])
+    recording = Recording(store)
+    rows = ai_cost.ai_cost_breakdown(recording, s, Breakdown.CUSTOMER, limit=2)
+    assert [row.key for row in rows] == ["newcomer", before[0].key]
+    assert rows[0].figures.latency.p50_ms == pytest.approx(250, rel=0.01)
+    guessed, missed = [p for sql, p in _latency_statements(recording)]
+    assert guessed is not None and missed is not None
+    assert (guessed["customers"], missed["customers"]) == ([r.key for r in before], ["newcomer"])
+    monkeypatch.setattr(ai_cost, "_LAST_TOP_KEYS", LastTopKeys())  # nothing remembered
+    assert ai_cost.ai_cost_breakdown(store, s, Breakdown.CUSTOMER, limit=2) == rows
+
+
+@pytest.mark.parametrize(
+    "by", [Breakdown.FEATURE, Breakdown.MODEL, Breakdown.CUSTOMER, Breakdown.PLAN]
+)
+def test_a_split_series_asked_again_reads_its_latency_from_histograms_beside_the_figures(
+    store: AnalyticsStore, written: Oracle, by: Breakdown
+) -> None:
+    s = scope(*RANGES[0])
+    first = ai_cost.ai_cost_series(store, s, Granularity.DAY, by=by, top=2)
+    recording = Recording(store)
+    assert ai_cost.ai_cost_series(recording, s, Granularity.DAY, by=by, top=2) == first
+    # Both at once (in no set order): the figures without latency states, then the latency.
+    assert len(recording.statements) == 2
+    ((latency_sql, latency_params),) = _latency_statements(recording)
+    assert "latency_sketch" in latency_sql and latency_params is not None
+    top_keys = {r.key for p in first for r in p.rows if not r.other}
+    assert sorted(latency_params["top_keys"]) == sorted(top_keys)
+
+
+def test_a_split_series_whose_top_keys_changed_reads_its_latency_again(
+    store: AnalyticsStore, written: Oracle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s = scope(*RANGES[0])
+    before = ai_cost.ai_cost_series(store, s, Granularity.DAY, by=Breakdown.FEATURE, top=2)
+    write(store, [_newcomer(feature="brand-new")])
+    recording = Recording(store)
+    points = ai_cost.ai_cost_series(recording, s, Granularity.DAY, by=Breakdown.FEATURE, top=2)
+    # The `other` row's histogram is the bucket's minus exactly the top keys': the guess from
+    # the last ranking is thrown away and the latency read again for the new top keys.
+    assert len(recording.statements) == 3
+    (_, guessed), (_, again) = _latency_statements(recording)
+    assert guessed is not None and again is not None
+    old_top = {r.key for p in before for r in p.rows if not r.other}
+    assert set(guessed["top_keys"]) == old_top
+    assert "brand-new" in again["top_keys"] and set(again["top_keys"]) != old_top
+    monkeypatch.setattr(ai_cost, "_LAST_TOP_KEYS", LastTopKeys())
+    assert ai_cost.ai_cost_series(store, s, Granularity.DAY, by=Breakdown.FEATURE, top=2) == points
 
 
 # --- write-time attribution ------------------------------------------------------------------
