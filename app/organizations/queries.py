@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from enum import Enum
+from functools import cached_property
 from typing import Any
 from uuid import UUID
 
@@ -87,7 +88,7 @@ class OrganizationScope:
     search: str | None = None
     customer_org_id: str | None = None
 
-    @property
+    @cached_property  # read for every organization of a page
     def trend_cut(self) -> datetime:
         """Where the activity trend cuts the range in two: the start of the day holding its
         midpoint (of the hour, for ranges under 2 days; the midpoint itself, to the
