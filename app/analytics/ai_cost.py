@@ -1,4 +1,5 @@
-"""AI cost analytics (CONTRACT §4): totals, breakdowns, time series — one statement each.
+"""AI cost analytics (CONTRACT §4): totals, breakdowns, time series — the figures in one
+statement each, the latency percentiles in a second one run beside it (see each report).
 
 Every figure is an exact sum or count over `ai_usage_events`, whose output events already carry
 their call's dimensions (write-time attribution, app/analytics/ai_cost_attribution.py). That
