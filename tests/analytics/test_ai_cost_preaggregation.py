@@ -420,6 +420,24 @@ def test_a_breakdown_by_customer_asked_again_reads_the_latency_beside_the_figure
     assert latency_params["customers"] == [row.key for row in first]
 
 
+def test_a_rolling_range_reads_its_latency_beside_the_figures_from_its_last_ranking(
+    store: AnalyticsStore, written: Oracle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # "Last 30 days" moves with every load; its ranking is remembered whatever the range.
+    start, end = RANGES[0]
+    earlier = ai_cost.ai_cost_breakdown(store, scope(start, end), Breakdown.CUSTOMER, limit=3)
+    later = scope(start + timedelta(hours=1), end + timedelta(hours=1))
+    recording = Recording(store)
+    rows = ai_cost.ai_cost_breakdown(recording, later, Breakdown.CUSTOMER, limit=3)
+    assert [row.key for row in rows] == [row.key for row in earlier]  # the ranking held
+    ((_, latency_params),) = _latency_statements(recording)
+    assert len(recording.statements) == 2
+    assert latency_params is not None
+    assert latency_params["customers"] == [row.key for row in earlier]
+    monkeypatch.setattr(ai_cost, "_LAST_TOP_KEYS", LastTopKeys())
+    assert ai_cost.ai_cost_breakdown(store, later, Breakdown.CUSTOMER, limit=3) == rows
+
+
 def test_customers_new_to_the_top_have_their_latency_read_after_the_figures(
     store: AnalyticsStore, written: Oracle, monkeypatch: pytest.MonkeyPatch
 ) -> None:
