@@ -729,7 +729,7 @@ def ai_cost_breakdown(
     """
     statements: list[tuple[str, Params | None]] = [(sql, params)]
     per_customer = latency and by is Breakdown.CUSTOMER
-    ranked = _ranking(store, scope, by, None, limit)
+    ranked = _ranking_key(store, scope, by, None, limit)
     guess = _LAST_TOP_KEYS.get(ranked) if per_customer else None
     if latency and by is not Breakdown.CUSTOMER:
         latency_params: dict[str, Any] = {}
@@ -758,7 +758,7 @@ _FEW_CUSTOMERS = 100
 _LAST_TOP_KEYS = LastTopKeys()
 
 
-def _ranking(
+def _ranking_key(
     store: AnalyticsStore, scope: AiScope, by: Breakdown, series: Granularity | None, top: int
 ) -> Hashable:
     """What a report's ranking is remembered by: its scope whatever its time range (a rolling
@@ -848,7 +848,7 @@ def ai_cost_series(
     # two statements one after the other); by CUSTOMER they would merge a thousand customers'
     # states of each bucket for the `other` row (1.3 s against 0.48 s at 10 M events).
     latency_sql = _split_latency_sql(scope, by, latency_params, granularity) if latency else None
-    ranked = _ranking(store, scope, by, granularity, top)
+    ranked = _ranking_key(store, scope, by, granularity, top)
     guess = _LAST_TOP_KEYS.get(ranked) if latency_sql is not None else None
     if guess is None and by is not Breakdown.CUSTOMER:
         latency_sql = None
