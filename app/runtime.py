@@ -30,6 +30,7 @@ from app.workers.dead_letters import DeadLetterStore
 from app.workers.local_consumer import LocalConsumer
 from app.workers.local_queue import LocalQueue
 from app.workers.retention import start_purger
+from app.workers.write_locks import RedisWriteLocks
 from app.workers.writer import EventWriter
 
 log = logging.getLogger(__name__)
@@ -196,7 +197,6 @@ def open_runtime(
         pricing.load(session)
     apps = AppCache(engine, ttl_s=settings.app_cache_ttl_s)
     dead_letters = DeadLetterStore(engine)
-    writer = EventWriter(store, dead_letters)
 
     queue: DurableQueue
     consumer: Consumer | None = None
@@ -206,6 +206,9 @@ def open_runtime(
         redis_queue = RedisQueue(make_broker(settings), settings.queue_name)
         queue = redis_queue
         if workers:
+            # Several worker processes may consume one queue: they take turns per app.
+            locks = RedisWriteLocks(redis_queue.broker.client, store.database)
+            writer = EventWriter(store, dead_letters, locks)
             consumer = RedisConsumer(redis_queue, writer, settings)
     else:
         assert workers, "the local queue is consumed by the process that fills it"
@@ -213,7 +216,7 @@ def open_runtime(
         queue = local_queue
         consumer = LocalConsumer(
             local_queue,
-            writer,
+            EventWriter(store, dead_letters),
             max_rows=settings.batch_max_rows,
             max_wait_s=settings.batch_max_wait_s,
         )

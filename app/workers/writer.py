@@ -15,6 +15,10 @@ written again; every step is therefore idempotent:
    (see app/analytics/ai_cost_attribution.py); the aggregate projections of `ai_usage_events`
    are written inside the same parts.
 
+Two worker processes could be handed the same event at once (a client's retry): with
+`write_locks` (Redis mode), a batch is written holding its apps' locks (app/workers/write_locks.py),
+so that step 1 never looks while another writer is between its steps 1 and 3 for the same app.
+
 A row that ClickHouse refuses on its own (a "poison" row) is found by bisecting the batch and
 parked in the dead-letter table, so it never blocks the others. Connectivity errors propagate as
 `AnalyticsUnavailable`: the caller keeps its messages and retries with backoff.
@@ -45,6 +49,7 @@ from app.analytics.events_table import (
 from app.analytics.store import AnalyticsStore
 from app.errors import AnalyticsRejected
 from app.metrics import BATCH_ROWS, DEAD_LETTERS, DUPLICATES_SKIPPED, INSERT_SECONDS, ROWS_WRITTEN
+from app.workers.write_locks import WriteLocks
 
 log = logging.getLogger(__name__)
 
@@ -83,11 +88,24 @@ def _key_params(rows: Sequence[QueuedRow]) -> dict[str, Any]:
 
 
 class EventWriter:
-    def __init__(self, store: AnalyticsStore, dead_letter: DeadLetterSink) -> None:
+    def __init__(
+        self,
+        store: AnalyticsStore,
+        dead_letter: DeadLetterSink,
+        write_locks: WriteLocks | None = None,
+    ) -> None:
+        """`write_locks` is needed when several processes write: without it, only one may."""
         self.store = store
         self.dead_letter = dead_letter
+        self.write_locks = write_locks
 
     def write(self, rows: Sequence[QueuedRow]) -> WriteResult:
+        if self.write_locks is None:
+            return self._write(rows)
+        with self.write_locks.hold(row["app_id"] for row in rows):
+            return self._write(rows)
+
+    def _write(self, rows: Sequence[QueuedRow]) -> WriteResult:
         result = WriteResult()
         unique = self._unique(rows)
         stored = self._stored_keys(unique) if unique else set()

@@ -1,0 +1,91 @@
+"""Locks that let one writer at a time store a given app's events, across worker processes.
+
+The writer stores each (app, event_id) once by looking up which keys are already in ClickHouse
+and inserting the others (app/workers/writer.py). Within a process one batcher thread writes,
+one batch after the other; but two worker processes consuming one Redis queue could each be
+handed the same event (a client that retried a request whose answer it lost) and both find it
+absent before either inserts it. So in Redis mode each batch is written holding one Redis lock
+per app it holds events of, taken in sorted order (two batches never wait for each other in a
+circle); the writes of different apps still run in parallel.
+
+A lock expires `ttl_s` after it was taken, so that a worker killed while holding one holds up
+the others for that long at most; a write never takes nearly that long (a batch is at most
+a few thousand rows). A worker that cannot get a lock within `wait_s`, or cannot reach Redis,
+raises `AnalyticsUnavailable`: its messages stay queued and are retried.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager, ExitStack, contextmanager
+from typing import Protocol
+
+import redis
+from redis.exceptions import LockError, LockNotOwnedError
+
+from app.errors import AnalyticsUnavailable
+
+log = logging.getLogger(__name__)
+
+LOCK_TTL_S = 120.0
+LOCK_WAIT_S = 60.0
+
+
+class WriteLocks(Protocol):
+    def hold(self, apps: Iterable[str]) -> AbstractContextManager[None]:
+        """Hold the locks of `apps` for the duration of the block."""
+        ...
+
+
+class RedisWriteLocks:
+    """One Redis lock per (ClickHouse database, app), shared by every worker process."""
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        database: str,
+        *,
+        ttl_s: float = LOCK_TTL_S,
+        wait_s: float = LOCK_WAIT_S,
+    ) -> None:
+        self.client = client
+        self.prefix = f"saas-tracker:write-lock:{database}:"
+        self.ttl_s = ttl_s
+        self.wait_s = wait_s
+
+    @contextmanager
+    def hold(self, apps: Iterable[str]) -> Iterator[None]:
+        """Hold the locks of `apps` for the duration of the block."""
+        with ExitStack() as held:
+            for app in sorted(set(apps)):
+                held.enter_context(self._one(app))
+            yield
+
+    @contextmanager
+    def _one(self, app: str) -> Iterator[None]:
+        # thread_local=False: the batcher thread that takes a lock is the one that releases it,
+        # and a token kept per thread would only cost a lookup.
+        lock = self.client.lock(
+            self.prefix + app, timeout=self.ttl_s, blocking_timeout=self.wait_s, thread_local=False
+        )
+        try:
+            acquired = lock.acquire()
+        except redis.RedisError as exc:
+            raise AnalyticsUnavailable(f"cannot take the write lock of app {app}: {exc}") from exc
+        if not acquired:
+            raise AnalyticsUnavailable(
+                f"another worker has held the write lock of app {app} for over {self.wait_s:g} s"
+            )
+        try:
+            yield
+        finally:
+            try:
+                lock.release()
+            except LockNotOwnedError:
+                # The write outlived the lock's TTL: it is done, but another worker may have
+                # written the same app's events meanwhile. Worth knowing; nothing to undo here.
+                log.warning("a write outlived its lock", extra={"app_id": app})
+            except (LockError, redis.RedisError) as exc:
+                # The rows are written: the lock expires on its own.
+                log.warning("could not release a write lock: %s", exc, extra={"app_id": app})
