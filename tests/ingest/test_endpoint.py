@@ -16,6 +16,7 @@ from app.accounts import service
 from app.db import session_scope
 from app.pricing import service as pricing_service
 from app.settings import Settings
+from app.workers.write_locks import RedisWriteLocks
 from tests.harness import Harness, running
 
 MARKER = "SECRET-PROMPT-MARKER-7f3a"
@@ -100,6 +101,18 @@ def test_a_repeated_event_id_is_stored_once(queue_settings: Settings) -> None:
         assert h.post(event).status_code == 202
         time.sleep(2 * queue_settings.batch_max_wait_s + 0.5)
         assert h.stored("SELECT count() AS n FROM events") == [{"n": 1}]
+
+
+def test_with_redis_a_worker_writes_an_app_s_events_only_while_no_other_worker_does(
+    settings: Settings, redis_url: str
+) -> None:
+    with running(settings.model_copy(update={"redis_url": SecretStr(redis_url)})) as h:
+        other_worker = RedisWriteLocks(redis.Redis.from_url(redis_url), h.runtime.store.database)
+        with other_worker.hold([str(h.app_uuid)]):
+            assert h.post(completed_call()).status_code == 202
+            time.sleep(2 * settings.batch_max_wait_s + 0.5)
+            assert h.stored("SELECT count() AS n FROM events") == [{"n": 0}]
+        h.wait_for_events(1)
 
 
 def test_a_wrong_signature_is_401(settings: Settings) -> None:
