@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 from functools import cached_property
-from typing import Any
+from typing import Any, NamedTuple
 
 from app.errors import BadUserInput
 
@@ -134,8 +134,18 @@ class HealthModel:
 
     @cached_property
     def _by_signal(self) -> dict[HealthSignal, SignalSetting]:
-        # A model scores every organization of a page: look its settings up in a dict.
         return {s.signal: s for s in self.signals}
+
+    @cached_property
+    def terms(self) -> tuple[tuple[HealthSignal, float, float, float], ...]:
+        """(signal, weight, bad, good - bad) of each signal of the model, in the order of
+        `HealthSignal`: a model scores every organization of a page (a thousand, when ordered
+        by health score), so `assess` reads these once computed."""
+        return tuple(
+            (s.signal, s.weight, s.bad, s.good - s.bad)
+            for signal in HealthSignal
+            if (s := self._by_signal.get(signal)) is not None
+        )
 
     def without(self, excluded: Iterable[HealthSignal]) -> HealthModel:
         drop = set(excluded)
@@ -210,8 +220,10 @@ def validate_model(settings: Sequence[SignalSetting]) -> HealthModel:
     return HealthModel(tuple(settings))
 
 
-@dataclass(frozen=True)
-class Activity:
+# Activity and Assessment are named tuples rather than frozen dataclasses: a page ordered by
+# health score builds one of each for every organization of the workspace, and a named tuple
+# is built in a fifth of the time.
+class Activity(NamedTuple):
     """What an organization's signals are measured on: its aggregates over the range, the
     range cut in two parts (of `early_ms` and `late_ms`) for the activity trend."""
 
@@ -253,8 +265,7 @@ def measure(activity: Activity) -> dict[HealthSignal, float | None]:
     }
 
 
-@dataclass(frozen=True)
-class Assessment:
+class Assessment(NamedTuple):
     """An organization's activity, its signal values, their scores under a model (None for a
     signal without a value or outside the model) and the health score."""
 
@@ -267,16 +278,15 @@ class Assessment:
 def assess(model: HealthModel, activity: Activity) -> Assessment:
     """Score `activity` under `model` (the formulas of this module's docstring)."""
     values = measure(activity)
-    scores: dict[HealthSignal, float | None] = {}
+    scores: dict[HealthSignal, float | None] = dict.fromkeys(values)
     weighted = weights = 0.0
-    for signal, value in values.items():
-        setting = model.setting(signal)
-        if setting is None or value is None:
-            scores[signal] = None
+    # In the order of `values`, like the formula's sums (floating-point sums depend on it).
+    for signal, weight, bad, span in model.terms:
+        value = values[signal]
+        if value is None:
             continue
-        share = (value - setting.bad) / (setting.good - setting.bad)
-        scores[signal] = score = 100 * max(0.0, min(1.0, share))
-        weighted += setting.weight * score
-        weights += setting.weight
+        scores[signal] = score = 100 * max(0.0, min(1.0, (value - bad) / span))
+        weighted += weight * score
+        weights += weight
     health = None if weights == 0 else math.floor(weighted / weights + 0.5)
     return Assessment(activity, values, scores, health)

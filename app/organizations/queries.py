@@ -102,6 +102,12 @@ class OrganizationScope:
             return floor_to(mid, Granularity.HOUR)
         return mid.replace(microsecond=mid.microsecond // 1000 * 1000)
 
+    @cached_property
+    def trend_parts_ms(self) -> tuple[int, int]:
+        """The lengths of the two parts of the range the activity trend compares, in ms."""
+        ms = timedelta(milliseconds=1)
+        return (self.trend_cut - self.start) // ms, (self.end - self.trend_cut) // ms
+
 
 @dataclass(frozen=True)
 class SignalReading:
@@ -432,12 +438,12 @@ def _page_in_python(scored: Sequence[_Scored], page: Page) -> list[_Scored]:
 
 
 def _assess(row: Mapping[str, Any], scope: OrganizationScope, model: HealthModel) -> Assessment:
-    cut = scope.trend_cut
+    early_ms, late_ms = scope.trend_parts_ms
     activity = Activity(
         early_events=int(row["early_events"]),
         late_events=int(row["late_events"]),
-        early_ms=(cut - scope.start) // timedelta(milliseconds=1),
-        late_ms=(scope.end - cut) // timedelta(milliseconds=1),
+        early_ms=early_ms,
+        late_ms=late_ms,
         active_users=int(row["active_users"]),
         accepted_outputs=int(row["accepted"]),
         rejected_outputs=int(row["rejected"]),
