@@ -206,7 +206,7 @@ def open_runtime(
         redis_queue = RedisQueue(make_broker(settings), settings.queue_name)
         queue = redis_queue
         if workers:
-            # Several worker processes may consume one queue: they take turns per app.
+            # Several worker processes may consume one queue: they take turns per workspace.
             locks = RedisWriteLocks(redis_queue.broker.client, store.database)
             writer = EventWriter(store, dead_letters, locks)
             consumer = RedisConsumer(redis_queue, writer, settings)

@@ -21,8 +21,9 @@ statements keep the stored attribution equal to the definition whatever the arri
 
 Steps 1 and 2 skip events already copied, so a batch written again after a crash completes
 what an earlier attempt left. IMPORTANT: like the (app, event_id) de-duplication, this assumes
-one writer at a time for a given call and its outputs; two writers racing on the same call id
-could append the same correction twice.
+one writer at a time for a given call and its outputs (two writers racing on the same call id
+could append the same correction twice): with several worker processes, each batch is written
+holding its workspaces' locks (app/workers/write_locks.py).
 
 Every statement is built from constant SQL and a caller's filter over `events` (constant SQL as
 well); values are bound parameters.

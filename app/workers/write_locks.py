@@ -1,12 +1,16 @@
-"""Locks that let one writer at a time store a given app's events, across worker processes.
+"""Locks that let one writer at a time store a given workspace's events, across processes.
 
 The writer stores each (app, event_id) once by looking up which keys are already in ClickHouse
-and inserting the others (app/workers/writer.py). Within a process one batcher thread writes,
-one batch after the other; but two worker processes consuming one Redis queue could each be
-handed the same event (a client that retried a request whose answer it lost) and both find it
-absent before either inserts it. So in Redis mode each batch is written holding one Redis lock
-per app it holds events of, taken in sorted order (two batches never wait for each other in a
-circle); the writes of different apps still run in parallel.
+and inserting the others, then attributes output events to their call and reconciles outputs
+stored before it, matching calls by `ai_call_id` across the workspace's apps
+(app/workers/writer.py, app/analytics/ai_cost_attribution.py). Each step assumes that no other
+writer is between its look-up and its insert for the same workspace. Within a process one
+batcher thread writes, one batch after the other; but two worker processes consuming one Redis
+queue could each be handed the same event (a client that retried a request whose answer it
+lost), or a call and an output naming it, and both act on what they looked up. So in Redis
+mode each batch is written holding one Redis lock per workspace it holds events of, taken in
+sorted order (two batches never wait for each other in a circle); the writes of different
+workspaces still run in parallel.
 
 A lock expires `ttl_s` after it was taken, so that a worker killed while holding one holds up
 the others for that long at most; a write never takes nearly that long (a batch is at most
@@ -33,13 +37,13 @@ LOCK_WAIT_S = 60.0
 
 
 class WriteLocks(Protocol):
-    def hold(self, apps: Iterable[str]) -> AbstractContextManager[None]:
-        """Hold the locks of `apps` for the duration of the block."""
+    def hold(self, workspaces: Iterable[str]) -> AbstractContextManager[None]:
+        """Hold the locks of `workspaces` for the duration of the block."""
         ...
 
 
 class RedisWriteLocks:
-    """One Redis lock per (ClickHouse database, app), shared by every worker process."""
+    """One Redis lock per (ClickHouse database, workspace), shared by every worker process."""
 
     def __init__(
         self,
@@ -55,27 +59,33 @@ class RedisWriteLocks:
         self.wait_s = wait_s
 
     @contextmanager
-    def hold(self, apps: Iterable[str]) -> Iterator[None]:
-        """Hold the locks of `apps` for the duration of the block."""
+    def hold(self, workspaces: Iterable[str]) -> Iterator[None]:
+        """Hold the locks of `workspaces` for the duration of the block."""
         with ExitStack() as held:
-            for app in sorted(set(apps)):
-                held.enter_context(self._one(app))
+            for workspace in sorted(set(workspaces)):
+                held.enter_context(self._one(workspace))
             yield
 
     @contextmanager
-    def _one(self, app: str) -> Iterator[None]:
+    def _one(self, workspace: str) -> Iterator[None]:
         # thread_local=False: the batcher thread that takes a lock is the one that releases it,
         # and a token kept per thread would only cost a lookup.
         lock = self.client.lock(
-            self.prefix + app, timeout=self.ttl_s, blocking_timeout=self.wait_s, thread_local=False
+            self.prefix + workspace,
+            timeout=self.ttl_s,
+            blocking_timeout=self.wait_s,
+            thread_local=False,
         )
         try:
             acquired = lock.acquire()
         except redis.RedisError as exc:
-            raise AnalyticsUnavailable(f"cannot take the write lock of app {app}: {exc}") from exc
+            raise AnalyticsUnavailable(
+                f"cannot take the write lock of workspace {workspace}: {exc}"
+            ) from exc
         if not acquired:
             raise AnalyticsUnavailable(
-                f"another worker has held the write lock of app {app} for over {self.wait_s:g} s"
+                f"another worker has held the write lock of workspace {workspace} for over "
+                f"{self.wait_s:g} s"
             )
         try:
             yield
@@ -84,8 +94,10 @@ class RedisWriteLocks:
                 lock.release()
             except LockNotOwnedError:
                 # The write outlived the lock's TTL: it is done, but another worker may have
-                # written the same app's events meanwhile. Worth knowing; nothing to undo here.
-                log.warning("a write outlived its lock", extra={"app_id": app})
+                # written the same workspace's events meanwhile. Worth knowing; nothing to undo.
+                log.warning("a write outlived its lock", extra={"workspace_id": workspace})
             except (LockError, redis.RedisError) as exc:
                 # The rows are written: the lock expires on its own.
-                log.warning("could not release a write lock: %s", exc, extra={"app_id": app})
+                log.warning(
+                    "could not release a write lock: %s", exc, extra={"workspace_id": workspace}
+                )

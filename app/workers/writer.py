@@ -15,9 +15,10 @@ written again; every step is therefore idempotent:
    (see app/analytics/ai_cost_attribution.py); the aggregate projections of `ai_usage_events`
    are written inside the same parts.
 
-Two worker processes could be handed the same event at once (a client's retry): with
-`write_locks` (Redis mode), a batch is written holding its apps' locks (app/workers/write_locks.py),
-so that step 1 never looks while another writer is between its steps 1 and 3 for the same app.
+Two worker processes could be handed the same event at once (a client's retry), or a call and
+an output naming it: with `write_locks` (Redis mode), a batch is written holding its
+workspaces' locks (app/workers/write_locks.py), so that no step looks while another writer is
+between its look-up and its insert for the same workspace.
 
 A row that ClickHouse refuses on its own (a "poison" row) is found by bisecting the batch and
 parked in the dead-letter table, so it never blocks the others. Connectivity errors propagate as
@@ -102,7 +103,7 @@ class EventWriter:
     def write(self, rows: Sequence[QueuedRow]) -> WriteResult:
         if self.write_locks is None:
             return self._write(rows)
-        with self.write_locks.hold(row["app_id"] for row in rows):
+        with self.write_locks.hold(row["workspace_id"] for row in rows):
             return self._write(rows)
 
     def _write(self, rows: Sequence[QueuedRow]) -> WriteResult:

@@ -103,12 +103,12 @@ def test_a_repeated_event_id_is_stored_once(queue_settings: Settings) -> None:
         assert h.stored("SELECT count() AS n FROM events") == [{"n": 1}]
 
 
-def test_with_redis_a_worker_writes_an_app_s_events_only_while_no_other_worker_does(
+def test_with_redis_a_worker_writes_a_workspace_s_events_only_while_no_other_worker_does(
     settings: Settings, redis_url: str
 ) -> None:
     with running(settings.model_copy(update={"redis_url": SecretStr(redis_url)})) as h:
         other_worker = RedisWriteLocks(redis.Redis.from_url(redis_url), h.runtime.store.database)
-        with other_worker.hold([str(h.app_uuid)]):
+        with other_worker.hold([str(h.workspace_id)]):
             assert h.post(completed_call()).status_code == 202
             time.sleep(2 * settings.batch_max_wait_s + 0.5)
             assert h.stored("SELECT count() AS n FROM events") == [{"n": 0}]

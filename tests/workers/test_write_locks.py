@@ -14,9 +14,10 @@ from app.errors import AnalyticsUnavailable
 from app.workers.dead_letters import DeadLetterStore
 from app.workers.write_locks import RedisWriteLocks
 from app.workers.writer import EventWriter
-from tests.workers.rows import APP, queued_row
+from tests.workers.rows import WORKSPACE, queued_row
 
 OTHER_APP = "11111111-2222-4333-8444-555555555555"
+OTHER_WORKSPACE = "22222222-3333-4444-8555-666666666666"
 
 
 @pytest.fixture
@@ -67,12 +68,15 @@ def test_two_workers_handed_the_same_events_at_once_store_each_once(
     assert _counts(store, "ai_usage_events") == expected
 
 
-def test_a_writer_waits_while_another_worker_writes_the_same_app(
-    store: AnalyticsStore, engine: Engine, clients: list[redis.Redis]
+@pytest.mark.parametrize("app_id", [None, OTHER_APP], ids=["same app", "another app"])
+def test_a_writer_waits_while_another_worker_writes_the_same_workspace(
+    store: AnalyticsStore, engine: Engine, clients: list[redis.Redis], app_id: str | None
 ) -> None:
+    # Another app of the workspace too: an output is attributed to a call of any of its apps.
+    row = queued_row("e1", **({"app_id": app_id} if app_id else {}))
     other_worker = RedisWriteLocks(clients[0], store.database)
-    with other_worker.hold([APP]):
-        thread, outcome = _in_thread(_writer(store, engine, clients[1]), [queued_row("e1")])
+    with other_worker.hold([WORKSPACE]):
+        thread, outcome = _in_thread(_writer(store, engine, clients[1]), [row])
         thread.join(timeout=0.5)
         assert thread.is_alive()
         assert _counts(store, "events") == {}
@@ -81,12 +85,13 @@ def test_a_writer_waits_while_another_worker_writes_the_same_app(
     assert _counts(store, "events") == {"e1": 1}
 
 
-def test_workers_writing_different_apps_do_not_wait_for_each_other(
+def test_workers_writing_different_workspaces_do_not_wait_for_each_other(
     store: AnalyticsStore, engine: Engine, clients: list[redis.Redis]
 ) -> None:
     other_worker = RedisWriteLocks(clients[0], store.database)
-    with other_worker.hold([APP]):
-        result = _writer(store, engine, clients[1]).write([queued_row("e1", app_id=OTHER_APP)])
+    with other_worker.hold([WORKSPACE]):
+        row = queued_row("e1", workspace_id=OTHER_WORKSPACE)
+        result = _writer(store, engine, clients[1]).write([row])
     assert result.inserted == 1
 
 
@@ -95,17 +100,18 @@ def test_a_lock_held_past_the_wait_leaves_the_batch_to_be_retried(
 ) -> None:
     other_worker = RedisWriteLocks(clients[0], store.database)
     writer = _writer(store, engine, clients[1], wait_s=0.2)
-    with other_worker.hold([APP]), pytest.raises(AnalyticsUnavailable, match="write lock"):
-        writer.write([queued_row("e1"), queued_row("e2", app_id=OTHER_APP)])
+    batch = [queued_row("e1", workspace_id=OTHER_WORKSPACE), queued_row("e2")]
+    with other_worker.hold([WORKSPACE]), pytest.raises(AnalyticsUnavailable, match="write lock"):
+        writer.write(batch)
     assert _counts(store, "events") == {}
-    assert writer.write([queued_row("e1"), queued_row("e2", app_id=OTHER_APP)]).inserted == 2
+    assert writer.write(batch).inserted == 2
 
 
 def test_the_lock_of_a_worker_killed_while_writing_expires(
     store: AnalyticsStore, engine: Engine, clients: list[redis.Redis]
 ) -> None:
     killed = RedisWriteLocks(clients[0], store.database, ttl_s=0.5)
-    killed.hold([APP]).__enter__()  # never left: the process died holding it
+    killed.hold([WORKSPACE]).__enter__()  # never left: the process died holding it
     result = _writer(store, engine, clients[1], wait_s=10).write([queued_row("e1")])
     assert result.inserted == 1
 
