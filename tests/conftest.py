@@ -122,14 +122,18 @@ def clickhouse_template() -> Iterator[AnalyticsStore]:
 
 def copy_database(store: AnalyticsStore, target: str) -> None:
     """Create `target` with the tables of `store`'s database (projections, indexes and TTLs
-    included) and their rows (the applied migrations)."""
+    included) and their rows (the applied migrations), then its materialized views."""
     store.command(f"CREATE DATABASE {target}")
     tables = store.query(
-        "SELECT name FROM system.tables WHERE database = {db:String}", {"db": store.database}
+        "SELECT name, engine, create_table_query FROM system.tables WHERE database = {db:String}",
+        {"db": store.database},
     )
-    for table in (row["name"] for row in tables):
+    views = [row for row in tables if row["engine"] == "MaterializedView"]
+    for table in (row["name"] for row in tables if row not in views):
         store.command(f"CREATE TABLE {target}.{table} AS {store.database}.{table}")
         store.command(f"INSERT INTO {target}.{table} SELECT * FROM {store.database}.{table}")
+    for view in views:
+        store.command(view["create_table_query"].replace(f"{store.database}.", f"{target}."))
 
 
 @pytest.fixture

@@ -3,16 +3,16 @@ statement each, the latency percentiles in a second one run beside it (see each 
 
 Every figure is an exact sum or count over `ai_usage_events`, whose output events already carry
 their call's dimensions (write-time attribution, app/analytics/ai_cost_attribution.py). That
-makes each report a plain GROUP BY, which ClickHouse answers from the aggregate projections of
-migration 005 (sub-100 ms at 10 M events) instead of scanning the rows:
+makes each report a plain GROUP BY, which ClickHouse answers from the rollup tables
+(app/analytics/rollups.py: the figures per day or hour and key, kept by materialized views)
+instead of scanning the rows:
 
-- the range `[start, end)` is cut into whole hours (or days) that a projection serves, and the
-  partial hours (days) at either end, read from the rows; both parts are aggregated with the
-  very same expressions and added up — sums, counts and histograms merge exactly, so the result
-  does not depend on which path served which part;
-- `_FIGURES` must stay identical to the aggregates of the projections (migration 005), or
-  ClickHouse silently falls back to the rows: tests/analytics/test_ai_cost_preaggregation.py
-  checks every report against EXPLAIN.
+- the range `[start, end)` is cut into whole days and hours that a rollup serves, and the
+  partial hours at either end, read from the rows; the rows are aggregated with the very
+  expressions the rollups store (app/analytics/ai_figures.py), the rollups' partial aggregates
+  summed once more, and both added up — sums, counts and histograms merge exactly, so the
+  result does not depend on which path served which part (tests/analytics/
+  test_ai_cost_preaggregation.py compares every report with the same report read from rows).
 
 Latency percentiles are approximate: each latency is first rounded to a logarithmic bucket of
 1 % relative width (DDSketch-style, the `latency_sketch` column), and the p-percentile is the
@@ -36,11 +36,16 @@ from enum import Enum
 from typing import Any
 from uuid import UUID
 
+from app.analytics.ai_figures import BUCKET_CALLS as _BUCKET_CALLS
+from app.analytics.ai_figures import EDIT_RATIO_BUCKETS, LATENCY_LEVELS
+from app.analytics.ai_figures import FIGURES as _FIGURES
+from app.analytics.ai_figures import LEVELS as _LEVELS
+from app.analytics.ai_figures import Figure as _Figure
+from app.analytics.rollups import FIGURE_ROLLUPS, HISTOGRAM_ROLLUPS, ROWS_TABLE, Rollup
 from app.analytics.store import AnalyticsStore, Params, side_by_side
 from app.analytics.time_split import (
     Branch,
     Granularity,
-    Projection,
     branches,
     floor_to,
     next_bucket_start,
@@ -52,12 +57,6 @@ from app.errors import BadUserInput
 COST_QUANTUM = Decimal("0.000000000001")
 # A time series with more points than this is refused: the caller picks a coarser granularity.
 MAX_SERIES_POINTS = 2000
-EDIT_RATIO_BUCKETS = 10
-# Latency buckets: bucket i holds latencies in (g^(i-1), g^i] ms, g = (1 + a) / (1 - a) with
-# a = 1 %, represented by 2 g^i / (g + 1), within a of every latency in it (DDSketch). Migration
-# 005 computes it in the `latency_sketch` column.
-LATENCY_RELATIVE_ACCURACY = 0.01
-LATENCY_LEVELS = (0.5, 0.9, 0.95, 0.99)
 
 
 class Breakdown(Enum):
@@ -74,76 +73,6 @@ class Breakdown(Enum):
 
 # --- the figures -------------------------------------------------------------------------------
 
-_CALLS = "('ai_call_completed', 'ai_call_failed')"
-_LEVELS = ", ".join(str(level) for level in LATENCY_LEVELS)
-_COST = "assumeNotNull(estimated_cost_eur)"
-
-
-@dataclass(frozen=True)
-class _Figure:
-    name: str
-    aggregate: str  # over `ai_usage_events`; identical to the projections' (migration 005)
-    merge: str  # how partial results of the aggregate add up, over the column `alias`
-
-    @property
-    def alias(self) -> str:
-        # Never a column's name: ClickHouse would read the aggregate where the column is meant.
-        return f"f_{self.name}"
-
-
-def _sum(name: str, aggregate: str) -> _Figure:
-    return _Figure(name, aggregate, f"sum(f_{name})")
-
-
-# Failed calls that reported usage were paid for, so their known cost and tokens count; only
-# completed calls can have an "unknown" cost, since failed calls without usage are not costed by
-# design (CONTRACT §3). Output events count with their `sign` (+1, or -1/+1 pairs when a late
-# call re-attributes them); call events are never corrected (sign 1). The names are those of
-# the `AiCostFigures` fields.
-# IMPORTANT: ClickHouse matches these to the projections' aggregates by expression; a condition
-# on a Nullable column alone (`x IS NULL`) is rewritten to read its null map and no longer
-# matches, hence the materialized flags `cost_known` and `edit_ratio_known` (migration 005), and
-# constants are folded, hence `toUInt64(sign)` where a literal 1 would do.
-_FIGURES: tuple[_Figure, ...] = (
-    _sum("known_cost_eur", f"sumIf({_COST}, event IN {_CALLS} AND cost_known)"),
-    _sum("costed_events", f"countIf(event IN {_CALLS} AND cost_known)"),
-    _sum("calls", "countIf(event = 'ai_call_completed')"),
-    _sum("calls_with_unknown_cost", "countIf(event = 'ai_call_completed' AND NOT cost_known)"),
-    _sum("failed_calls", "countIf(event = 'ai_call_failed')"),
-    _sum("input_tokens", f"sumIf(input_tokens, event IN {_CALLS})"),
-    _sum("output_tokens", f"sumIf(output_tokens, event IN {_CALLS})"),
-    _sum("cached_input_tokens", f"sumIf(cached_input_tokens, event IN {_CALLS})"),
-    _sum("call_tokens", "sumIf(input_tokens + output_tokens, event = 'ai_call_completed')"),
-    _sum(
-        "priced_call_tokens",
-        "sumIf(input_tokens + output_tokens, event = 'ai_call_completed' AND cost_known)",
-    ),
-    _sum("failed_cost_eur", f"sumIf({_COST}, event = 'ai_call_failed' AND cost_known)"),
-    _sum(
-        "rejected_cost_eur",
-        "sumIf(assumeNotNull(call_cost_eur) * sign, "
-        "event = 'ai_output_rejected' AND call_cost_eur IS NOT NULL)",
-    ),
-    _sum("accepted_outputs", "sumIf(sign, event = 'ai_output_accepted')"),
-    _sum("rejected_outputs", "sumIf(sign, event = 'ai_output_rejected')"),
-    _sum("edited_outputs", "sumIf(sign, event = 'ai_output_edited')"),
-    _sum("latency_calls", "countIf(event = 'ai_call_completed' AND latency_ms > 0)"),
-    # The edit-ratio distribution, one sum per tenth: ten sums merge far faster than a map.
-    *(
-        _sum(
-            f"edited_{i}",
-            "sumIf(sign, event = 'ai_output_edited' AND edit_ratio_known "
-            f"AND edit_ratio_bucket = {i})",
-        )
-        for i in range(EDIT_RATIO_BUCKETS)
-    ),
-    _Figure(
-        "latency",
-        f"quantilesExactWeightedIfState({_LEVELS})"
-        "(latency_sketch, toUInt64(sign), event = 'ai_call_completed' AND latency_ms > 0)",
-        f"quantilesExactWeightedIfMerge({_LEVELS})(f_latency)",
-    ),
-)
 _MONEY = frozenset({"known_cost_eur", "failed_cost_eur", "rejected_cost_eur"})
 _INTEGERS = tuple(f.name for f in _FIGURES if f.name not in _MONEY and f.name != "latency")
 
@@ -368,84 +297,16 @@ class AiScope:
         return conditions, columns, params
 
 
-@dataclass(frozen=True)
-class _Projection(Projection):
-    columns: frozenset[str]  # its grouping columns (or derived columns it can compute)
-    # Sorted by customer first: a condition on a few customers skips the others' granules.
-    customer_first: bool = False
-
-
-_ENV_APP = ("attr_environment", "attr_app_id")
-_DIMS = ("attr_feature", "attr_provider", "attr_model")
-# PLAN groups by the plan property, and by the customer only for events without one (their plan
-# is the organization's, looked up at query time): far fewer rows than by customer.
-_PLAN_CUSTOMER = "if(attr_customer_plan = '', attr_customer_org_id, '')"
-_CUSTOMERS = ("attr_environment", "attr_customer_org_id", "attr_customer_plan", "plan_customer")
-# The aggregate projections of migration 005, smallest first within a grain. Each holds few rows
-# (merging the latency states of every row read is the costly part of a report); as each SELECT
-# names the one it reads, having several costs little at query time.
-_PROJECTIONS = (
-    _Projection("ai_daily", Granularity.DAY, frozenset(_ENV_APP)),
-    _Projection(
-        "ai_daily_feature", Granularity.DAY, frozenset(("attr_environment", "attr_feature"))
-    ),
-    _Projection(
-        "ai_daily_model",
-        Granularity.DAY,
-        frozenset(("attr_environment", "attr_provider", "attr_model")),
-    ),
-    _Projection(
-        "ai_daily_plan",
-        Granularity.DAY,
-        frozenset(("attr_environment", "attr_customer_plan", "plan_customer")),
-    ),
-    _Projection("ai_daily_customer", Granularity.DAY, frozenset(_CUSTOMERS)),
-    _Projection(
-        "ai_daily_customer_dims",
-        Granularity.DAY,
-        frozenset(("attr_customer_org_id", *_ENV_APP, *_DIMS)),
-        customer_first=True,
-    ),
-    _Projection("ai_hourly", Granularity.HOUR, frozenset(_ENV_APP)),
-    _Projection("ai_hourly_dims", Granularity.HOUR, frozenset((*_ENV_APP, *_DIMS))),
-    _Projection("ai_hourly_customer", Granularity.HOUR, frozenset(_CUSTOMERS)),
-)
-# The latency histograms of migration 012: per day (or hour) and report family, one row per
-# latency bucket with its count of calls. Reading a histogram as rows costs about half of
-# merging the same histogram from `quantilesExactWeighted` states (those of `_PROJECTIONS`),
-# which remain the source where no histogram has the scope's columns.
-_HISTOGRAMS = (
-    _Projection("ai_latency_daily", Granularity.DAY, frozenset(_ENV_APP)),
-    _Projection(
-        "ai_latency_daily_feature",
-        Granularity.DAY,
-        frozenset(("attr_environment", "attr_feature")),
-    ),
-    _Projection(
-        "ai_latency_daily_model",
-        Granularity.DAY,
-        frozenset(("attr_environment", "attr_provider", "attr_model")),
-    ),
-    _Projection(
-        "ai_latency_daily_plan",
-        Granularity.DAY,
-        frozenset(("attr_environment", "attr_customer_plan", "plan_customer")),
-    ),
-    _Projection(
-        "ai_latency_daily_customer",
-        Granularity.DAY,
-        frozenset(("attr_customer_org_id", "attr_environment", "attr_customer_plan")),
-        customer_first=True,
-    ),
-    _Projection("ai_latency_hourly", Granularity.HOUR, frozenset(_ENV_APP)),
-)
-# Calls per latency bucket: identical to the count of the histograms (migration 012).
-_BUCKET_CALLS = "countIf(event = 'ai_call_completed' AND latency_ms > 0)"
+# The rollup tables (app/analytics/rollups.py): the figures, and the latency histograms per day
+# (or hour) and report family, one row per latency bucket with its count of calls. Looked up at
+# each report (tests empty them to compare with the same reports read from the rows).
+_ROLLUPS = FIGURE_ROLLUPS
+_HISTOGRAMS = HISTOGRAM_ROLLUPS
 # The latency state of a branch, from the histogram rows its sub-SELECT returns.
 _LATENCY_OF_HISTOGRAM = (
     f"quantilesExactWeightedIfState({_LEVELS})(latency_sketch, toUInt64(n), n > 0) AS f_latency"
 )
-# A series bucket as a function of a projection's time key, so that the projection can serve it.
+# A series bucket as a function of a source's time key, so that a rollup can serve it.
 _BUCKET_OF = {
     Granularity.HOUR: "toDateTime64(toStartOfHour({t}), 3, 'UTC')",
     Granularity.DAY: "toDateTime64(toStartOfDay({t}), 3, 'UTC')",
@@ -457,7 +318,7 @@ _BUCKET_OF = {
 @dataclass(frozen=True)
 class _Dimension:
     key: str  # the row's key: an expression over `columns`, computed in each part's SELECT
-    columns: tuple[str, ...]  # the columns of `ai_usage_events` (or of a projection) it reads
+    columns: tuple[str, ...]  # the columns of `ai_usage_events` (or of a rollup) it reads
     with_: str = ""  # the WITH clause of a statement that groups by it
 
 
@@ -485,7 +346,7 @@ _DIMENSIONS: Mapping[Breakdown, _Dimension] = {
     # organization, else none.
     Breakdown.PLAN: _Dimension(
         "if(attr_customer_plan != '', toString(attr_customer_plan),"
-        f" transform({_PLAN_CUSTOMER}, org_plans.1, org_plans.2, ''))",
+        " transform(plan_customer, org_plans.1, org_plans.2, ''))",
         ("attr_customer_plan", "plan_customer"),
         _ORG_PLANS,
     ),
@@ -499,14 +360,14 @@ _HAS_EVENTS = (
 )
 
 
-def _projections(
+def _rollups_to_read(
     columns: Iterable[str],
     series: Granularity | None,
+    catalog: Sequence[Rollup],
     *,
     few_customers: bool = False,
-    catalog: Sequence[_Projection] = _PROJECTIONS,
-) -> list[_Projection]:
-    """The projections of `catalog` to read, coarsest grain first (per grain, the smallest that
+) -> list[Rollup]:
+    """The rollups of `catalog` to read, coarsest grain first (per grain, the smallest that
     has every column and can bucket the series; with `few_customers`, one sorted by customer
     first if one fits: smaller ones hold every customer's rows in each granule); empty when
     the rows must be read."""
@@ -534,9 +395,10 @@ class _Part:
         return [k.split(" AS ")[-1] for k in self.keys]
 
     def histogram(self) -> str:
-        """Its calls per key and latency bucket: the rows of a histogram of migration 012 when
-        the branch reads one, else computed from the rows alike."""
-        rows = ", ".join([*self.keys, "latency_sketch", f"{_BUCKET_CALLS} AS n"])
+        """Its calls per key and latency bucket: summed from a histogram rollup when the branch
+        reads one, else counted from the rows alike."""
+        calls = "sum(n)" if self.branch.projection is not None else _BUCKET_CALLS
+        rows = ", ".join([*self.keys, "latency_sketch", f"{calls} AS n"])
         return (
             f"SELECT {rows} FROM {self.branch.source} WHERE {self.where}"
             f" GROUP BY {', '.join([*self.names, 'latency_sketch'])} {self.branch.settings}"
@@ -547,7 +409,7 @@ def _parts(
     scope: AiScope,
     dimension: _Dimension | None,
     params: dict[str, Any],
-    projections: Sequence[_Projection],
+    projections: Sequence[Rollup],
     *,
     series: Granularity | None,
     conditions: Sequence[str],
@@ -555,7 +417,9 @@ def _parts(
     filters, _, filter_params = scope.filters()
     params.update(filter_params)
     parts = []
-    for branch in branches("ai_usage_events", scope.start, scope.end, projections, params):
+    for branch in branches(
+        ROWS_TABLE, scope.start, scope.end, projections, params, rows_source=ROWS_TABLE
+    ):
         keys = [f"{dimension.key} AS key"] if dimension else []
         if series is not None:
             keys.insert(0, f"{_BUCKET_OF[series].format(t=branch.time_key)} AS bucket")
@@ -572,12 +436,14 @@ def _sources(
     series: Granularity | None,
     *,
     few_customers: bool,
-    catalog: Sequence[_Projection] = _PROJECTIONS,
-) -> list[_Projection]:
-    """The projections of `catalog` that serve the scope (see `_projections`)."""
+    histograms: bool = False,
+) -> list[Rollup]:
+    """The rollups that serve the scope (see `_rollups_to_read`): of the latency histograms if
+    `histograms`, else of the figures."""
     needed = (*(dimension.columns if dimension else ()), *scope.filters()[1])
     few = few_customers or scope.customer_org_id is not None
-    return _projections(needed, series, few_customers=few, catalog=catalog)
+    catalog = _HISTOGRAMS if histograms else _ROLLUPS
+    return _rollups_to_read(needed, series, catalog, few_customers=few)
 
 
 def _aggregated(
@@ -595,11 +461,11 @@ def _aggregated(
     statement that starts with `dimension.with_`). `conditions` may only read the dimension's
     columns; `few_customers` says that they keep a few customers only.
 
-    The latency alone (`figures` == `(_LATENCY,)`) is read from the histograms of migration 012
+    The latency alone (`figures` == `(_LATENCY,)`) is read from the latency histograms
     where one has the columns (its partial state built from the histogram's rows), else from
-    the states of `_PROJECTIONS`."""
+    the states of `_ROLLUPS`."""
     histograms = (
-        _sources(scope, dimension, series, few_customers=few_customers, catalog=_HISTOGRAMS)
+        _sources(scope, dimension, series, few_customers=few_customers, histograms=True)
         if tuple(figures) == (_LATENCY,)
         else []
     )
@@ -612,7 +478,9 @@ def _aggregated(
             select = ", ".join([*part.names, _LATENCY_OF_HISTOGRAM])
             selects.append(f"(SELECT {select} FROM ({part.histogram()}) {group_by})")
             continue
-        select = ", ".join([*part.keys, aggregates])
+        # A rollup holds partial aggregates already: they are summed (merged) once more.
+        values = aggregates if part.branch.projection is None else _partial_merges(figures)
+        select = ", ".join([*part.keys, values])
         selects.append(
             f"(SELECT {select} FROM {part.branch.source} WHERE {part.where} {group_by}"
             f" {part.branch.settings})"
@@ -630,9 +498,9 @@ def _histogram_rows(
     few_customers: bool = False,
 ) -> str | None:
     """A UNION ALL of the calls per key (and bucket) and latency bucket (`latency_sketch`, `n`)
-    read from the histograms of migration 012 and the rows at the ends; None where no
+    read from the latency histograms and the rows at the ends; None where no
     histogram has the scope's columns. Unlike states, such rows can be subtracted."""
-    sources = _sources(scope, dimension, series, few_customers=few_customers, catalog=_HISTOGRAMS)
+    sources = _sources(scope, dimension, series, few_customers=few_customers, histograms=True)
     if not sources:
         return None
     parts = _parts(scope, dimension, params, sources, series=series, conditions=conditions)
@@ -660,8 +528,8 @@ def _latency_sql(
     few_customers: bool = False,
 ) -> str:
     """The latency percentiles (`f_latency`) per `bucket` of a series and per `key` of
-    `dimension`, in a statement of their own: they are read from other projections (the
-    histograms of migration 012) than the rest of the figures."""
+    `dimension`, in a statement of their own: they are read from other rollups (the latency
+    histograms) than the rest of the figures."""
     inner = _aggregated(
         scope,
         dimension,
@@ -752,7 +620,7 @@ def ai_cost_breakdown(
     return rows
 
 
-# Up to this many customers, their latency is read from projections sorted by customer first.
+# Up to this many customers, their latency is read from rollups sorted by customer first.
 _FEW_CUSTOMERS = 100
 # The keys each report scope ranked on top last time (app/analytics/top_keys.py).
 _LAST_TOP_KEYS = LastTopKeys()

@@ -17,6 +17,14 @@ The files in `migrations/clickhouse/` are written once, for one server. When
 - `DELETE FROM t WHERE …` (a lightweight delete, which a Distributed table refuses) runs on
   `db.t_local ON CLUSTER 'c'`.
 - `CREATE DATABASE IF NOT EXISTS db` gains `ON CLUSTER 'c'`.
+- `CREATE MATERIALIZED VIEW IF NOT EXISTS v TO t AS SELECT … FROM s …` becomes a view of each
+  shard's local table feeding the shard's local target: `CREATE MATERIALIZED VIEW IF NOT EXISTS
+  db.v_local ON CLUSTER 'c' TO db.t_local AS SELECT … FROM db.s_local …` (a view fires on the
+  inserts into the table it reads, which on a cluster are those of the local tables).
+- `TRUNCATE TABLE t` runs on `db.t_local ON CLUSTER 'c'`.
+- `INSERT INTO t SELECT … FROM s …` (a backfill) runs once, from one node, through the
+  Distributed tables: `INSERT INTO db.t SELECT … FROM db.s …`. Both are sharded by workspace,
+  so every row lands on the shard that holds its workspace's rows.
 - `schema_migrations` is not sharded but replicated to every node (one Keeper path for the whole
   cluster, one replica per node), so that any node's migrator sees what has been applied.
 
@@ -37,7 +45,7 @@ each host with that host's default database from the cluster definition, which n
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Final
 
@@ -78,6 +86,14 @@ _CREATE_DATABASE = re.compile(rf"^CREATE\s+DATABASE\s+IF\s+NOT\s+EXISTS\s+(?P<na
 _CREATE_TABLE = re.compile(
     rf"^CREATE\s+TABLE\s+IF\s+NOT\s+EXISTS\s+(?P<name>{_NAME})\s*(?=\()", re.I
 )
+_CREATE_VIEW = re.compile(
+    rf"^CREATE\s+MATERIALIZED\s+VIEW\s+IF\s+NOT\s+EXISTS\s+(?P<name>{_NAME})\s+"
+    rf"TO\s+(?P<target>{_NAME})\s+AS\s+(?=SELECT\b)",
+    re.I,
+)
+_TRUNCATE = re.compile(rf"^TRUNCATE\s+TABLE\s+(?P<name>{_NAME})$", re.I)
+_INSERT_SELECT = re.compile(rf"^INSERT\s+INTO\s+(?P<name>{_NAME})\s+(?=SELECT\b)", re.I)
+_FROM = re.compile(rf"\bFROM\s+(?P<name>{_NAME})\b", re.I)
 _ALTER_TABLE = re.compile(rf"^ALTER\s+TABLE\s+(?P<name>{_NAME})\s+(?=\S)", re.I)
 _DELETE = re.compile(rf"^DELETE\s+FROM\s+(?P<name>{_NAME})\s+(?=WHERE\b)", re.I)
 _ENGINE = re.compile(
@@ -122,9 +138,29 @@ def for_cluster(statement: str, *, cluster: str | None, database: str) -> list[s
         return [
             f"DELETE FROM {target.local(match['name'])}{target.on_cluster} {text[match.end() :]}"
         ]
+    if match := _CREATE_VIEW.match(text):
+        select = _reading(text[match.end() :], target.local)
+        return [
+            f"CREATE MATERIALIZED VIEW IF NOT EXISTS {target.local(match['name'])}"
+            f"{target.on_cluster} TO {target.local(match['target'])} AS {select}"
+        ]
+    if match := _TRUNCATE.match(text):
+        return [f"TRUNCATE TABLE {target.local(match['name'])}{target.on_cluster}"]
+    if match := _INSERT_SELECT.match(text):
+        select = _reading(text[match.end() :], target.distributed)
+        return [f"INSERT INTO {target.distributed(match['name'])} {select}"]
     raise UnsupportedClusterStatement(
         f"no cluster rendering for: {text[:80]!r}… (extend app/analytics/cluster.py)"
     )
+
+
+def _reading(select: str, table: Callable[[str], str]) -> str:
+    """`select`, a SELECT of one table, reading `table(name)` instead."""
+    sources = list(_FROM.finditer(select))
+    if len(sources) != 1 or re.search(r"\bJOIN\b", select, re.I):
+        raise UnsupportedClusterStatement(f"not a SELECT of one table: {select[:80]!r}")
+    source = sources[0]
+    return f"{select[: source.start('name')]}{table(source['name'])}{select[source.end('name') :]}"
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,12 @@
-"""Splitting a time range between aggregate projections and raw rows.
+"""Splitting a time range between pre-aggregated sources and raw rows.
 
 A report over `[start, end)` is exact only if every event of the range is read once: the whole
-days come from a daily projection, the whole hours left at either end from an hourly one, and
-what remains (partial hours) from the rows. `branches` returns one SELECT target per source,
-with its time condition over the source's own time key; the caller writes one SELECT of
-partial aggregates per branch and merges them (UNION ALL, then -Merge / sum).
+days come from a daily source, the whole hours left at either end from an hourly one, and
+what remains (partial hours) from the rows. A source is an aggregate projection of the table
+(the organizations list) or a rollup table of its own (the AI cost reports,
+app/analytics/rollups.py). `branches` returns one SELECT target per source, with its time
+condition over the source's own time key; the caller writes one SELECT of partial aggregates
+per branch and merges them (UNION ALL, then -Merge / sum).
 
 IMPORTANT: ClickHouse plans every SELECT against every projection of its table (≈ 15-25 ms per
 SELECT on this machine with the projections of migration 008). Each branch that a projection
@@ -77,6 +79,12 @@ class Projection:
     name: str
     grain: Granularity
 
+    @property
+    def is_table(self) -> bool:
+        """A table of its own (a rollup, whose time key is the column `period`) rather than a
+        projection of the table read."""
+        return False
+
 
 @dataclass(frozen=True)
 class Branch:
@@ -100,6 +108,7 @@ def branches(
     params: dict[str, Any],
     *,
     cuts: Sequence[datetime] = (),
+    rows_source: str | None = None,
 ) -> list[Branch]:
     """The sources of `[start, end)`: at most one per projection, plus the rows.
 
@@ -107,7 +116,8 @@ def branches(
     already taken. No piece of a projection straddles an instant of `cuts` (e.g. the midpoint
     of an activity trend), so that a condition on the time key splits the range exactly there.
     Bounds are bound into `params` (as t0, t1, …). An empty range is one branch that reads
-    nothing, so that callers always have a SELECT to write.
+    nothing, so that callers always have a SELECT to write. The rows are read from
+    `rows_source` (default: `table` through merge(), which weighs no projection).
     """
     inside = sorted({c for c in cuts if start < c < end})
     intervals = list(zip([start, *inside], [*inside, end], strict=True))
@@ -133,7 +143,16 @@ def branches(
     result = []
     for projection in projections:
         pieces = taken.get(projection.name, [])
-        if pieces:
+        if pieces and projection.is_table:
+            result.append(
+                Branch(
+                    condition=within("period", "DateTime('UTC')", pieces, params),
+                    time_key="period",
+                    source=projection.name,
+                    projection=projection.name,
+                )
+            )
+        elif pieces:
             key = GRAIN_KEY[projection.grain]
             result.append(
                 Branch(
@@ -149,7 +168,7 @@ def branches(
             Branch(
                 condition=within("timestamp", "DateTime64(3, 'UTC')", rows, params),
                 time_key=GRAIN_KEY[Granularity.HOUR],
-                source=f"merge(currentDatabase(), '^{table}$')",
+                source=rows_source or f"merge(currentDatabase(), '^{table}$')",
             )
         )
     return result

@@ -23,7 +23,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from app.accounts.models import Workspace
+from app.analytics.rollups import ROLLUPS
 from app.analytics.store import AnalyticsStore
+from app.analytics.time_split import Granularity, floor_to
 from app.db import session_scope, utcnow
 from app.plans.retention import retention_start
 from app.plans.service import limits_for
@@ -43,6 +45,16 @@ _COUNT = (
 _DELETE = (
     "DELETE FROM {table} WHERE workspace_id = {{w:UUID}}"
     " AND timestamp < {{cutoff:DateTime64(3, 'UTC')}}"
+)
+
+
+# The rollups (app/analytics/rollups.py) lose their periods once wholly expired; reports never
+# read the period holding the cutoff as a whole (they start at the cutoff, in its partial hour).
+_ROLLUP_PERIOD_BEFORE = "workspace_id = {{w:UUID}} AND period < {{{before}:DateTime('UTC')}}"
+_ROLLUP_COUNTS = "\nUNION ALL\n".join(
+    f"SELECT '{rollup.name}' AS rollup, count() AS n FROM {rollup.name} "
+    f"WHERE {_ROLLUP_PERIOD_BEFORE.format(before=rollup.grain.value)}"
+    for rollup in ROLLUPS
 )
 
 
@@ -83,7 +95,8 @@ def purge_expired(
     cluster: str | None = None,
 ) -> list[PurgeResult]:
     """Delete, for every workspace, the rows of `events` and `ai_usage_events` whose timestamp
-    is before its retention start at `now`; returns the workspaces that had any. `cluster`:
+    is before its retention start at `now` (and the rollups' periods wholly before it); returns
+    the workspaces that had raw rows to delete, with their counts. `cluster`:
     the ClickHouse cluster the tables are sharded over (`SAAS_TRACKER_CLICKHOUSE_CLUSTER`)."""
     instant = now or utcnow()
     results: list[PurgeResult] = []
@@ -100,6 +113,7 @@ def purge_expired(
                 ):
                     store.command(statement, params)
             deleted[table] = due
+        _purge_rollups(store, workspace_id, cutoff, cluster=cluster)
         if any(deleted.values()):
             log.info(
                 "retention purge: workspace %s, before %s: %s",
@@ -109,6 +123,25 @@ def purge_expired(
             )
             results.append(PurgeResult(workspace_id=workspace_id, cutoff=cutoff, deleted=deleted))
     return results
+
+
+def _purge_rollups(
+    store: AnalyticsStore, workspace_id: UUID, cutoff: datetime, *, cluster: str | None
+) -> None:
+    params = {
+        "w": workspace_id,
+        **{grain.value: floor_to(cutoff, grain) for grain in (Granularity.DAY, Granularity.HOUR)},
+    }
+    by_name = {rollup.name: rollup for rollup in ROLLUPS}
+    for row in store.query(_ROLLUP_COUNTS, params):
+        if not row["n"]:
+            continue
+        rollup = by_name[row["rollup"]]
+        where = _ROLLUP_PERIOD_BEFORE.format(before=rollup.grain.value)
+        for statement in _rendered(
+            f"DELETE FROM {rollup.name} WHERE {where}", cluster=cluster, database=store.database
+        ):
+            store.command(statement, params)
 
 
 def run_periodically(

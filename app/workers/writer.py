@@ -12,8 +12,10 @@ written again; every step is therefore idempotent:
    materialized view would not do: ClickHouse does not commit a view's part atomically with
    its source's, and a crash between them cannot be told apart afterwards.) Output events are
    attributed to their call on the way, and outputs stored before their call are reconciled
-   (see app/analytics/ai_cost_attribution.py); the aggregate projections of `ai_usage_events`
-   are written inside the same parts.
+   (see app/analytics/ai_cost_attribution.py). The materialized views of the rollup tables
+   sum each of these inserts; since their parts are not committed with it, a batch that finds
+   rows already stored (a retry) has the rollups of the days it may have touched checked
+   against the rows and rebuilt where they differ (app/analytics/rollups.py).
 
 Two worker processes could be handed the same event at once (a client's retry), or a call and
 an output naming it: with `write_locks` (Redis mode), a batch is written holding its
@@ -47,6 +49,7 @@ from app.analytics.events_table import (
     row_key,
     to_insert_row,
 )
+from app.analytics.rollups import repair as repair_rollups
 from app.analytics.store import AnalyticsStore
 from app.errors import AnalyticsRejected
 from app.metrics import BATCH_ROWS, DEAD_LETTERS, DUPLICATES_SKIPPED, INSERT_SECONDS, ROWS_WRITTEN
@@ -115,7 +118,8 @@ class EventWriter:
         result.in_events = [row for row in unique if row_key(row) in stored]
         if fresh:
             self._insert_or_bisect(fresh, result)
-        self._derive_ai_usage([row for row in result.in_events if row["event"].startswith("ai_")])
+        ai_rows = [row for row in result.in_events if row["event"].startswith("ai_")]
+        self._derive_ai_usage(ai_rows, retried=len(fresh) < len(unique))
         ROWS_WRITTEN.inc(result.inserted)
         DUPLICATES_SKIPPED.inc(result.duplicates)
         DEAD_LETTERS.inc(result.dead_lettered)
@@ -139,9 +143,10 @@ class EventWriter:
         )
         return {(str(r["app_id"]), r["event_id"]) for r in found}
 
-    def _derive_ai_usage(self, rows: Sequence[QueuedRow]) -> None:
+    def _derive_ai_usage(self, rows: Sequence[QueuedRow], *, retried: bool) -> None:
         # Covers the rows just inserted and those found already stored: if an earlier attempt
-        # died between its two inserts, this is where its AI rows are completed.
+        # died between its two inserts, this is where its AI rows are completed, and (`retried`:
+        # some rows were stored already) where the rollups its inserts fed are checked.
         if not rows:
             return
         timestamps = [parse_timestamp(row["timestamp"]) for row in rows]
@@ -154,11 +159,21 @@ class EventWriter:
             self.store.command(_DERIVE_OUTPUT_USAGE, params)
         # Outputs stored before their call (another batch, clock skew) are re-attributed. Only
         # calls that carry an ai_call_id can be named (a cheap test on the raw JSON text).
-        if any(
+        reconciled = any(
             row["event"] == "ai_call_completed" and '"ai_call_id"' in row["properties"]
             for row in rows
-        ):
+        )
+        if reconciled:
             self.store.command(_RECONCILE_OUTPUTS, params)
+        if retried:
+            # The days these statements may have written: the rows' own, and those of outputs
+            # re-attributed by their correction pairs (within the window of the calls).
+            low, high = (
+                (params["window_start"], params["window_end"]) if reconciled else (first, last)
+            )
+            rebuilt = repair_rollups(self.store, params["workspaces"], low, high)
+            if rebuilt:
+                log.warning("rollups rebuilt after a retried batch", extra={"days": len(rebuilt)})
 
     def _insert_or_bisect(self, rows: list[QueuedRow], result: WriteResult) -> None:
         try:

@@ -3,8 +3,8 @@
 Random traffic is written through the workers' writer in shuffled batches (outputs often before
 their call, so the late-call reconciliation runs), then every report is compared three ways:
 with the oracle of tests/analytics/ai_traffic.py (plain Python over the events), with the same
-SQL forced to read the rows (`optimize_use_projections = 0`), and — through EXPLAIN — with the
-plan ClickHouse picks, which must read the aggregate projections.
+report read from the rows alone (no rollup table), and — through EXPLAIN — with the plan
+ClickHouse picks, which must read the rollup tables (app/analytics/rollups.py).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import pytest
 
 from app.analytics import ai_cost
 from app.analytics.ai_cost_attribution import reconcile_outputs, window_params
+from app.analytics.rollups import ROLLUPS
 from app.analytics.store import AnalyticsStore, Params, Row
 from app.analytics.top_keys import LastTopKeys
 from app.workers.writer import EventWriter
@@ -40,11 +41,13 @@ from tests.analytics.ai_traffic import (
 
 Breakdown = ai_cost.Breakdown
 Granularity = ai_cost.Granularity
+ROLLUP_NAMES = {rollup.name for rollup in ROLLUPS}
 ORG_PLANS = {"globex": "enterprise", "Acme-Corp": "team", "acme-corp": "starter"}
 
 
 class Recording:
-    """A store that remembers the statements it ran, and can forbid projections."""
+    """A store that remembers the statements it ran, and can forbid projections (those of
+    `events` that the organizations list reads)."""
 
     def __init__(self, store: AnalyticsStore, *, projections: bool = True) -> None:
         self.store = store
@@ -113,7 +116,7 @@ def written(store: AnalyticsStore, traffic: list[AiEvent]) -> Iterator[Oracle]:
 
 
 # Unaligned ranges exercise the partial hours and days read from the rows; the whole-day range
-# is served by the projections alone.
+# is served by the rollups alone.
 RANGES = [
     (DAY - timedelta(hours=20, minutes=13), DAY + timedelta(days=2, hours=3, seconds=7)),
     (DAY, DAY + timedelta(days=2)),
@@ -226,32 +229,47 @@ def test_a_split_series_has_the_top_keys_and_one_other_row(
         assert [r.other for r in point.rows] == sorted(r.other for r in point.rows)
 
 
+def _every_report(store: AnalyticsStore, start: datetime, end: datetime) -> list[object]:
+    s = scope(start, end)
+    one_customer = scope(start, end, customer_org_id="Acme-Corp")
+    return [
+        ai_cost.ai_cost_totals(store, s),
+        *(ai_cost.ai_cost_breakdown(store, s, by, limit=1000) for by in Breakdown),
+        *(ai_cost.ai_cost_series(store, s, g, by=Breakdown.MODEL) for g in Granularity),
+        *(
+            ai_cost.ai_cost_breakdown(store, one_customer, by, limit=1000)
+            for by in (Breakdown.FEATURE, Breakdown.MODEL, Breakdown.APP)
+        ),
+    ]
+
+
 @pytest.mark.parametrize(("start", "end"), RANGES)
 def test_reading_the_rows_gives_the_same_reports(
-    store: AnalyticsStore, written: Oracle, start: datetime, end: datetime
+    store: AnalyticsStore,
+    written: Oracle,
+    start: datetime,
+    end: datetime,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    raw = Recording(store, projections=False)
-    s = scope(start, end)
-    assert ai_cost.ai_cost_totals(store, s) == ai_cost.ai_cost_totals(raw, s)
-    for by in Breakdown:
-        served = ai_cost.ai_cost_breakdown(store, s, by, limit=1000)
-        assert served == ai_cost.ai_cost_breakdown(raw, s, by, limit=1000), by
-    for granularity in Granularity:
-        served_points = ai_cost.ai_cost_series(store, s, granularity, by=Breakdown.MODEL)
-        raw_points = ai_cost.ai_cost_series(raw, s, granularity, by=Breakdown.MODEL)
-        assert served_points == raw_points, granularity
-    one_customer = scope(start, end, customer_org_id="Acme-Corp")
-    for by in (Breakdown.FEATURE, Breakdown.MODEL, Breakdown.APP):
-        served = ai_cost.ai_cost_breakdown(store, one_customer, by, limit=1000)
-        assert served == ai_cost.ai_cost_breakdown(raw, one_customer, by, limit=1000), by
+    served = _every_report(store, start, end)
+    with monkeypatch.context() as patch:
+        patch.setattr(ai_cost, "_ROLLUPS", ())
+        patch.setattr(ai_cost, "_HISTOGRAMS", ())
+        recording = Recording(store)
+        from_rows = _every_report(recording, start, end)
+    assert all(
+        _tables_read(store, sql, params) == ["ai_usage_events"]
+        for sql, params in recording.statements
+    )
+    assert served == from_rows
 
 
 def _tables_read(store: AnalyticsStore, sql: str, params: Params | None) -> list[str]:
     plan = "\n".join(row["explain"] for row in store.query(f"EXPLAIN {sql}", params))
-    return re.findall(r"ReadFromMergeTree \(([^)]*)\)", plan)
+    return [name.split(".")[-1] for name in re.findall(r"ReadFromMergeTree \(([^)]*)\)", plan)]
 
 
-def test_every_report_over_whole_days_reads_only_projections(
+def test_every_report_over_whole_days_reads_only_rollups(
     store: AnalyticsStore, written: Oracle
 ) -> None:
     recording = Recording(store)
@@ -269,7 +287,7 @@ def test_every_report_over_whole_days_reads_only_projections(
     ai_cost.ai_cost_breakdown(recording, one_customer, Breakdown.FEATURE)
     for sql, params in recording.statements:
         tables = _tables_read(store, sql, params)
-        assert tables and all(t.startswith("ai_") for t in tables), (tables, sql)
+        assert tables and all(t in ROLLUP_NAMES for t in tables), (tables, sql)
 
 
 def test_a_partial_range_reads_the_rows_only_at_its_ends(
@@ -280,8 +298,8 @@ def test_a_partial_range_reads_the_rows_only_at_its_ends(
     ai_cost.ai_cost_breakdown(recording, scope(start, end), Breakdown.FEATURE, latency=False)
     ai_cost.ai_cost_breakdown(recording, scope(start, end), Breakdown.CUSTOMER, latency=False)
     (feature_sql, feature_params), (customer_sql, customer_params) = recording.statements
-    rows = f"{store.database}.ai_usage_events"
-    # Whole days from the daily projection, the whole hours at both ends from the hourly one,
+    rows = "ai_usage_events"
+    # Whole days from the daily rollup, the whole hours at both ends from the hourly one,
     # the partial hours from the rows: one SELECT each.
     assert _tables_read(store, feature_sql, feature_params) == [
         "ai_daily_feature",
@@ -322,7 +340,7 @@ def test_latency_reads_the_histograms_for_whole_days_and_the_rows_at_the_ends(
     ai_cost.ai_cost_breakdown(recording, scope(start, end), Breakdown.FEATURE)
     ai_cost.ai_cost_breakdown(recording, scope(start, end), Breakdown.PLAN)
     totals, feature, plan = _latency_statements(recording)
-    rows = f"{store.database}.ai_usage_events"
+    rows = "ai_usage_events"
     # Only the totals' family has hourly histograms; the others read the partial days' rows.
     assert _tables_read(store, *totals) == ["ai_latency_daily", "ai_latency_hourly", rows]
     assert _tables_read(store, *feature) == ["ai_latency_daily_feature", rows]
@@ -343,7 +361,7 @@ def test_latency_without_a_histogram_for_the_scope_reads_the_states(
     assert _tables_read(store, hourly, hourly_params) == ["ai_hourly_dims"]
 
 
-def test_one_customer_and_the_latency_of_a_page_of_customers_read_the_customer_first_projections(
+def test_one_customer_and_the_latency_of_a_page_of_customers_read_the_customer_first_rollups(
     store: AnalyticsStore, written: Oracle
 ) -> None:
     # Sorted by customer first, they skip the other customers' granules.

@@ -117,11 +117,21 @@ def test_every_rendered_statement_parses_and_targets_the_cluster(
 ) -> None:
     for sql in rendered(statement):
         text = formatted(engine, sql)
-        assert f" ON CLUSTER {CLUSTER}" in text.splitlines()[0]
         # Stable under a second round trip: the engine read every part of it.
         assert formatted(engine, text) == text
+        if sql.startswith("INSERT INTO"):  # a backfill: once, through the Distributed tables
+            assert " ON CLUSTER " not in text
+            assert re.match(
+                rf"^INSERT INTO {DATABASE}\.\w+ SELECT\s.*\sFROM {DATABASE}\.\w+\s", text, re.S
+            )
+            continue
+        assert f" ON CLUSTER {CLUSTER}" in text.splitlines()[0]
         if not sql.startswith("CREATE DATABASE"):
-            assert re.match(rf"^\w+( TABLE IF NOT EXISTS| TABLE| FROM) {DATABASE}\.\w+ ON", text)
+            assert re.match(
+                rf"^\w+( TABLE IF NOT EXISTS| TABLE| FROM| MATERIALIZED VIEW IF NOT EXISTS) "
+                rf"{DATABASE}\.\w+ ON",
+                text,
+            )
 
 
 # --- CREATE TABLE ------------------------------------------------------------------------------
@@ -290,6 +300,35 @@ def test_a_lightweight_delete_goes_to_the_local_tables_on_the_cluster(
     )
 
 
+def test_a_view_reads_and_feeds_the_local_tables_of_each_shard(engine: AnalyticsStore) -> None:
+    [view] = rendered(
+        "CREATE MATERIALIZED VIEW IF NOT EXISTS v TO t AS "
+        "SELECT workspace_id, count() AS n FROM ai_usage_events GROUP BY workspace_id"
+    )
+    assert formatted(engine, view) == formatted(
+        engine,
+        f"CREATE MATERIALIZED VIEW IF NOT EXISTS {DATABASE}.v_local ON CLUSTER {CLUSTER} "
+        f"TO {DATABASE}.t_local AS SELECT workspace_id, count() AS n "
+        f"FROM {DATABASE}.ai_usage_events_local GROUP BY workspace_id",
+    )
+
+
+def test_a_backfill_runs_once_through_the_distributed_tables(engine: AnalyticsStore) -> None:
+    [insert] = rendered(
+        "INSERT INTO t SELECT workspace_id, count() AS n FROM ai_usage_events GROUP BY workspace_id"
+    )
+    assert formatted(engine, insert) == formatted(
+        engine,
+        f"INSERT INTO {DATABASE}.t SELECT workspace_id, count() AS n "
+        f"FROM {DATABASE}.ai_usage_events GROUP BY workspace_id",
+    )
+
+
+def test_a_truncate_empties_the_local_tables_on_the_cluster(engine: AnalyticsStore) -> None:
+    [truncate] = rendered("TRUNCATE TABLE t")
+    assert formatted(engine, truncate) == f"TRUNCATE TABLE {DATABASE}.t_local ON CLUSTER {CLUSTER}"
+
+
 def test_the_database_is_created_on_every_node(engine: AnalyticsStore) -> None:
     [create] = rendered(f"CREATE DATABASE IF NOT EXISTS {DATABASE}")
     assert formatted(engine, create) == (
@@ -311,12 +350,13 @@ def test_the_database_is_created_on_every_node(engine: AnalyticsStore) -> None:
         "CREATE TABLE IF NOT EXISTS t (app_id UUID) ENGINE = MergeTree ORDER BY app_id",
         "ALTER TABLE t ADD COLUMN x UInt8, ADD INDEX i x TYPE minmax GRANULARITY 1",
         "ALTER TABLE t ON CLUSTER other ADD COLUMN x UInt8",
-        "INSERT INTO events SELECT * FROM events",
+        "INSERT INTO events VALUES (1)",
+        "INSERT INTO t SELECT * FROM events AS e JOIN ai_usage_events AS a ON 1",
         "DROP TABLE events",
         "OPTIMIZE TABLE events FINAL",
     ],
     ids=[
-        "materialized_view",
+        "view_of_no_table",
         "not_merge_tree",
         "already_replicated",
         "not_re_runnable",
@@ -324,7 +364,8 @@ def test_the_database_is_created_on_every_node(engine: AnalyticsStore) -> None:
         "no_workspace_id",
         "mixed_alter",
         "already_on_cluster",
-        "insert",
+        "insert_values",
+        "insert_of_two_tables",
         "drop",
         "optimize",
     ],

@@ -147,8 +147,11 @@ def test_sigkill_during_batches_loses_no_acknowledged_event_and_duplicates_none(
     query = (
         "import json, sys; from app.analytics.store import open_store; "
         f"s = open_store({env['SAAS_TRACKER_CLICKHOUSE_URL']!r}); "
+        "from app.analytics.rollups import ROLLUPS; "
         "print(json.dumps([[r['event_id'] for r in s.query(f'SELECT event_id FROM {t}')]"
-        " for t in ('events', 'ai_usage_events')]))"
+        " for t in ('events', 'ai_usage_events')]"
+        " + [{r.name: int(s.query(f'SELECT sum(source_rows) AS n FROM {r.name}')[0]['n'])"
+        " for r in ROLLUPS}]))"
     )
     while True:
         time.sleep(1)
@@ -156,7 +159,7 @@ def test_sigkill_during_batches_loses_no_acknowledged_event_and_duplicates_none(
             break
         restarted.send_signal(signal.SIGTERM)
         restarted.wait(60)
-        stored, ai_usage = json.loads(
+        stored, ai_usage, rolled_up = json.loads(
             subprocess.run(
                 [sys.executable, "-c", query], env=env, check=True, capture_output=True, text=True
             ).stdout
@@ -169,3 +172,5 @@ def test_sigkill_during_batches_loses_no_acknowledged_event_and_duplicates_none(
     assert len(stored) == len(set(stored)), "an event was stored twice"
     assert sorted(ai_usage) == sorted(stored), "ai_usage_events disagrees with events"
     assert set(acknowledged) - set(stored) == set(), "an acknowledged event was lost"
+    # Every rollup sums each row once, whatever the kill interrupted (app/analytics/rollups.py).
+    assert rolled_up == {name: len(ai_usage) for name in rolled_up}

@@ -143,3 +143,32 @@ def test_the_periodic_runner_survives_a_failed_run_and_stops_on_request() -> Non
     thread.join(timeout=5)
     assert not thread.is_alive()
     assert runs == [0, 1, 2]
+
+
+def test_the_rollups_lose_the_periods_wholly_before_the_cutoff(
+    store: AnalyticsStore, engine: Engine
+) -> None:
+    free = _workspace(engine, "free")  # 30 days
+    cutoff = NOW - timedelta(days=30)  # 2026-10-24 12:00
+    EventWriter(store, DeadLetterStore(engine)).write(
+        [
+            _row(free, cutoff - timedelta(days=1)),
+            _row(free, cutoff - timedelta(milliseconds=1)),
+            _row(free, cutoff),
+        ]
+    )
+    purge_expired(store, engine, NOW)
+
+    def periods(table: str) -> list[str]:
+        rows = store.query(
+            f"SELECT DISTINCT toString(period) AS p FROM {table} WHERE workspace_id = {{w:UUID}} "
+            "ORDER BY p",
+            {"w": free},
+        )
+        return [r["p"] for r in rows]
+
+    # The day and the hour of the cutoff stay: a report starting at the cutoff reads their
+    # remaining rows, never them as a whole.
+    assert periods("ai_daily") == ["2026-10-24 00:00:00"]
+    assert periods("ai_hourly") == ["2026-10-24 12:00:00"]
+    assert periods("ai_latency_daily_customer") == ["2026-10-24 00:00:00"]

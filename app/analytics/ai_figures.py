@@ -1,0 +1,89 @@
+"""The figures of the AI cost reports (CONTRACT §4) as ClickHouse aggregates over
+`ai_usage_events`: what the rollup tables store per period and key (app/analytics/rollups.py,
+whose migration renders them) and what a report computes from the rows at the ends of its
+range. Every figure is a sum or a count, except the latency, a mergeable state of percentiles.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+EDIT_RATIO_BUCKETS = 10
+# Latency buckets: bucket i holds latencies in (g^(i-1), g^i] ms, g = (1 + a) / (1 - a) with
+# a = 1 %, represented by 2 g^i / (g + 1), within a of every latency in it (DDSketch). Migration
+# 005 computes it in the `latency_sketch` column.
+LATENCY_RELATIVE_ACCURACY = 0.01
+LATENCY_LEVELS = (0.5, 0.9, 0.95, 0.99)
+
+_CALLS = "('ai_call_completed', 'ai_call_failed')"
+LEVELS = ", ".join(str(level) for level in LATENCY_LEVELS)
+_COST = "assumeNotNull(estimated_cost_eur)"
+
+
+@dataclass(frozen=True)
+class Figure:
+    name: str
+    aggregate: str  # over `ai_usage_events`
+    merge: str  # how partial results of the aggregate add up, over the column `alias`
+
+    @property
+    def alias(self) -> str:
+        # Never a column's name: ClickHouse would read the aggregate where the column is meant.
+        return f"f_{self.name}"
+
+
+def _sum(name: str, aggregate: str) -> Figure:
+    return Figure(name, aggregate, f"sum(f_{name})")
+
+
+# Failed calls that reported usage were paid for, so their known cost and tokens count; only
+# completed calls can have an "unknown" cost, since failed calls without usage are not costed by
+# design (CONTRACT §3). Output events count with their `sign` (+1, or -1/+1 pairs when a late
+# call re-attributes them); call events are never corrected (sign 1). The names are those of
+# the `AiCostFigures` fields.
+# (`cost_known` and `edit_ratio_known` are materialized flags of migration 005: aggregate
+# projections once had to match these expressions, which `x IS NULL` alone did not.)
+FIGURES: tuple[Figure, ...] = (
+    _sum("known_cost_eur", f"sumIf({_COST}, event IN {_CALLS} AND cost_known)"),
+    _sum("costed_events", f"countIf(event IN {_CALLS} AND cost_known)"),
+    _sum("calls", "countIf(event = 'ai_call_completed')"),
+    _sum("calls_with_unknown_cost", "countIf(event = 'ai_call_completed' AND NOT cost_known)"),
+    _sum("failed_calls", "countIf(event = 'ai_call_failed')"),
+    _sum("input_tokens", f"sumIf(input_tokens, event IN {_CALLS})"),
+    _sum("output_tokens", f"sumIf(output_tokens, event IN {_CALLS})"),
+    _sum("cached_input_tokens", f"sumIf(cached_input_tokens, event IN {_CALLS})"),
+    _sum("call_tokens", "sumIf(input_tokens + output_tokens, event = 'ai_call_completed')"),
+    _sum(
+        "priced_call_tokens",
+        "sumIf(input_tokens + output_tokens, event = 'ai_call_completed' AND cost_known)",
+    ),
+    _sum("failed_cost_eur", f"sumIf({_COST}, event = 'ai_call_failed' AND cost_known)"),
+    _sum(
+        "rejected_cost_eur",
+        "sumIf(assumeNotNull(call_cost_eur) * sign, "
+        "event = 'ai_output_rejected' AND call_cost_eur IS NOT NULL)",
+    ),
+    _sum("accepted_outputs", "sumIf(sign, event = 'ai_output_accepted')"),
+    _sum("rejected_outputs", "sumIf(sign, event = 'ai_output_rejected')"),
+    _sum("edited_outputs", "sumIf(sign, event = 'ai_output_edited')"),
+    _sum("latency_calls", "countIf(event = 'ai_call_completed' AND latency_ms > 0)"),
+    # The edit-ratio distribution, one sum per tenth: ten sums merge far faster than a map.
+    *(
+        _sum(
+            f"edited_{i}",
+            "sumIf(sign, event = 'ai_output_edited' AND edit_ratio_known "
+            f"AND edit_ratio_bucket = {i})",
+        )
+        for i in range(EDIT_RATIO_BUCKETS)
+    ),
+    Figure(
+        "latency",
+        f"quantilesExactWeightedIfState({LEVELS})"
+        "(latency_sketch, toUInt64(sign), event = 'ai_call_completed' AND latency_ms > 0)",
+        f"quantilesExactWeightedIfMerge({LEVELS})(f_latency)",
+    ),
+)
+
+
+# Calls per latency bucket: the count of the latency histograms (app/analytics/rollups.py).
+BUCKET_CALLS = "countIf(event = 'ai_call_completed' AND latency_ms > 0)"

@@ -1,0 +1,256 @@
+"""The rollup tables of the AI cost reports: the figures of `ai_usage_events` summed per period
+(day or hour) and key, kept by materialized views (migration 013), and their repair.
+
+Why tables rather than the aggregate projections they replace (migrations 008 and 012):
+ClickHouse plans a SELECT that a projection serves against the table's own primary key and the
+projection's query first, which cost 13-25 ms per SELECT here, most of a report; the same
+aggregates read from a plain table plan in less than half that (bench/README, "Analytics
+queries"). Each table is a `SummingMergeTree`: rows of one key are summed as parts merge (the
+latency state is merged like in an `AggregatingMergeTree`), so a report still sums them.
+
+IMPORTANT: a view's part is not committed atomically with the part of `ai_usage_events` that
+fed it. A worker killed between the two would leave a rollup short of that insert's rows (or,
+would ClickHouse commit the views first, ahead of them), and the writer's retry, which skips
+rows already stored, would not feed the views again. Every rollup row therefore counts the
+rows of `ai_usage_events` it sums (`source_rows`), and `repair` compares those counts with the
+rows, per workspace and day, and rebuilds the days that differ. The writer calls it whenever a
+batch holds events already stored (the sign of a retry) for the days its statements may have
+touched; the write locks (app/workers/write_locks.py) keep other writers of the workspace out
+while it runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from app.analytics.ai_figures import BUCKET_CALLS, FIGURES
+from app.analytics.store import AnalyticsStore
+from app.analytics.time_split import GRAIN_KEY, Granularity, Projection, floor_to
+
+ROWS_TABLE = "ai_usage_events"
+# The customer whose organization's plan counts for an event without a plan property ('' for
+# the others): PLAN groups by it. A column (ALIAS) of `ai_usage_events` and of the customer
+# rollups, stored in the plan rollups.
+PLAN_CUSTOMER = "if(attr_customer_plan = '', attr_customer_org_id, '')"
+
+_KEY_TYPES: Mapping[str, str] = {
+    "attr_environment": "LowCardinality(String)",
+    "attr_app_id": "UUID",
+    "attr_customer_org_id": "String",
+    "attr_customer_plan": "LowCardinality(String)",
+    "plan_customer": "String",
+    "attr_feature": "LowCardinality(String)",
+    "attr_provider": "LowCardinality(String)",
+    "attr_model": "LowCardinality(String)",
+}
+
+
+@dataclass(frozen=True)
+class Rollup(Projection):
+    """A rollup table: its name and grain, the key columns it groups by (in its sort order,
+    after the workspace and the period), and whether it holds the figures or a latency
+    histogram (calls `n` per `latency_sketch` bucket)."""
+
+    keys: tuple[str, ...] = ()
+    histogram: bool = False
+    # Sorted by customer before the period: a condition on a few customers skips the others.
+    customer_first: bool = False
+
+    @property
+    def is_table(self) -> bool:
+        return True
+
+    @property
+    def has_plan_customer_alias(self) -> bool:
+        return {"attr_customer_org_id", "attr_customer_plan"} <= set(self.keys)
+
+    @property
+    def columns(self) -> frozenset[str]:
+        """The columns a report may group or filter by when it reads this rollup."""
+        extra = {"plan_customer"} if self.has_plan_customer_alias else set()
+        return frozenset((*self.keys, *extra))
+
+    @property
+    def sort_key(self) -> tuple[str, ...]:
+        keys = list(self.keys)
+        if self.customer_first:
+            keys.remove("attr_customer_org_id")
+            order = ["workspace_id", "attr_customer_org_id", "period", *keys]
+        else:
+            order = ["workspace_id", "period", *keys]
+        return (*order, *(["latency_sketch"] if self.histogram else []))
+
+
+_ENV_APP = ("attr_environment", "attr_app_id")
+_DIMS = ("attr_feature", "attr_provider", "attr_model")
+_CUSTOMER = ("attr_environment", "attr_customer_org_id", "attr_customer_plan")
+_PLAN = ("attr_environment", "attr_customer_plan", "plan_customer")
+_DAY, _HOUR = Granularity.DAY, Granularity.HOUR
+
+# The figures, smallest first within a grain (a report reads the smallest that has its columns):
+# per day for the whole days of a range, per hour for the whole hours at its ends.
+FIGURE_ROLLUPS: tuple[Rollup, ...] = (
+    Rollup("ai_daily", _DAY, _ENV_APP),
+    Rollup("ai_daily_feature", _DAY, ("attr_environment", "attr_feature")),
+    Rollup("ai_daily_model", _DAY, ("attr_environment", "attr_provider", "attr_model")),
+    Rollup("ai_daily_plan", _DAY, _PLAN),
+    Rollup("ai_daily_customer", _DAY, _CUSTOMER),
+    Rollup(
+        "ai_daily_customer_dims",
+        _DAY,
+        ("attr_customer_org_id", *_ENV_APP, *_DIMS),
+        customer_first=True,
+    ),
+    Rollup("ai_hourly", _HOUR, _ENV_APP),
+    Rollup("ai_hourly_dims", _HOUR, (*_ENV_APP, *_DIMS)),
+    Rollup("ai_hourly_customer", _HOUR, _CUSTOMER),
+)
+# Latency histograms: reading one as rows costs about half of merging the same histogram from
+# `quantilesExactWeighted` states (those of FIGURE_ROLLUPS, which remain the source where no
+# histogram has a report's columns).
+HISTOGRAM_ROLLUPS: tuple[Rollup, ...] = (
+    Rollup("ai_latency_daily", _DAY, _ENV_APP, histogram=True),
+    Rollup("ai_latency_daily_feature", _DAY, ("attr_environment", "attr_feature"), histogram=True),
+    Rollup(
+        "ai_latency_daily_model",
+        _DAY,
+        ("attr_environment", "attr_provider", "attr_model"),
+        histogram=True,
+    ),
+    Rollup("ai_latency_daily_plan", _DAY, _PLAN, histogram=True),
+    Rollup(
+        "ai_latency_daily_customer",
+        _DAY,
+        ("attr_customer_org_id", "attr_environment", "attr_customer_plan"),
+        histogram=True,
+        customer_first=True,
+    ),
+    Rollup("ai_latency_hourly", _HOUR, _ENV_APP, histogram=True),
+)
+ROLLUPS = (*FIGURE_ROLLUPS, *HISTOGRAM_ROLLUPS)
+
+
+def select_sql(rollup: Rollup, where: str = "") -> str:
+    """The rows of `rollup` computed from `ai_usage_events` (those matching `where`, if given):
+    what its view inserts for each insert, and what a repair inserts again."""
+    keys = [
+        f"{PLAN_CUSTOMER} AS plan_customer" if key == "plan_customer" else key
+        for key in rollup.keys
+    ]
+    names = list(rollup.keys)
+    if rollup.histogram:
+        keys.append("latency_sketch")
+        names.append("latency_sketch")
+        values = [f"{BUCKET_CALLS} AS n"]
+    else:
+        values = [f"{f.aggregate} AS {f.alias}" for f in FIGURES]
+    period = GRAIN_KEY[rollup.grain]
+    return (
+        f"SELECT workspace_id, {period} AS period, {', '.join(keys)}, "
+        f"count() AS source_rows, {', '.join(values)} "
+        f"FROM {ROWS_TABLE}{f' WHERE {where}' if where else ''} "
+        f"GROUP BY workspace_id, period, {', '.join(names)}"
+    )
+
+
+def table_sql(rollup: Rollup, value_types: Mapping[str, str]) -> str:
+    """The CREATE TABLE of `rollup`; `value_types` maps each figure's alias to its type."""
+    columns = ["workspace_id UUID", "period DateTime('UTC')"]
+    columns += [f"{key} {_KEY_TYPES[key]}" for key in rollup.keys]
+    columns.append("source_rows UInt64")
+    if rollup.histogram:
+        columns[2 + len(rollup.keys) : 2 + len(rollup.keys)] = ["latency_sketch Float64"]
+        columns.append("n UInt64")
+    else:
+        columns += [f"{f.alias} {value_types[f.alias]}" for f in FIGURES]
+    if rollup.has_plan_customer_alias:
+        columns.append(f"plan_customer String ALIAS {PLAN_CUSTOMER}")
+    body = ",\n    ".join(columns)
+    return (
+        f"CREATE TABLE IF NOT EXISTS {rollup.name}\n(\n    {body}\n)\n"
+        f"ENGINE = SummingMergeTree\nORDER BY ({', '.join(rollup.sort_key)})"
+    )
+
+
+def view_name(rollup: Rollup) -> str:
+    return f"{rollup.name}_view"
+
+
+def migration_statements(rollups: Sequence[Rollup], value_types: Mapping[str, str]) -> list[str]:
+    """Per rollup: its table, its view, and its rows computed from those already stored (the
+    TRUNCATE makes a migration cut off half-way and run again count them once)."""
+    statements = []
+    for rollup in rollups:
+        statements += [
+            table_sql(rollup, value_types),
+            f"CREATE MATERIALIZED VIEW IF NOT EXISTS {view_name(rollup)} TO {rollup.name} AS "
+            + select_sql(rollup),
+            f"TRUNCATE TABLE {rollup.name}",
+            f"INSERT INTO {rollup.name} " + select_sql(rollup),
+        ]
+    return statements
+
+
+# --- repair ------------------------------------------------------------------------------------
+
+# Days as DateTime64: the embedded engine returns a DateTime as a number.
+_ROWS_PER_DAY = (
+    "SELECT workspace_id, toDateTime64(toStartOfDay(timestamp), 3, 'UTC') AS day, count() AS n "
+    "FROM ai_usage_events "
+    "WHERE workspace_id IN {workspaces:Array(UUID)} "
+    "AND timestamp >= {first:DateTime64(3, 'UTC')} AND timestamp < {last:DateTime64(3, 'UTC')} "
+    "GROUP BY workspace_id, day"
+)
+
+
+def _rolled_per_day(rollup: Rollup) -> str:
+    return (
+        f"SELECT '{rollup.name}' AS rollup, workspace_id, "
+        "toDateTime64(toStartOfDay(period), 3, 'UTC') AS day, "
+        f"sum(source_rows) AS n FROM {rollup.name} "
+        "WHERE workspace_id IN {workspaces:Array(UUID)} "
+        "AND period >= {first:DateTime('UTC')} AND period < {last:DateTime('UTC')} "
+        "GROUP BY workspace_id, day"
+    )
+
+
+def repair(
+    store: AnalyticsStore, workspaces: Sequence[UUID | str], first: datetime, last: datetime
+) -> list[tuple[str, UUID, datetime]]:
+    """Rebuild, from `ai_usage_events`, each rollup's days between the day of `first` and that
+    of `last` (included) whose rows do not count the workspace's rows of that day; returns the
+    (rollup, workspace, day) rebuilt. The caller keeps other writers of `workspaces` out."""
+    start = floor_to(first, Granularity.DAY)
+    end = floor_to(last, Granularity.DAY) + timedelta(days=1)
+    params = {"workspaces": sorted({str(w) for w in workspaces}), "first": start, "last": end}
+    expected = {
+        (UUID(str(r["workspace_id"])), r["day"]): int(r["n"])
+        for r in store.query(_ROWS_PER_DAY, params)
+    }
+    rolled: dict[tuple[str, UUID, datetime], int] = {}
+    for r in store.query("\nUNION ALL\n".join(_rolled_per_day(x) for x in ROLLUPS), params):
+        rolled[(r["rollup"], UUID(str(r["workspace_id"])), r["day"])] = int(r["n"])
+    wrong = sorted(
+        (rollup.name, workspace, day)
+        for rollup in ROLLUPS
+        for workspace, day in {*expected, *((w, d) for (_, w, d) in rolled)}
+        if rolled.get((rollup.name, workspace, day), 0) != expected.get((workspace, day), 0)
+    )
+    by_name = {rollup.name: rollup for rollup in ROLLUPS}
+    for name, workspace, day in wrong:
+        rollup = by_name[name]
+        day_params = {"w": workspace, "day": day, "next": day + timedelta(days=1)}
+        store.command(
+            f"DELETE FROM {name} WHERE workspace_id = {{w:UUID}} "
+            "AND period >= {day:DateTime('UTC')} AND period < {next:DateTime('UTC')}",
+            day_params,
+        )
+        where = (
+            "workspace_id = {w:UUID} AND timestamp >= {day:DateTime64(3, 'UTC')} "
+            "AND timestamp < {next:DateTime64(3, 'UTC')}"
+        )
+        store.command(f"INSERT INTO {name} {select_sql(rollup, where)}", day_params)
+    return wrong

@@ -1,0 +1,125 @@
+"""The rollup tables: created as app/analytics/rollups.py renders them, fed by their views,
+and rebuilt when a crash between an insert and its views left them short (or over)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from uuid import UUID
+
+import orjson
+from sqlalchemy.engine import Engine
+
+from app.analytics.ai_figures import FIGURES
+from app.analytics.migrations import CLICKHOUSE_MIGRATIONS_DIR, split_statements
+from app.analytics.rollups import ROLLUPS, migration_statements, repair, view_name
+from app.analytics.store import AnalyticsStore
+from app.analytics.time_split import Granularity
+from app.workers.dead_letters import DeadLetterStore
+from app.workers.writer import EventWriter
+from tests.workers.rows import WORKSPACE, queued_row
+
+DAY = datetime(2026, 11, 2, tzinfo=UTC)
+
+
+def _batch() -> list[dict[str, str]]:
+    return [
+        queued_row("call-1"),
+        queued_row("call-2", customer_org_id="globex"),
+        queued_row("failed-1", event="ai_call_failed"),
+    ]
+
+
+def _rolled(store: AnalyticsStore, table: str) -> list[dict[str, object]]:
+    return store.query(
+        f"SELECT toDateTime64(period, 3, 'UTC') AS period, sum(source_rows) AS source_rows "
+        f"FROM {table} GROUP BY period ORDER BY period"
+    )
+
+
+def test_the_migration_creates_the_rollups_that_rollups_py_renders(store: AnalyticsStore) -> None:
+    aggregates = ", ".join(f"{f.aggregate} AS {f.alias}" for f in FIGURES)
+    types = {
+        row["name"]: row["type"]
+        for row in store.query(f"DESCRIBE (SELECT {aggregates} FROM ai_usage_events)")
+    }
+    [migration] = CLICKHOUSE_MIGRATIONS_DIR.glob("013_*.sql")
+    written = [" ".join(s.split()) for s in split_statements(Path(migration).read_text())]
+    rendered = [" ".join(s.split()) for s in migration_statements(ROLLUPS, types)]
+    assert written[1 : 1 + len(rendered)] == rendered
+
+
+def test_every_rollup_counts_the_rows_of_a_batch(store: AnalyticsStore, engine: Engine) -> None:
+    EventWriter(store, DeadLetterStore(engine)).write(_batch())
+    for rollup in ROLLUPS:
+        period = DAY if rollup.grain is Granularity.DAY else DAY.replace(hour=10)
+        assert _rolled(store, rollup.name) == [{"period": period, "source_rows": 3}], rollup.name
+
+
+def test_a_rollup_left_short_by_a_crash_is_rebuilt_when_the_batch_is_retried(
+    store: AnalyticsStore, engine: Engine
+) -> None:
+    writer = EventWriter(store, DeadLetterStore(engine))
+    # The worker dies between the part of `ai_usage_events` and that of one view.
+    store.command(f"DETACH TABLE {view_name(ROLLUPS[0])}")
+    writer.write(_batch())
+    store.command(f"ATTACH TABLE {view_name(ROLLUPS[0])}")
+    assert _rolled(store, "ai_daily") == []
+    result = writer.write(_batch())  # the queue hands the unacknowledged batch out again
+    assert (result.inserted, result.duplicates) == (0, 3)
+    assert _rolled(store, "ai_daily") == [{"period": DAY, "source_rows": 3}]
+    totals = "SELECT sum(f_calls) AS calls, sum(f_failed_calls) AS failed FROM ai_daily"
+    assert store.query(totals) == [{"calls": 2, "failed": 1}]
+
+
+def test_a_rollup_that_counted_an_insert_twice_is_rebuilt(
+    store: AnalyticsStore, engine: Engine
+) -> None:
+    EventWriter(store, DeadLetterStore(engine)).write(_batch())
+    store.command("INSERT INTO ai_hourly_dims SELECT * FROM ai_hourly_dims")
+    rebuilt = repair(store, [WORKSPACE], DAY, DAY)
+    assert rebuilt == [("ai_hourly_dims", UUID(WORKSPACE), DAY)]
+    assert _rolled(store, "ai_hourly_dims") == [{"period": DAY.replace(hour=10), "source_rows": 3}]
+
+
+def test_rollups_that_count_every_row_are_left_as_they_are(
+    store: AnalyticsStore, engine: Engine
+) -> None:
+    writer = EventWriter(store, DeadLetterStore(engine))
+    writer.write(_batch())
+    assert repair(store, [WORKSPACE], DAY, DAY) == []
+
+
+def test_correction_pairs_on_another_day_are_rebuilt_when_their_call_is_retried(
+    store: AnalyticsStore, engine: Engine
+) -> None:
+    writer = EventWriter(store, DeadLetterStore(engine))
+    next_day = "2026-11-03T09:00:00.000000Z"
+    output = queued_row(
+        "accepted-1",
+        event="ai_output_accepted",
+        timestamp=next_day,
+        received_at=next_day,
+        properties=orjson.dumps({"ai_call_id": "call-x"}).decode(),
+    )
+    writer.write([output])  # stored before its call: attributed to nothing yet
+    call = queued_row(
+        "call-x",
+        properties=orjson.dumps(
+            {"ai_call_id": "call-x", "feature": "search", "input_tokens": 10, "output_tokens": 5}
+        ).decode(),
+    )
+    store.command(f"DETACH TABLE {view_name(ROLLUPS[1])}")  # ai_daily_feature
+    writer.write([call])  # the call, and the output's correction pair on 3 November
+    store.command(f"ATTACH TABLE {view_name(ROLLUPS[1])}")
+    writer.write([call])  # retried
+    features = store.query(
+        "SELECT toDateTime64(period, 3, 'UTC') AS day, attr_feature AS feature, "
+        "sum(f_accepted_outputs) AS accepted, sum(source_rows) AS source_rows "
+        "FROM ai_daily_feature GROUP BY day, feature HAVING source_rows > 0 ORDER BY day, feature"
+    )
+    assert features == [
+        {"day": DAY, "feature": "search", "accepted": 0, "source_rows": 1},
+        {"day": DAY.replace(day=3), "feature": "", "accepted": 0, "source_rows": 2},
+        {"day": DAY.replace(day=3), "feature": "search", "accepted": 1, "source_rows": 1},
+    ]
