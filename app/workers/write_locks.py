@@ -12,27 +12,30 @@ mode each batch is written holding one Redis lock per workspace it holds events 
 sorted order (two batches never wait for each other in a circle); the writes of different
 workspaces still run in parallel.
 
-A lock expires `ttl_s` after it was taken, so that a worker killed while holding one holds up
-the others for that long at most; a write never takes nearly that long (a batch is at most
-a few thousand rows). A worker that cannot get a lock within `wait_s`, or cannot reach Redis,
-raises `AnalyticsUnavailable`: its messages stay queued and are retried.
+A lock expires `ttl_s` after it was last renewed: while a batch is written, a thread of its
+worker renews its locks every third of that, so a worker killed while holding them holds up
+the others (and its own restart) for `ttl_s` at most, however long writes take. A worker that
+cannot get a lock within `wait_s`, or cannot reach Redis, raises `AnalyticsUnavailable`: its
+messages stay queued and are retried.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from typing import Protocol
 
 import redis
 from redis.exceptions import LockError, LockNotOwnedError
+from redis.lock import Lock
 
 from app.errors import AnalyticsUnavailable
 
 log = logging.getLogger(__name__)
 
-LOCK_TTL_S = 120.0
+LOCK_TTL_S = 10.0
 LOCK_WAIT_S = 60.0
 
 
@@ -58,20 +61,41 @@ class RedisWriteLocks:
         self.ttl_s = ttl_s
         self.wait_s = wait_s
 
+    def key(self, workspace: str) -> str:
+        return self.prefix + workspace
+
     @contextmanager
     def hold(self, workspaces: Iterable[str]) -> Iterator[None]:
         """Hold the locks of `workspaces` for the duration of the block."""
+        locks: list[Lock] = []
+        done = threading.Event()
+        renewer = threading.Thread(
+            target=self._renew, args=(locks, done), name="write-lock-renewer", daemon=True
+        )
         with ExitStack() as held:
             for workspace in sorted(set(workspaces)):
-                held.enter_context(self._one(workspace))
-            yield
+                locks.append(held.enter_context(self._one(workspace)))
+            renewer.start()
+            try:
+                yield
+            finally:
+                done.set()
+                renewer.join()
+
+    def _renew(self, locks: list[Lock], done: threading.Event) -> None:
+        while not done.wait(self.ttl_s / 3):
+            for lock in locks:
+                try:
+                    lock.reacquire()
+                except (LockError, redis.RedisError) as exc:
+                    # Released in the meantime, or Redis is gone: the release reports it.
+                    log.warning("could not renew a write lock: %s", exc)
 
     @contextmanager
-    def _one(self, workspace: str) -> Iterator[None]:
-        # thread_local=False: the batcher thread that takes a lock is the one that releases it,
-        # and a token kept per thread would only cost a lookup.
+    def _one(self, workspace: str) -> Iterator[Lock]:
+        # thread_local=False: the renewer thread renews the locks the batcher thread took.
         lock = self.client.lock(
-            self.prefix + workspace,
+            self.key(workspace),
             timeout=self.ttl_s,
             blocking_timeout=self.wait_s,
             thread_local=False,
@@ -88,13 +112,13 @@ class RedisWriteLocks:
                 f"{self.wait_s:g} s"
             )
         try:
-            yield
+            yield lock
         finally:
             try:
                 lock.release()
             except LockNotOwnedError:
-                # The write outlived the lock's TTL: it is done, but another worker may have
-                # written the same workspace's events meanwhile. Worth knowing; nothing to undo.
+                # The lock expired (its renewals failed): the write is done, but another worker
+                # may have written the same workspace's events meanwhile. Nothing to undo.
                 log.warning("a write outlived its lock", extra={"workspace_id": workspace})
             except (LockError, redis.RedisError) as exc:
                 # The rows are written: the lock expires on its own.

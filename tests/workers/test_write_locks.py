@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -111,9 +112,20 @@ def test_the_lock_of_a_worker_killed_while_writing_expires(
     store: AnalyticsStore, engine: Engine, clients: list[redis.Redis]
 ) -> None:
     killed = RedisWriteLocks(clients[0], store.database, ttl_s=0.5)
-    killed.hold([WORKSPACE]).__enter__()  # never left: the process died holding it
+    # Taken and never renewed nor released: the process died holding it.
+    assert clients[0].lock(killed.key(WORKSPACE), timeout=killed.ttl_s).acquire()
     result = _writer(store, engine, clients[1], wait_s=10).write([queued_row("e1")])
     assert result.inserted == 1
+
+
+def test_a_write_longer_than_the_lock_s_ttl_keeps_it(
+    store: AnalyticsStore, engine: Engine, clients: list[redis.Redis]
+) -> None:
+    slow = RedisWriteLocks(clients[0], store.database, ttl_s=0.3)
+    with slow.hold([WORKSPACE]):
+        time.sleep(1.0)  # over three TTLs: renewed all along
+        assert clients[1].exists(slow.key(WORKSPACE))
+    assert not clients[1].exists(slow.key(WORKSPACE))
 
 
 def test_without_redis_a_writer_leaves_its_batch_to_be_retried(
