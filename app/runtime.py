@@ -208,7 +208,7 @@ def open_runtime(
         if workers:
             # Several worker processes may consume one queue: they take turns per workspace.
             locks = RedisWriteLocks(redis_queue.broker.client, store.database)
-            writer = EventWriter(store, dead_letters, locks)
+            writer = EventWriter(store, dead_letters, locks, cluster=settings.clickhouse_cluster)
             consumer = RedisConsumer(redis_queue, writer, settings)
     else:
         assert workers, "the local queue is consumed by the process that fills it"
@@ -216,7 +216,7 @@ def open_runtime(
         queue = local_queue
         consumer = LocalConsumer(
             local_queue,
-            EventWriter(store, dead_letters),
+            EventWriter(store, dead_letters, cluster=settings.clickhouse_cluster),
             max_rows=settings.batch_max_rows,
             max_wait_s=settings.batch_max_wait_s,
         )

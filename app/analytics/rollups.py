@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 from app.analytics.ai_figures import BUCKET_CALLS, FIGURES
+from app.analytics.cluster import for_cluster
 from app.analytics.store import AnalyticsStore
 from app.analytics.time_split import GRAIN_KEY, Granularity, Projection, floor_to
 
@@ -218,11 +219,18 @@ def _rolled_per_day(rollup: Rollup) -> str:
 
 
 def repair(
-    store: AnalyticsStore, workspaces: Sequence[UUID | str], first: datetime, last: datetime
+    store: AnalyticsStore,
+    workspaces: Sequence[UUID | str],
+    first: datetime,
+    last: datetime,
+    *,
+    cluster: str | None = None,
 ) -> list[tuple[str, UUID, datetime]]:
     """Rebuild, from `ai_usage_events`, each rollup's days between the day of `first` and that
     of `last` (included) whose rows do not count the workspace's rows of that day; returns the
-    (rollup, workspace, day) rebuilt. The caller keeps other writers of `workspaces` out."""
+    (rollup, workspace, day) rebuilt. The caller keeps other writers of `workspaces` out.
+    `cluster`: the cluster the tables are sharded over (the DELETE goes to the local tables;
+    the INSERT, through the Distributed one, reaches the workspace's shard)."""
     start = floor_to(first, Granularity.DAY)
     end = floor_to(last, Granularity.DAY) + timedelta(days=1)
     params = {"workspaces": sorted({str(w) for w in workspaces}), "first": start, "last": end}
@@ -243,11 +251,12 @@ def repair(
     for name, workspace, day in wrong:
         rollup = by_name[name]
         day_params = {"w": workspace, "day": day, "next": day + timedelta(days=1)}
-        store.command(
+        delete = (
             f"DELETE FROM {name} WHERE workspace_id = {{w:UUID}} "
-            "AND period >= {day:DateTime('UTC')} AND period < {next:DateTime('UTC')}",
-            day_params,
+            "AND period >= {day:DateTime('UTC')} AND period < {next:DateTime('UTC')}"
         )
+        for statement in for_cluster(delete, cluster=cluster, database=store.database):
+            store.command(statement, day_params)
         where = (
             "workspace_id = {w:UUID} AND timestamp >= {day:DateTime64(3, 'UTC')} "
             "AND timestamp < {next:DateTime64(3, 'UTC')}"

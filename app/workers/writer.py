@@ -97,11 +97,15 @@ class EventWriter:
         store: AnalyticsStore,
         dead_letter: DeadLetterSink,
         write_locks: WriteLocks | None = None,
+        *,
+        cluster: str | None = None,
     ) -> None:
-        """`write_locks` is needed when several processes write: without it, only one may."""
+        """`write_locks` is needed when several processes write: without it, only one may.
+        `cluster`: the ClickHouse cluster the tables are sharded over, if any."""
         self.store = store
         self.dead_letter = dead_letter
         self.write_locks = write_locks
+        self.cluster = cluster
 
     def write(self, rows: Sequence[QueuedRow]) -> WriteResult:
         if self.write_locks is None:
@@ -171,7 +175,9 @@ class EventWriter:
             low, high = (
                 (params["window_start"], params["window_end"]) if reconciled else (first, last)
             )
-            rebuilt = repair_rollups(self.store, params["workspaces"], low, high)
+            rebuilt = repair_rollups(
+                self.store, params["workspaces"], low, high, cluster=self.cluster
+            )
             if rebuilt:
                 log.warning("rollups rebuilt after a retried batch", extra={"days": len(rebuilt)})
 

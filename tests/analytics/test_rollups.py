@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from app.analytics.ai_figures import FIGURES
 from app.analytics.migrations import CLICKHOUSE_MIGRATIONS_DIR, split_statements
 from app.analytics.rollups import ROLLUPS, migration_statements, repair, view_name
-from app.analytics.store import AnalyticsStore
+from app.analytics.store import AnalyticsStore, Params, Row
 from app.analytics.time_split import Granularity
 from app.workers.dead_letters import DeadLetterStore
 from app.workers.writer import EventWriter
@@ -123,3 +123,33 @@ def test_correction_pairs_on_another_day_are_rebuilt_when_their_call_is_retried(
         {"day": DAY.replace(day=3), "feature": "", "accepted": 0, "source_rows": 2},
         {"day": DAY.replace(day=3), "feature": "search", "accepted": 1, "source_rows": 1},
     ]
+
+
+class _Commands:
+    """Reads from `store`; records the statements it is told to run instead of running them."""
+
+    def __init__(self, store: AnalyticsStore) -> None:
+        self.store = store
+        self.database = store.database
+        self.commands: list[str] = []
+
+    def query(self, sql: str, params: Params | None = None) -> list[Row]:
+        return self.store.query(sql, params)
+
+    def command(self, sql: str, params: Params | None = None) -> None:
+        self.commands.append(" ".join(sql.split()))
+
+
+def test_on_a_cluster_a_rebuild_deletes_on_each_shard_and_inserts_through_the_distributed_table(
+    store: AnalyticsStore, engine: Engine
+) -> None:
+    EventWriter(store, DeadLetterStore(engine)).write(_batch())
+    store.command("INSERT INTO ai_daily SELECT * FROM ai_daily")
+    recording = _Commands(store)
+    repair(recording, [WORKSPACE], DAY, DAY, cluster="analytics")  # type: ignore[arg-type]
+    delete, insert = recording.commands
+    assert delete.startswith(
+        f"DELETE FROM {store.database}.ai_daily_local ON CLUSTER 'analytics' WHERE "
+    )
+    assert insert.startswith("INSERT INTO ai_daily SELECT ")
+    assert " FROM ai_usage_events WHERE workspace_id = {w:UUID} " in insert
