@@ -161,11 +161,10 @@ def table_sql(rollup: Rollup, value_types: Mapping[str, str]) -> str:
     """The CREATE TABLE of `rollup`; `value_types` maps each figure's alias to its type."""
     columns = ["workspace_id UUID", "period DateTime('UTC')"]
     columns += [f"{key} {_KEY_TYPES[key]}" for key in rollup.keys]
-    columns.append("source_rows UInt64")
     if rollup.histogram:
-        columns[2 + len(rollup.keys) : 2 + len(rollup.keys)] = ["latency_sketch Float64"]
-        columns.append("n UInt64")
+        columns += ["latency_sketch Float64", "source_rows UInt64", "n UInt64"]
     else:
+        columns.append("source_rows UInt64")
         columns += [f"{f.alias} {value_types[f.alias]}" for f in FIGURES]
     if rollup.has_plan_customer_alias:
         columns.append(f"plan_customer String ALIAS {PLAN_CUSTOMER}")

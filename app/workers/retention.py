@@ -23,6 +23,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from app.accounts.models import Workspace
+from app.analytics.cluster import for_cluster
 from app.analytics.rollups import ROLLUPS
 from app.analytics.store import AnalyticsStore
 from app.analytics.time_split import Granularity, floor_to
@@ -76,17 +77,6 @@ def retention_cutoffs(engine: Engine, now: datetime) -> list[tuple[UUID, datetim
         ]
 
 
-def _rendered(sql: str, *, cluster: str | None, database: str) -> list[str]:
-    """The DELETE as the store must run it: as written on one server; on a cluster, against
-    each shard's local table (a Distributed table refuses lightweight deletes)."""
-    if cluster is None:
-        return [sql]
-    # Imported here: only cluster deployments need the renderer.
-    from app.analytics.cluster import for_cluster
-
-    return list(for_cluster(sql, cluster=cluster, database=database))
-
-
 def purge_expired(
     store: AnalyticsStore,
     engine: Engine,
@@ -108,7 +98,7 @@ def purge_expired(
             # nothing is not issued at all (see IMPORTANT above).
             due = int(store.query(_COUNT.format(table=table), params)[0]["n"])
             if due:
-                for statement in _rendered(
+                for statement in for_cluster(
                     _DELETE.format(table=table), cluster=cluster, database=store.database
                 ):
                     store.command(statement, params)
@@ -138,7 +128,7 @@ def _purge_rollups(
             continue
         rollup = by_name[row["rollup"]]
         where = _ROLLUP_PERIOD_BEFORE.format(before=rollup.grain.value)
-        for statement in _rendered(
+        for statement in for_cluster(
             f"DELETE FROM {rollup.name} WHERE {where}", cluster=cluster, database=store.database
         ):
             store.command(statement, params)
