@@ -14,9 +14,9 @@
 2. Times each report over the last 30 days (the dashboard's default range, not aligned to
    hours, so the partial hours at both ends are read from the rows): the median of `--runs`
    runs after one warm-up run, as served (the AI cost reports from the rollup tables, the
-   organizations list from the projections of `events`) — the figures CONTRACT §4 lists,
+   organizations list from those of `events`) — the figures CONTRACT §4 lists,
    then every figure (latency percentiles and edit-ratio distribution too) — and, for
-   comparison, from the rows alone (no rollup, `optimize_use_projections = 0`). CPU ms is the
+   comparison, from the rows alone (no rollup). CPU ms is the
    whole process's CPU time: on a loaded machine it stays what the query costs while the wall
    clock grows.
 """
@@ -46,7 +46,7 @@ from app.analytics.ai_cost_attribution import (
 )
 from app.analytics.chdb_store import ChdbStore
 from app.analytics.migrations import migrate
-from app.analytics.store import AnalyticsStore, Params, Row
+from app.analytics.store import AnalyticsStore
 from app.organizations import queries as organizations
 from app.organizations.health import DEFAULT_MODEL
 
@@ -137,25 +137,15 @@ FROM numbers(1000) WHERE number % 10 >= 7 AND number % 4 != 0
 
 @contextmanager
 def rows_only() -> Iterator[None]:
-    """The AI cost reports read from the rows alone, as if there were no rollup table."""
+    """The reports read from the rows alone, as if there were no rollup table."""
     rollups, histograms = ai_cost._ROLLUPS, ai_cost._HISTOGRAMS
-    ai_cost._ROLLUPS, ai_cost._HISTOGRAMS = (), ()
+    organization_rollups = organizations._ROLLUPS
+    ai_cost._ROLLUPS, ai_cost._HISTOGRAMS, organizations._ROLLUPS = (), (), ()
     try:
         yield
     finally:
         ai_cost._ROLLUPS, ai_cost._HISTOGRAMS = rollups, histograms
-
-
-class NoProjections:
-    """A store whose queries read the rows, never a projection (the organizations list's):
-    with `rows_only`, the raw baseline."""
-
-    def __init__(self, store: AnalyticsStore) -> None:
-        self.store = store
-        self.database = store.database
-
-    def query(self, sql: str, params: Params | None = None) -> list[Row]:
-        return self.store.query(f"{sql}\nSETTINGS optimize_use_projections = 0", params)
+        organizations._ROLLUPS = organization_rollups
 
 
 def load(store: AnalyticsStore, events: int, end: datetime) -> None:
@@ -301,8 +291,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             load(store, args.events, end)
         count = store.query("SELECT count() AS n FROM ai_usage_events")[0]["n"]
         print(f"\n{count:,} rows in ai_usage_events; median of {args.runs} runs, in ms:\n")
-        raw = NoProjections(store)
-        served, baseline = reports(store, end), reports(raw, end)
+        served = reports(store, end)
         print(
             f"| {'report (last 30 days)':<48} | {'wall ms':>7} | {'CPU ms':>7} "
             f"| {'all figures: wall':>17} | {'rows only: wall':>15} |"
@@ -312,7 +301,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             wall, cpu = median_ms(partial(run, False), args.runs)
             full_wall, _ = median_ms(partial(run, True), args.runs)
             with rows_only():
-                raw_wall, _ = median_ms(partial(baseline[name], False), args.runs)
+                raw_wall, _ = median_ms(partial(run, False), args.runs)
             cells = f"{wall:>7.1f} | {cpu:>7.1f} | {full_wall:>17.1f} | {raw_wall:>15.1f}"
             print(f"| {name:<48} | {cells} |", flush=True)
         print(f"\nload average during the run: {os.getloadavg()[0]:.1f} (2 cores)")

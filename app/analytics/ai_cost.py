@@ -40,7 +40,7 @@ from app.analytics.ai_figures import BUCKET_CALLS as _BUCKET_CALLS
 from app.analytics.ai_figures import EDIT_RATIO_BUCKETS, LATENCY_LEVELS
 from app.analytics.ai_figures import FIGURES as _FIGURES
 from app.analytics.ai_figures import LEVELS as _LEVELS
-from app.analytics.ai_figures import Figure as _Figure
+from app.analytics.figure import Figure as _Figure
 from app.analytics.rollups import FIGURE_ROLLUPS, HISTOGRAM_ROLLUPS, ROWS_TABLE, Rollup
 from app.analytics.store import AnalyticsStore, Params, side_by_side
 from app.analytics.time_split import (
@@ -99,9 +99,7 @@ def _merges(figures: Sequence[_Figure]) -> str:
 
 def _partial_merges(figures: Sequence[_Figure]) -> str:
     """Merged, but with the latency still a state: for a second level of merging."""
-    return ",\n".join(
-        f"{f.merge.replace('IfMerge(', 'IfMergeState(')} AS {f.alias}" for f in figures
-    )
+    return ",\n".join(f"{f.partial_merge} AS {f.alias}" for f in figures)
 
 
 def _rate(part: int, whole: int) -> float | None:
@@ -397,11 +395,11 @@ class _Part:
     def histogram(self) -> str:
         """Its calls per key and latency bucket: summed from a histogram rollup when the branch
         reads one, else counted from the rows alike."""
-        calls = "sum(n)" if self.branch.projection is not None else _BUCKET_CALLS
+        calls = "sum(n)" if self.branch.rollup is not None else _BUCKET_CALLS
         rows = ", ".join([*self.keys, "latency_sketch", f"{calls} AS n"])
         return (
             f"SELECT {rows} FROM {self.branch.source} WHERE {self.where}"
-            f" GROUP BY {', '.join([*self.names, 'latency_sketch'])} {self.branch.settings}"
+            f" GROUP BY {', '.join([*self.names, 'latency_sketch'])}"
         )
 
 
@@ -409,7 +407,7 @@ def _parts(
     scope: AiScope,
     dimension: _Dimension | None,
     params: dict[str, Any],
-    projections: Sequence[Rollup],
+    rollups: Sequence[Rollup],
     *,
     series: Granularity | None,
     conditions: Sequence[str],
@@ -417,9 +415,7 @@ def _parts(
     filters, _, filter_params = scope.filters()
     params.update(filter_params)
     parts = []
-    for branch in branches(
-        ROWS_TABLE, scope.start, scope.end, projections, params, rows_source=ROWS_TABLE
-    ):
+    for branch in branches(ROWS_TABLE, scope.start, scope.end, rollups, params):
         keys = [f"{dimension.key} AS key"] if dimension else []
         if series is not None:
             keys.insert(0, f"{_BUCKET_OF[series].format(t=branch.time_key)} AS bucket")
@@ -469,22 +465,19 @@ def _aggregated(
         if tuple(figures) == (_LATENCY,)
         else []
     )
-    projections = histograms or _sources(scope, dimension, series, few_customers=few_customers)
+    rollups = histograms or _sources(scope, dimension, series, few_customers=few_customers)
     aggregates = ", ".join(f"{f.aggregate} AS {f.alias}" for f in figures)
     selects = []
-    for part in _parts(scope, dimension, params, projections, series=series, conditions=conditions):
+    for part in _parts(scope, dimension, params, rollups, series=series, conditions=conditions):
         group_by = f"GROUP BY {', '.join(part.names)}" if part.keys else ""
-        if histograms and part.branch.projection is not None:
+        if histograms and part.branch.rollup is not None:
             select = ", ".join([*part.names, _LATENCY_OF_HISTOGRAM])
             selects.append(f"(SELECT {select} FROM ({part.histogram()}) {group_by})")
             continue
         # A rollup holds partial aggregates already: they are summed (merged) once more.
-        values = aggregates if part.branch.projection is None else _partial_merges(figures)
+        values = aggregates if part.branch.rollup is None else _partial_merges(figures)
         select = ", ".join([*part.keys, values])
-        selects.append(
-            f"(SELECT {select} FROM {part.branch.source} WHERE {part.where} {group_by}"
-            f" {part.branch.settings})"
-        )
+        selects.append(f"(SELECT {select} FROM {part.branch.source} WHERE {part.where} {group_by})")
     return "\nUNION ALL\n".join(selects)
 
 

@@ -6,7 +6,7 @@ range. Every figure is a sum or a count, except the latency, a mergeable state o
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from app.analytics.figure import Figure
 
 EDIT_RATIO_BUCKETS = 10
 # Latency buckets: bucket i holds latencies in (g^(i-1), g^i] ms, g = (1 + a) / (1 - a) with
@@ -18,18 +18,6 @@ LATENCY_LEVELS = (0.5, 0.9, 0.95, 0.99)
 _CALLS = "('ai_call_completed', 'ai_call_failed')"
 LEVELS = ", ".join(str(level) for level in LATENCY_LEVELS)
 _COST = "assumeNotNull(estimated_cost_eur)"
-
-
-@dataclass(frozen=True)
-class Figure:
-    name: str
-    aggregate: str  # over `ai_usage_events`
-    merge: str  # how partial results of the aggregate add up, over the column `alias`
-
-    @property
-    def alias(self) -> str:
-        # Never a column's name: ClickHouse would read the aggregate where the column is meant.
-        return f"f_{self.name}"
 
 
 def _sum(name: str, aggregate: str) -> Figure:

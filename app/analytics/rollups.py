@@ -1,20 +1,23 @@
-"""The rollup tables of the AI cost reports: the figures of `ai_usage_events` summed per period
-(day or hour) and key, kept by materialized views (migration 013), and their repair.
+"""The rollup tables: the figures of a raw table summed per period (day or hour) and key, kept
+by materialized views, and their repair. Those of `ai_usage_events` serve the AI cost reports
+(migration 013, figures in app/analytics/ai_figures.py), those of `events` the organizations
+list (migration 014, app/analytics/organization_figures.py).
 
-Why tables rather than the aggregate projections they replace (migrations 008 and 012):
+Why tables rather than the aggregate projections they replace (migrations 008, 011 and 012):
 ClickHouse plans a SELECT that a projection serves against the table's own primary key and the
 projection's query first, which cost 13-25 ms per SELECT here, most of a report; the same
 aggregates read from a plain table plan in less than half that (bench/README, "Analytics
-queries"). Each table is a `SummingMergeTree`: rows of one key are summed as parts merge (the
-latency state is merged like in an `AggregatingMergeTree`), so a report still sums them.
+queries"). Each table is a `SummingMergeTree`: rows of one key are summed as parts merge
+(states are merged like in an `AggregatingMergeTree`, a `SimpleAggregateFunction` by its
+function), so a report still sums them.
 
-IMPORTANT: a view's part is not committed atomically with the part of `ai_usage_events` that
-fed it. A worker killed between the two would leave a rollup short of that insert's rows (or,
+IMPORTANT: a view's part is not committed atomically with the part of the raw table that fed
+it. A worker killed between the two would leave a rollup short of that insert's rows (or,
 would ClickHouse commit the views first, ahead of them), and the writer's retry, which skips
 rows already stored, would not feed the views again. Every rollup row therefore counts the
-rows of `ai_usage_events` it sums (`source_rows`), and `repair` compares those counts with the
-rows, per workspace and day, and rebuilds the days that differ. The writer calls it whenever a
-batch holds events already stored (the sign of a retry) for the days its statements may have
+raw rows it sums (`source_rows`), and `repair` compares those counts with the rows, per
+workspace and day, and rebuilds the days that differ. The writer calls it whenever a batch
+holds events already stored (the sign of a retry) for the days its statements may have
 touched; the write locks (app/workers/write_locks.py) keep other writers of the workspace out
 while it runs.
 """
@@ -28,10 +31,17 @@ from uuid import UUID
 
 from app.analytics.ai_figures import BUCKET_CALLS, FIGURES
 from app.analytics.cluster import for_cluster
+from app.analytics.events_table import EVENTS_TABLE
+from app.analytics.figure import Figure
+from app.analytics.organization_figures import ORGANIZATION_FIGURES
 from app.analytics.store import AnalyticsStore
-from app.analytics.time_split import GRAIN_KEY, Granularity, Projection, floor_to
+from app.analytics.time_split import GRAIN_KEY, Granularity, PeriodTable, floor_to
 
 ROWS_TABLE = "ai_usage_events"
+_FIGURES_OF: Mapping[str, tuple[Figure, ...]] = {
+    ROWS_TABLE: FIGURES,
+    EVENTS_TABLE: ORGANIZATION_FIGURES,
+}
 # The customer whose organization's plan counts for an event without a plan property ('' for
 # the others): PLAN groups by it. A column (ALIAS) of `ai_usage_events` and of the customer
 # rollups, stored in the plan rollups.
@@ -46,23 +56,26 @@ _KEY_TYPES: Mapping[str, str] = {
     "attr_feature": "LowCardinality(String)",
     "attr_provider": "LowCardinality(String)",
     "attr_model": "LowCardinality(String)",
+    "environment": "LowCardinality(String)",
+    "customer_org_id": "String",
 }
 
 
 @dataclass(frozen=True)
-class Rollup(Projection):
+class Rollup(PeriodTable):
     """A rollup table: its name and grain, the key columns it groups by (in its sort order,
-    after the workspace and the period), and whether it holds the figures or a latency
-    histogram (calls `n` per `latency_sketch` bucket)."""
+    after the workspace and the period), and whether it holds the figures of its `source` or a
+    latency histogram (calls `n` per `latency_sketch` bucket)."""
 
     keys: tuple[str, ...] = ()
     histogram: bool = False
     # Sorted by customer before the period: a condition on a few customers skips the others.
     customer_first: bool = False
+    source: str = ROWS_TABLE  # the raw table it sums
 
     @property
-    def is_table(self) -> bool:
-        return True
+    def figures(self) -> tuple[Figure, ...]:
+        return () if self.histogram else _FIGURES_OF[self.source]
 
     @property
     def has_plan_customer_alias(self) -> bool:
@@ -131,12 +144,18 @@ HISTOGRAM_ROLLUPS: tuple[Rollup, ...] = (
     ),
     Rollup("ai_latency_hourly", _HOUR, _ENV_APP, histogram=True),
 )
-ROLLUPS = (*FIGURE_ROLLUPS, *HISTOGRAM_ROLLUPS)
+AI_ROLLUPS = (*FIGURE_ROLLUPS, *HISTOGRAM_ROLLUPS)
+# The organizations list's, coarsest first.
+ORGANIZATION_ROLLUPS: tuple[Rollup, ...] = (
+    Rollup("organizations_daily", _DAY, ("environment", "customer_org_id"), source=EVENTS_TABLE),
+    Rollup("organizations_hourly", _HOUR, ("environment", "customer_org_id"), source=EVENTS_TABLE),
+)
+ROLLUPS = (*AI_ROLLUPS, *ORGANIZATION_ROLLUPS)
 
 
 def select_sql(rollup: Rollup, where: str = "") -> str:
-    """The rows of `rollup` computed from `ai_usage_events` (those matching `where`, if given):
-    what its view inserts for each insert, and what a repair inserts again."""
+    """The rows of `rollup` computed from its source (those matching `where`, if given): what
+    its view inserts for each insert, and what a repair inserts again."""
     keys = [
         f"{PLAN_CUSTOMER} AS plan_customer" if key == "plan_customer" else key
         for key in rollup.keys
@@ -147,25 +166,26 @@ def select_sql(rollup: Rollup, where: str = "") -> str:
         names.append("latency_sketch")
         values = [f"{BUCKET_CALLS} AS n"]
     else:
-        values = [f"{f.aggregate} AS {f.alias}" for f in FIGURES]
+        values = [f"{f.aggregate} AS {f.alias}" for f in rollup.figures]
     period = GRAIN_KEY[rollup.grain]
     return (
         f"SELECT workspace_id, {period} AS period, {', '.join(keys)}, "
         f"count() AS source_rows, {', '.join(values)} "
-        f"FROM {ROWS_TABLE}{f' WHERE {where}' if where else ''} "
+        f"FROM {rollup.source}{f' WHERE {where}' if where else ''} "
         f"GROUP BY workspace_id, period, {', '.join(names)}"
     )
 
 
 def table_sql(rollup: Rollup, value_types: Mapping[str, str]) -> str:
-    """The CREATE TABLE of `rollup`; `value_types` maps each figure's alias to its type."""
+    """The CREATE TABLE of `rollup`; `value_types` maps each figure's alias to its aggregate's
+    type (its column's, unless the figure names another)."""
     columns = ["workspace_id UUID", "period DateTime('UTC')"]
     columns += [f"{key} {_KEY_TYPES[key]}" for key in rollup.keys]
     if rollup.histogram:
         columns += ["latency_sketch Float64", "source_rows UInt64", "n UInt64"]
     else:
         columns.append("source_rows UInt64")
-        columns += [f"{f.alias} {value_types[f.alias]}" for f in FIGURES]
+        columns += [f"{f.alias} {f.column_type or value_types[f.alias]}" for f in rollup.figures]
     if rollup.has_plan_customer_alias:
         columns.append(f"plan_customer String ALIAS {PLAN_CUSTOMER}")
     body = ",\n    ".join(columns)
@@ -196,14 +216,17 @@ def migration_statements(rollups: Sequence[Rollup], value_types: Mapping[str, st
 
 # --- repair ------------------------------------------------------------------------------------
 
-# Days as DateTime64: the embedded engine returns a DateTime as a number.
-_ROWS_PER_DAY = (
-    "SELECT workspace_id, toDateTime64(toStartOfDay(timestamp), 3, 'UTC') AS day, count() AS n "
-    "FROM ai_usage_events "
-    "WHERE workspace_id IN {workspaces:Array(UUID)} "
-    "AND timestamp >= {first:DateTime64(3, 'UTC')} AND timestamp < {last:DateTime64(3, 'UTC')} "
-    "GROUP BY workspace_id, day"
-)
+
+def _rows_per_day(source: str) -> str:
+    # Days as DateTime64: the embedded engine returns a DateTime as a number.
+    return (
+        f"SELECT '{source}' AS source, workspace_id, "
+        "toDateTime64(toStartOfDay(timestamp), 3, 'UTC') AS day, count() AS n "
+        f"FROM {source} "
+        "WHERE workspace_id IN {workspaces:Array(UUID)} "
+        "AND timestamp >= {first:DateTime64(3, 'UTC')} AND timestamp < {last:DateTime64(3, 'UTC')} "
+        "GROUP BY workspace_id, day"
+    )
 
 
 def _rolled_per_day(rollup: Rollup) -> str:
@@ -223,30 +246,34 @@ def repair(
     first: datetime,
     last: datetime,
     *,
+    rollups: Sequence[Rollup] = ROLLUPS,
     cluster: str | None = None,
 ) -> list[tuple[str, UUID, datetime]]:
-    """Rebuild, from `ai_usage_events`, each rollup's days between the day of `first` and that
-    of `last` (included) whose rows do not count the workspace's rows of that day; returns the
-    (rollup, workspace, day) rebuilt. The caller keeps other writers of `workspaces` out.
+    """Rebuild, from its source, each of `rollups`' days between the day of `first` and that of
+    `last` (included) whose rows do not count the workspace's rows of that day in the source;
+    returns the (rollup, workspace, day) rebuilt. The caller keeps other writers of
+    `workspaces` out.
     `cluster`: the cluster the tables are sharded over (the DELETE goes to the local tables;
     the INSERT, through the Distributed one, reaches the workspace's shard)."""
     start = floor_to(first, Granularity.DAY)
     end = floor_to(last, Granularity.DAY) + timedelta(days=1)
     params = {"workspaces": sorted({str(w) for w in workspaces}), "first": start, "last": end}
-    expected = {
-        (UUID(str(r["workspace_id"])), r["day"]): int(r["n"])
-        for r in store.query(_ROWS_PER_DAY, params)
-    }
+    sources = sorted({rollup.source for rollup in rollups})
+    expected: dict[tuple[str, UUID, datetime], int] = {}
+    for r in store.query("\nUNION ALL\n".join(map(_rows_per_day, sources)), params):
+        expected[(r["source"], UUID(str(r["workspace_id"])), r["day"])] = int(r["n"])
     rolled: dict[tuple[str, UUID, datetime], int] = {}
-    for r in store.query("\nUNION ALL\n".join(_rolled_per_day(x) for x in ROLLUPS), params):
+    for r in store.query("\nUNION ALL\n".join(map(_rolled_per_day, rollups)), params):
         rolled[(r["rollup"], UUID(str(r["workspace_id"])), r["day"])] = int(r["n"])
+    days = {(w, d) for (_, w, d) in (*expected, *rolled)}
     wrong = sorted(
         (rollup.name, workspace, day)
-        for rollup in ROLLUPS
-        for workspace, day in {*expected, *((w, d) for (_, w, d) in rolled)}
-        if rolled.get((rollup.name, workspace, day), 0) != expected.get((workspace, day), 0)
+        for rollup in rollups
+        for workspace, day in days
+        if rolled.get((rollup.name, workspace, day), 0)
+        != expected.get((rollup.source, workspace, day), 0)
     )
-    by_name = {rollup.name: rollup for rollup in ROLLUPS}
+    by_name = {rollup.name: rollup for rollup in rollups}
     for name, workspace, day in wrong:
         rollup = by_name[name]
         day_params = {"w": workspace, "day": day, "next": day + timedelta(days=1)}

@@ -1,18 +1,11 @@
-"""Splitting a time range between pre-aggregated sources and raw rows.
+"""Splitting a time range between rollup tables and raw rows.
 
 A report over `[start, end)` is exact only if every event of the range is read once: the whole
-days come from a daily source, the whole hours left at either end from an hourly one, and
-what remains (partial hours) from the rows. A source is an aggregate projection of the table
-(the organizations list) or a rollup table of its own (the AI cost reports,
-app/analytics/rollups.py). `branches` returns one SELECT target per source, with its time
-condition over the source's own time key; the caller writes one SELECT of partial aggregates
-per branch and merges them (UNION ALL, then -Merge / sum).
-
-IMPORTANT: ClickHouse plans every SELECT against every projection of its table (≈ 15-25 ms per
-SELECT on this machine with the projections of migration 008). Each branch that a projection
-serves names it (`preferred_optimize_projection_name`), so only that one is weighed, and the
-rows are read through `merge()`, which weighs none. Should the named projection not fit after
-all, ClickHouse weighs them all as usual: the result is the same either way, only slower.
+days come from a daily rollup, the whole hours left at either end from an hourly one, and what
+remains (partial hours) from the rows. `branches` returns one SELECT target per source, with
+its time condition over the source's own time key; the caller writes one SELECT of partial
+aggregates per branch and merges them (UNION ALL, then -Merge / sum). The rollup tables and
+why they are tables, not projections: app/analytics/rollups.py.
 """
 
 from __future__ import annotations
@@ -33,7 +26,7 @@ class Granularity(Enum):
     MONTH = "month"
 
 
-# The time keys of the projections (their GROUP BY), per grain.
+# What a rollup's `period` is of a row, per grain.
 GRAIN_KEY = {
     Granularity.HOUR: "toStartOfHour(timestamp)",
     Granularity.DAY: "toStartOfDay(timestamp)",
@@ -73,17 +66,11 @@ def ceil_to(instant: datetime, granularity: Granularity) -> datetime:
 
 
 @dataclass(frozen=True)
-class Projection:
-    """An aggregate projection: its name and the grain of its time key (HOUR or DAY)."""
+class PeriodTable:
+    """A table of aggregates per period: its name and the grain of its `period` (HOUR or DAY)."""
 
     name: str
     grain: Granularity
-
-    @property
-    def is_table(self) -> bool:
-        """A table of its own (a rollup, whose time key is the column `period`) rather than a
-        projection of the table read."""
-        return False
 
 
 @dataclass(frozen=True)
@@ -91,10 +78,9 @@ class Branch:
     """One source of a report's range: read it with `condition` in the WHERE clause."""
 
     condition: str  # the branch's part of the range, over `time_key`
-    time_key: str  # what buckets derive from: a projection's time key, or the hour of a row
-    source: str  # the table expression to read
-    settings: str = ""  # the SELECT's own SETTINGS clause
-    projection: str | None = None  # the projection it reads; None for the rows
+    time_key: str  # what buckets derive from: a rollup's `period`, or the hour of a row
+    source: str  # the table to read
+    rollup: str | None = None  # the rollup it reads; None for the rows
 
 
 Interval = tuple[datetime, datetime]
@@ -104,20 +90,18 @@ def branches(
     table: str,
     start: datetime,
     end: datetime,
-    projections: Sequence[Projection],
+    rollups: Sequence[PeriodTable],
     params: dict[str, Any],
     *,
     cuts: Sequence[datetime] = (),
-    rows_source: str | None = None,
 ) -> list[Branch]:
-    """The sources of `[start, end)`: at most one per projection, plus the rows.
+    """The sources of `[start, end)`: at most one per rollup, plus the rows of `table`.
 
-    `projections` are tried coarsest first: each takes the whole buckets of its grain not
-    already taken. No piece of a projection straddles an instant of `cuts` (e.g. the midpoint
-    of an activity trend), so that a condition on the time key splits the range exactly there.
-    Bounds are bound into `params` (as t0, t1, …). An empty range is one branch that reads
-    nothing, so that callers always have a SELECT to write. The rows are read from
-    `rows_source` (default: `table` through merge(), which weighs no projection).
+    `rollups` are tried coarsest first: each takes the whole periods of its grain not already
+    taken. No piece of a rollup straddles an instant of `cuts` (e.g. the midpoint of an
+    activity trend), so that a condition on `period` splits the range exactly there. Bounds
+    are bound into `params` (as t0, t1, …). An empty range is one branch that reads nothing,
+    so that callers always have a SELECT to write.
     """
     inside = sorted({c for c in cuts if start < c < end})
     intervals = list(zip([start, *inside], [*inside, end], strict=True))
@@ -125,13 +109,13 @@ def branches(
     rows: list[Interval] = []
     for low, high in intervals:
         remaining = [(low, high)]
-        for projection in projections:
-            lower, upper = ceil_to(low, projection.grain), floor_to(high, projection.grain)
+        for rollup in rollups:
+            lower, upper = ceil_to(low, rollup.grain), floor_to(high, rollup.grain)
             if lower >= upper:
                 continue
-            pieces = taken.setdefault(projection.name, [])
+            pieces = taken.setdefault(rollup.name, [])
             left: list[Interval] = []
-            for a, b in remaining:  # take the whole buckets out of what is left
+            for a, b in remaining:  # take the whole periods out of what is left
                 cut_a, cut_b = max(a, lower), min(b, upper)
                 if cut_a < cut_b:
                     pieces.append((cut_a, cut_b))
@@ -140,35 +124,22 @@ def branches(
                     left.append((a, b))
             remaining = [(a, b) for a, b in left if a < b]
         rows += remaining
-    result = []
-    for projection in projections:
-        pieces = taken.get(projection.name, [])
-        if pieces and projection.is_table:
-            result.append(
-                Branch(
-                    condition=within("period", "DateTime('UTC')", pieces, params),
-                    time_key="period",
-                    source=projection.name,
-                    projection=projection.name,
-                )
-            )
-        elif pieces:
-            key = GRAIN_KEY[projection.grain]
-            result.append(
-                Branch(
-                    condition=within(key, "DateTime('UTC')", pieces, params),
-                    time_key=key,
-                    source=table,
-                    settings=f"SETTINGS preferred_optimize_projection_name = '{projection.name}'",
-                    projection=projection.name,
-                )
-            )
+    result = [
+        Branch(
+            condition=within("period", "DateTime('UTC')", taken[rollup.name], params),
+            time_key="period",
+            source=rollup.name,
+            rollup=rollup.name,
+        )
+        for rollup in rollups
+        if taken.get(rollup.name)
+    ]
     if rows or not result:
         result.append(
             Branch(
                 condition=within("timestamp", "DateTime64(3, 'UTC')", rows, params),
                 time_key=GRAIN_KEY[Granularity.HOUR],
-                source=rows_source or f"merge(currentDatabase(), '^{table}$')",
+                source=table,
             )
         )
     return result

@@ -30,15 +30,20 @@ from uuid import UUID
 
 import orjson
 
+from app.analytics.events_table import EVENTS_TABLE
+from app.analytics.organization_figures import ORGANIZATION_FIGURES, TIMES
+from app.analytics.rollups import ORGANIZATION_ROLLUPS
 from app.analytics.store import AnalyticsStore, side_by_side
-from app.analytics.time_split import Granularity, Projection, branches, floor_to
+from app.analytics.time_split import Granularity, branches, floor_to
 from app.errors import BadUserInput
 from app.organizations.health import Activity, Assessment, HealthModel, HealthSignal, assess
 
 ORGANIZATION_PLANS_TABLE = "organization_plans"
 ORGANIZATION_PLAN_COLUMNS = ("workspace_id", "customer_org_id", "plan", "updated_at")
 
-_CALL_EVENTS = "('ai_call_completed', 'ai_call_failed')"
+# The rollup tables read for whole days and hours (app/analytics/rollups.py); the bench and
+# the tests empty it to read the rows alone.
+_ROLLUPS = ORGANIZATION_ROLLUPS
 
 
 class OrderField(Enum):
@@ -217,7 +222,7 @@ def _decode_cursor(page: Page) -> tuple[Any, str]:
 def _filters(
     scope: OrganizationScope, params: dict[str, Any], *, environment_only: bool = False
 ) -> str:
-    """The conditions besides time, over the projections' grouping columns only."""
+    """The conditions besides time, over the rollups' key columns only."""
     sql = "workspace_id = {workspace_id:UUID} AND customer_org_id != ''"
     if scope.environment is not None:
         sql += " AND environment = {environment:String}"
@@ -233,86 +238,36 @@ def _filters(
     return sql
 
 
-@dataclass(frozen=True)
-class _Figure:
-    name: str
-    aggregate: str  # over `events`; identical to the projections' (migration 011)
-    merge: str  # how the partial aggregates (`p_<name>`) of the branches add up
-
-
-# Per organization, identical to the projections' aggregates (migration 011). Plain counts and
-# sums merge by sum; the sets of users and the latest plan property are kept as states across
-# the branches. Times as Int64 milliseconds and users as 64-bit hashes: their states merge
-# several times faster than DateTime64 and String ones.
-_FIGURES = (
-    _Figure("event_count", "count()", "sum(p_event_count)"),
-    _Figure(
-        "active_users",
-        "uniqExactIfState(cityHash64(user_hash), notEmpty(user_hash))",
-        "uniqExactIfMerge(p_active_users)",
-    ),
-    _Figure(
-        "known_cost",
-        f"sumIf(assumeNotNull(estimated_cost_eur), event IN {_CALL_EVENTS} AND cost_known)",
-        "sum(p_known_cost)",
-    ),
-    _Figure(
-        "costed_calls", f"countIf(event IN {_CALL_EVENTS} AND cost_known)", "sum(p_costed_calls)"
-    ),
-    _Figure("calls", "countIf(event = 'ai_call_completed')", "sum(p_calls)"),
-    _Figure(
-        "calls_with_unknown_cost",
-        "countIf(event = 'ai_call_completed' AND NOT cost_known)",
-        "sum(p_calls_with_unknown_cost)",
-    ),
-    _Figure("failed_calls", "countIf(event = 'ai_call_failed')", "sum(p_failed_calls)"),
-    _Figure("accepted", "countIf(event = 'ai_output_accepted')", "sum(p_accepted)"),
-    _Figure("rejected", "countIf(event = 'ai_output_rejected')", "sum(p_rejected)"),
-    _Figure("edited", "countIf(event = 'ai_output_edited')", "sum(p_edited)"),
-    _Figure(
-        "first_seen_in_range",
-        "min(toUnixTimestamp64Milli(timestamp))",
-        "fromUnixTimestamp64Milli(min(p_first_seen_in_range), 'UTC')",
-    ),
-    _Figure(
-        "last_seen",
-        "max(toUnixTimestamp64Milli(timestamp))",
-        "fromUnixTimestamp64Milli(max(p_last_seen), 'UTC')",
-    ),
-    _Figure(
-        "event_plan",
-        "argMaxIfState(customer_plan, toUnixTimestamp64Milli(timestamp), notEmpty(customer_plan))",
-        "argMaxIfMerge(p_event_plan)",
-    ),
-)
-# The projections of migrations 009 and 011, coarsest first.
-_PROJECTIONS = (
-    Projection("org_daily", Granularity.DAY),
-    Projection("org_hourly", Granularity.HOUR),
-)
-
-
 def _per_organization(scope: OrganizationScope, params: dict[str, Any]) -> str:
     """The page's aggregates per organization in `[start, end)`, one SELECT per source (see
     `app.analytics.time_split`); the range is cut at `trend_cut` so that the activity trend's
     parts are exact whatever the source."""
     where = _filters(scope, params)
-    aggregates = ", ".join(f"{f.aggregate} AS p_{f.name}" for f in _FIGURES)
+    aggregates = ", ".join(f"{f.aggregate} AS {f.alias}" for f in ORGANIZATION_FIGURES)
+    partial_merges = ", ".join(f"{f.partial_merge} AS {f.alias}" for f in ORGANIZATION_FIGURES)
     parts = []
     for branch in branches(
-        "events", scope.start, scope.end, _PROJECTIONS, params, cuts=(scope.trend_cut,)
+        EVENTS_TABLE, scope.start, scope.end, _ROLLUPS, params, cuts=(scope.trend_cut,)
     ):
-        time_key = branch.time_key if branch.projection else "timestamp"
+        # A rollup holds partial aggregates already: they are merged once more.
+        time_key, values = (
+            ("period", partial_merges) if branch.rollup else ("timestamp", aggregates)
+        )
         parts.append(
             f"(SELECT customer_org_id, {time_key} < {{mid:DateTime64(3, 'UTC')}} AS early,"
-            f" {aggregates} FROM {branch.source} WHERE {where} AND {branch.condition}"
-            f" GROUP BY customer_org_id, early {branch.settings})"
+            f" {values} FROM {branch.source} WHERE {where} AND {branch.condition}"
+            " GROUP BY customer_org_id, early)"
         )
-    merges = ", ".join(f.merge + f" AS {f.name}" for f in _FIGURES)
+    merges = ", ".join(
+        f"fromUnixTimestamp64Milli({f.merge}, 'UTC') AS {f.name}"
+        if f.name in TIMES
+        else f"{f.merge} AS {f.name}"
+        for f in ORGANIZATION_FIGURES
+    )
     return f"""
         SELECT customer_org_id, {merges},
-            sumIf(p_event_count, early) AS early_events,
-            sumIf(p_event_count, NOT early) AS late_events
+            sumIf(f_event_count, early) AS early_events,
+            sumIf(f_event_count, NOT early) AS late_events
         FROM ({" UNION ALL ".join(parts)})
         GROUP BY customer_org_id
     """
@@ -323,14 +278,17 @@ def _first_seen_before(scope: OrganizationScope, params: dict[str, Any]) -> str:
     environment filter): with the range's own first event, "customer since"."""
     retained_from = min(scope.retained_from, scope.start)
     where = _filters(scope, params, environment_only=True)
+    first_seen = next(f for f in ORGANIZATION_FIGURES if f.name == "first_seen_in_range")
     parts = [
-        "(SELECT customer_org_id, min(toUnixTimestamp64Milli(timestamp)) AS p_first_seen"
-        f" FROM {branch.source}"
-        f" WHERE {where} AND {branch.condition} GROUP BY customer_org_id {branch.settings})"
-        for branch in branches("events", retained_from, scope.start, _PROJECTIONS, params)
+        f"(SELECT customer_org_id,"
+        f" {first_seen.partial_merge if branch.rollup else first_seen.aggregate}"
+        f" AS {first_seen.alias} FROM {branch.source} WHERE {where} AND {branch.condition}"
+        " GROUP BY customer_org_id)"
+        for branch in branches(EVENTS_TABLE, retained_from, scope.start, _ROLLUPS, params)
     ]
     return f"""
-        SELECT customer_org_id, fromUnixTimestamp64Milli(min(p_first_seen), 'UTC') AS first_seen
+        SELECT customer_org_id,
+            fromUnixTimestamp64Milli({first_seen.merge}, 'UTC') AS first_seen
         FROM ({" UNION ALL ".join(parts)})
         GROUP BY customer_org_id
     """

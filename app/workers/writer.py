@@ -12,10 +12,12 @@ written again; every step is therefore idempotent:
    materialized view would not do: ClickHouse does not commit a view's part atomically with
    its source's, and a crash between them cannot be told apart afterwards.) Output events are
    attributed to their call on the way, and outputs stored before their call are reconciled
-   (see app/analytics/ai_cost_attribution.py). The materialized views of the rollup tables
-   sum each of these inserts; since their parts are not committed with it, a batch that finds
-   rows already stored (a retry) has the rollups of the days it may have touched checked
-   against the rows and rebuilt where they differ (app/analytics/rollups.py).
+   (see app/analytics/ai_cost_attribution.py).
+
+The materialized views of the rollup tables sum each insert into `events` and
+`ai_usage_events`; since their parts are not committed with it, a batch that finds rows already
+stored (a retry) has the rollups of the days it may have touched checked against the rows and
+rebuilt where they differ (app/analytics/rollups.py).
 
 Two worker processes could be handed the same event at once (a client's retry), or a call and
 an output naming it: with `write_locks` (Redis mode), a batch is written holding its
@@ -33,6 +35,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from app.analytics.ai_cost_attribution import (
@@ -49,6 +52,7 @@ from app.analytics.events_table import (
     row_key,
     to_insert_row,
 )
+from app.analytics.rollups import AI_ROLLUPS, ORGANIZATION_ROLLUPS, Rollup
 from app.analytics.rollups import repair as repair_rollups
 from app.analytics.store import AnalyticsStore
 from app.errors import AnalyticsRejected
@@ -123,7 +127,12 @@ class EventWriter:
         if fresh:
             self._insert_or_bisect(fresh, result)
         ai_rows = [row for row in result.in_events if row["event"].startswith("ai_")]
-        self._derive_ai_usage(ai_rows, retried=len(fresh) < len(unique))
+        retried = len(fresh) < len(unique)
+        self._derive_ai_usage(ai_rows, retried=retried)
+        if retried:
+            timestamps = [parse_timestamp(row["timestamp"]) for row in unique]
+            workspaces = _key_params(unique)["workspaces"]
+            self._repair(ORGANIZATION_ROLLUPS, workspaces, min(timestamps), max(timestamps))
         ROWS_WRITTEN.inc(result.inserted)
         DUPLICATES_SKIPPED.inc(result.duplicates)
         DEAD_LETTERS.inc(result.dead_lettered)
@@ -175,11 +184,16 @@ class EventWriter:
             low, high = (
                 (params["window_start"], params["window_end"]) if reconciled else (first, last)
             )
-            rebuilt = repair_rollups(
-                self.store, params["workspaces"], low, high, cluster=self.cluster
-            )
-            if rebuilt:
-                log.warning("rollups rebuilt after a retried batch", extra={"days": len(rebuilt)})
+            self._repair(AI_ROLLUPS, params["workspaces"], low, high)
+
+    def _repair(
+        self, rollups: Sequence[Rollup], workspaces: Sequence[str], first: datetime, last: datetime
+    ) -> None:
+        rebuilt = repair_rollups(
+            self.store, workspaces, first, last, rollups=rollups, cluster=self.cluster
+        )
+        if rebuilt:
+            log.warning("rollups rebuilt after a retried batch", extra={"days": len(rebuilt)})
 
     def _insert_or_bisect(self, rows: list[QueuedRow], result: WriteResult) -> None:
         try:

@@ -46,19 +46,15 @@ ORG_PLANS = {"globex": "enterprise", "Acme-Corp": "team", "acme-corp": "starter"
 
 
 class Recording:
-    """A store that remembers the statements it ran, and can forbid projections (those of
-    `events` that the organizations list reads)."""
+    """A store that remembers the statements it ran."""
 
-    def __init__(self, store: AnalyticsStore, *, projections: bool = True) -> None:
+    def __init__(self, store: AnalyticsStore) -> None:
         self.store = store
         self.database = store.database
-        self.projections = projections
         self.statements: list[tuple[str, Params | None]] = []
 
     def query(self, sql: str, params: Params | None = None) -> list[Row]:
         self.statements.append((sql, params))
-        if not self.projections:
-            sql += "\nSETTINGS optimize_use_projections = 0"
         return self.store.query(sql, params)
 
     def command(self, sql: str, params: Params | None = None) -> None:

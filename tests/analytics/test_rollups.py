@@ -8,11 +8,19 @@ from pathlib import Path
 from uuid import UUID
 
 import orjson
+import pytest
 from sqlalchemy.engine import Engine
 
-from app.analytics.ai_figures import FIGURES
 from app.analytics.migrations import CLICKHOUSE_MIGRATIONS_DIR, split_statements
-from app.analytics.rollups import ROLLUPS, migration_statements, repair, view_name
+from app.analytics.rollups import (
+    AI_ROLLUPS,
+    ORGANIZATION_ROLLUPS,
+    ROLLUPS,
+    Rollup,
+    migration_statements,
+    repair,
+    view_name,
+)
 from app.analytics.store import AnalyticsStore, Params, Row
 from app.analytics.time_split import Granularity
 from app.workers.dead_letters import DeadLetterStore
@@ -37,16 +45,23 @@ def _rolled(store: AnalyticsStore, table: str) -> list[dict[str, object]]:
     )
 
 
-def test_the_migration_creates_the_rollups_that_rollups_py_renders(store: AnalyticsStore) -> None:
-    aggregates = ", ".join(f"{f.aggregate} AS {f.alias}" for f in FIGURES)
+@pytest.mark.parametrize(
+    ("version", "rollups"), [("013", AI_ROLLUPS), ("014", ORGANIZATION_ROLLUPS)]
+)
+def test_the_migration_creates_the_rollups_that_rollups_py_renders(
+    store: AnalyticsStore, version: str, rollups: tuple[Rollup, ...]
+) -> None:
+    source = rollups[0].source
+    aggregates = ", ".join(f"{f.aggregate} AS {f.alias}" for f in rollups[0].figures)
     types = {
         row["name"]: row["type"]
-        for row in store.query(f"DESCRIBE (SELECT {aggregates} FROM ai_usage_events)")
+        for row in store.query(f"DESCRIBE (SELECT {aggregates} FROM {source})")
     }
-    [migration] = CLICKHOUSE_MIGRATIONS_DIR.glob("013_*.sql")
+    [migration] = CLICKHOUSE_MIGRATIONS_DIR.glob(f"{version}_*.sql")
     written = [" ".join(s.split()) for s in split_statements(Path(migration).read_text())]
-    rendered = [" ".join(s.split()) for s in migration_statements(ROLLUPS, types)]
-    assert written[1 : 1 + len(rendered)] == rendered
+    rendered = [" ".join(s.split()) for s in migration_statements(rollups, types)]
+    first = written.index(rendered[0])
+    assert written[first : first + len(rendered)] == rendered
 
 
 def test_every_rollup_counts_the_rows_of_a_batch(store: AnalyticsStore, engine: Engine) -> None:
@@ -70,6 +85,33 @@ def test_a_rollup_left_short_by_a_crash_is_rebuilt_when_the_batch_is_retried(
     assert _rolled(store, "ai_daily") == [{"period": DAY, "source_rows": 3}]
     totals = "SELECT sum(f_calls) AS calls, sum(f_failed_calls) AS failed FROM ai_daily"
     assert store.query(totals) == [{"calls": 2, "failed": 1}]
+
+
+def test_an_organization_rollup_left_short_by_a_crash_is_rebuilt_when_the_batch_is_retried(
+    store: AnalyticsStore, engine: Engine
+) -> None:
+    writer = EventWriter(store, DeadLetterStore(engine))
+    batch = [
+        queued_row("view-1", event="page_view", properties="{}"),
+        queued_row("view-2", event="page_view", properties="{}", customer_org_id="globex"),
+        queued_row("view-3", event="page_view", properties="{}", user_hash="u2"),
+    ]
+    # The worker dies between the part of `events` and that of one view.
+    store.command("DETACH TABLE organizations_daily_view")
+    writer.write(batch)
+    store.command("ATTACH TABLE organizations_daily_view")
+    assert _rolled(store, "organizations_daily") == []
+    writer.write(batch)  # retried
+    assert _rolled(store, "organizations_daily") == [{"period": DAY, "source_rows": 3}]
+    per_organization = store.query(
+        "SELECT customer_org_id AS org, sum(f_event_count) AS events,"
+        " uniqExactIfMerge(f_active_users) AS users FROM organizations_daily"
+        " GROUP BY org ORDER BY org"
+    )
+    assert per_organization == [
+        {"org": "acme-corp", "events": 2, "users": 2},
+        {"org": "globex", "events": 1, "users": 1},
+    ]
 
 
 def test_a_rollup_that_counted_an_insert_twice_is_rebuilt(

@@ -1,8 +1,8 @@
-"""The organizations list reads the aggregate projections of `events` and stays exact.
+"""The organizations list reads the rollup tables of `events` and stays exact.
 
 Random traffic over four days is written through the workers' writer; each page is compared
-with the same statement forced to read the rows (`optimize_use_projections = 0`), and the plan
-ClickHouse picks (EXPLAIN) must read the projections for the whole days and hours of a range.
+with the same page read from the rows alone (no rollup table), and the plan ClickHouse picks
+(EXPLAIN) must read the rollups for the whole days and hours of a range.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from app.analytics.store import AnalyticsStore, Params
+from app.organizations import queries
 from app.organizations.health import DEFAULT_MODEL
 from app.organizations.queries import (
     OrderField,
@@ -26,7 +27,7 @@ from tests.analytics.ai_traffic import DAY, WORKSPACE, random_traffic
 from tests.analytics.test_ai_cost_preaggregation import Recording, write
 
 # Unaligned ends and midpoints (partial hours from the rows, whole hours around them from the
-# hourly projection), a whole-day range whose midpoint is midnight, and a range inside an hour.
+# hourly rollup), a whole-day range whose midpoint is midnight, and a range inside an hour.
 RANGES = [
     (DAY - timedelta(hours=20, minutes=13), DAY + timedelta(days=2, hours=3, seconds=7)),
     (DAY - timedelta(days=1), DAY + timedelta(days=1)),
@@ -34,8 +35,7 @@ RANGES = [
 ]
 
 
-# Enough events that reading the rows costs more granules than reading a projection: on a few
-# hundred rows both are one granule, and ClickHouse then reads the rows.
+# Bulk traffic inserted straight into `events` (as a backfill would): the views sum it too.
 _BULK = """
 INSERT INTO events (workspace_id, app_id, event_id, event, timestamp, received_at, environment,
                     customer_org_id, user_hash, properties, estimated_cost_eur)
@@ -76,13 +76,27 @@ def page_of(
 @pytest.mark.parametrize("environment", [None, "staging"])
 @pytest.mark.parametrize(("start", "end"), RANGES)
 def test_the_page_equals_the_same_page_read_from_the_rows(
-    store: AnalyticsStore, written: None, start: datetime, end: datetime, environment: str | None
+    store: AnalyticsStore,
+    written: None,
+    start: datetime,
+    end: datetime,
+    environment: str | None,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     s = scope(start, end, environment)
     for order in (OrderField.EVENT_COUNT, OrderField.HEALTH_SCORE, OrderField.FIRST_SEEN):
         served = page_of(store, s, order)
         assert served, "the traffic has organizations in every range"
-        assert served == page_of(Recording(store, projections=False), s, order)
+        with monkeypatch.context() as patch:
+            patch.setattr(queries, "_ROLLUPS", ())
+            recording = Recording(store)
+            from_rows = page_of(recording, s, order)
+        assert _tables_per_statement(store, recording) == [[_rows(store)], [_rows(store)]]
+        assert served == from_rows
+
+
+def _rows(store: AnalyticsStore) -> str:
+    return f"{store.database}.events"
 
 
 def _tables_read(store: AnalyticsStore, sql: str, params: Params | None) -> list[str]:
@@ -96,14 +110,15 @@ def _tables_per_statement(store: AnalyticsStore, recording: Recording) -> list[l
     return sorted(_tables_read(store, sql, params) for sql, params in recording.statements)
 
 
-def test_whole_days_are_read_from_the_daily_projection_only(
+def test_whole_days_are_read_from_the_daily_rollup_only(
     store: AnalyticsStore, written: None
 ) -> None:
     recording = Recording(store)
     page_of(recording, scope(DAY, DAY + timedelta(days=2)), OrderField.AI_COST)
     # The range, and the retention window before it (which holds the traffic's first day):
     # whole days both.
-    assert _tables_per_statement(store, recording) == [["org_daily"], ["org_daily"]]
+    daily = f"{store.database}.organizations_daily"
+    assert _tables_per_statement(store, recording) == [[daily], [daily]]
 
 
 def test_an_unaligned_range_reads_the_rows_only_for_its_partial_hours(
@@ -112,6 +127,6 @@ def test_an_unaligned_range_reads_the_rows_only_for_its_partial_hours(
     recording = Recording(store)
     start, end = RANGES[0]
     page_of(recording, scope(start, end), OrderField.AI_COST)
-    rows = f"{store.database}.events"
-    each = ["org_daily", "org_hourly", rows]
+    each = [f"{store.database}.{name}" for name in ("organizations_daily", "organizations_hourly")]
+    each.append(_rows(store))
     assert _tables_per_statement(store, recording) == [each, each]

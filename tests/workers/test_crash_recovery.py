@@ -150,8 +150,8 @@ def test_sigkill_during_batches_loses_no_acknowledged_event_and_duplicates_none(
         "from app.analytics.rollups import ROLLUPS; "
         "print(json.dumps([[r['event_id'] for r in s.query(f'SELECT event_id FROM {t}')]"
         " for t in ('events', 'ai_usage_events')]"
-        " + [{r.name: int(s.query(f'SELECT sum(source_rows) AS n FROM {r.name}')[0]['n'])"
-        " for r in ROLLUPS}]))"
+        " + [{r.name: [r.source,"
+        " int(s.query(f'SELECT sum(source_rows) AS n FROM {r.name}')[0]['n'])] for r in ROLLUPS}]))"
     )
     while True:
         time.sleep(1)
@@ -172,5 +172,7 @@ def test_sigkill_during_batches_loses_no_acknowledged_event_and_duplicates_none(
     assert len(stored) == len(set(stored)), "an event was stored twice"
     assert sorted(ai_usage) == sorted(stored), "ai_usage_events disagrees with events"
     assert set(acknowledged) - set(stored) == set(), "an acknowledged event was lost"
-    # Every rollup sums each row once, whatever the kill interrupted (app/analytics/rollups.py).
-    assert rolled_up == {name: len(ai_usage) for name in rolled_up}
+    # Every rollup sums each row of its source once, whatever the kill interrupted
+    # (app/analytics/rollups.py).
+    rows = {"events": len(stored), "ai_usage_events": len(ai_usage)}
+    assert rolled_up == {name: [source, rows[source]] for name, (source, _) in rolled_up.items()}

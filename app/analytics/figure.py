@@ -1,0 +1,26 @@
+"""A figure of a report as a ClickHouse aggregate over a raw table, which the rollup tables
+(app/analytics/rollups.py) store per period and key and a report merges across its sources."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Figure:
+    name: str
+    aggregate: str  # over the raw table
+    merge: str  # how partial results of the aggregate add up, over the column `alias`
+    # Its column in a rollup table when not the aggregate's own type: a min or max must be a
+    # SimpleAggregateFunction there, or the SummingMergeTree would sum it as parts merge.
+    column_type: str | None = None
+
+    @property
+    def alias(self) -> str:
+        # Never a column's name: ClickHouse would read the aggregate where the column is meant.
+        return f"f_{self.name}"
+
+    @property
+    def partial_merge(self) -> str:
+        """`merge`, but a state stays a state: for a second level of merging."""
+        return self.merge.replace("IfMerge(", "IfMergeState(")
