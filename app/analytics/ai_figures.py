@@ -20,10 +20,6 @@ LEVELS = ", ".join(str(level) for level in LATENCY_LEVELS)
 _COST = "assumeNotNull(estimated_cost_eur)"
 
 
-def _sum(name: str, aggregate: str) -> Figure:
-    return Figure(name, aggregate, f"sum(f_{name})")
-
-
 # Failed calls that reported usage were paid for, so their known cost and tokens count; only
 # completed calls can have an "unknown" cost, since failed calls without usage are not costed by
 # design (CONTRACT §3). Output events count with their `sign` (+1, or -1/+1 pairs when a late
@@ -32,32 +28,36 @@ def _sum(name: str, aggregate: str) -> Figure:
 # (`cost_known` and `edit_ratio_known` are materialized flags of migration 005: aggregate
 # projections once had to match these expressions, which `x IS NULL` alone did not.)
 FIGURES: tuple[Figure, ...] = (
-    _sum("known_cost_eur", f"sumIf({_COST}, event IN {_CALLS} AND cost_known)"),
-    _sum("costed_events", f"countIf(event IN {_CALLS} AND cost_known)"),
-    _sum("calls", "countIf(event = 'ai_call_completed')"),
-    _sum("calls_with_unknown_cost", "countIf(event = 'ai_call_completed' AND NOT cost_known)"),
-    _sum("failed_calls", "countIf(event = 'ai_call_failed')"),
-    _sum("input_tokens", f"sumIf(input_tokens, event IN {_CALLS})"),
-    _sum("output_tokens", f"sumIf(output_tokens, event IN {_CALLS})"),
-    _sum("cached_input_tokens", f"sumIf(cached_input_tokens, event IN {_CALLS})"),
-    _sum("call_tokens", "sumIf(input_tokens + output_tokens, event = 'ai_call_completed')"),
-    _sum(
+    Figure.summed("known_cost_eur", f"sumIf({_COST}, event IN {_CALLS} AND cost_known)"),
+    Figure.summed("costed_events", f"countIf(event IN {_CALLS} AND cost_known)"),
+    Figure.summed("calls", "countIf(event = 'ai_call_completed')"),
+    Figure.summed(
+        "calls_with_unknown_cost", "countIf(event = 'ai_call_completed' AND NOT cost_known)"
+    ),
+    Figure.summed("failed_calls", "countIf(event = 'ai_call_failed')"),
+    Figure.summed("input_tokens", f"sumIf(input_tokens, event IN {_CALLS})"),
+    Figure.summed("output_tokens", f"sumIf(output_tokens, event IN {_CALLS})"),
+    Figure.summed("cached_input_tokens", f"sumIf(cached_input_tokens, event IN {_CALLS})"),
+    Figure.summed(
+        "call_tokens", "sumIf(input_tokens + output_tokens, event = 'ai_call_completed')"
+    ),
+    Figure.summed(
         "priced_call_tokens",
         "sumIf(input_tokens + output_tokens, event = 'ai_call_completed' AND cost_known)",
     ),
-    _sum("failed_cost_eur", f"sumIf({_COST}, event = 'ai_call_failed' AND cost_known)"),
-    _sum(
+    Figure.summed("failed_cost_eur", f"sumIf({_COST}, event = 'ai_call_failed' AND cost_known)"),
+    Figure.summed(
         "rejected_cost_eur",
         "sumIf(assumeNotNull(call_cost_eur) * sign, "
         "event = 'ai_output_rejected' AND call_cost_eur IS NOT NULL)",
     ),
-    _sum("accepted_outputs", "sumIf(sign, event = 'ai_output_accepted')"),
-    _sum("rejected_outputs", "sumIf(sign, event = 'ai_output_rejected')"),
-    _sum("edited_outputs", "sumIf(sign, event = 'ai_output_edited')"),
-    _sum("latency_calls", "countIf(event = 'ai_call_completed' AND latency_ms > 0)"),
+    Figure.summed("accepted_outputs", "sumIf(sign, event = 'ai_output_accepted')"),
+    Figure.summed("rejected_outputs", "sumIf(sign, event = 'ai_output_rejected')"),
+    Figure.summed("edited_outputs", "sumIf(sign, event = 'ai_output_edited')"),
+    Figure.summed("latency_calls", "countIf(event = 'ai_call_completed' AND latency_ms > 0)"),
     # The edit-ratio distribution, one sum per tenth: ten sums merge far faster than a map.
     *(
-        _sum(
+        Figure.summed(
             f"edited_{i}",
             "sumIf(sign, event = 'ai_output_edited' AND edit_ratio_known "
             f"AND edit_ratio_bucket = {i})",

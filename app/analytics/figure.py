@@ -15,6 +15,11 @@ class Figure:
     # SimpleAggregateFunction there, or the SummingMergeTree would sum it as parts merge.
     column_type: str | None = None
 
+    @classmethod
+    def summed(cls, name: str, aggregate: str) -> Figure:
+        """A figure whose partial results add up by sum (a count, a sum)."""
+        return cls(name, aggregate, f"sum(f_{name})")
+
     @property
     def alias(self) -> str:
         # Never a column's name: ClickHouse would read the aggregate where the column is meant.

@@ -16,28 +16,26 @@ _CALLS = "('ai_call_completed', 'ai_call_failed')"
 _MS = "toUnixTimestamp64Milli(timestamp)"
 
 
-def _sum(name: str, aggregate: str) -> Figure:
-    return Figure(name, aggregate, f"sum(f_{name})")
-
-
 ORGANIZATION_FIGURES: tuple[Figure, ...] = (
-    _sum("event_count", "count()"),
+    Figure.summed("event_count", "count()"),
     Figure(
         "active_users",
         "uniqExactIfState(cityHash64(user_hash), notEmpty(user_hash))",
         "uniqExactIfMerge(f_active_users)",
     ),
-    _sum(
+    Figure.summed(
         "known_cost",
         f"sumIf(assumeNotNull(estimated_cost_eur), event IN {_CALLS} AND cost_known)",
     ),
-    _sum("costed_calls", f"countIf(event IN {_CALLS} AND cost_known)"),
-    _sum("calls", "countIf(event = 'ai_call_completed')"),
-    _sum("calls_with_unknown_cost", "countIf(event = 'ai_call_completed' AND NOT cost_known)"),
-    _sum("failed_calls", "countIf(event = 'ai_call_failed')"),
-    _sum("accepted", "countIf(event = 'ai_output_accepted')"),
-    _sum("rejected", "countIf(event = 'ai_output_rejected')"),
-    _sum("edited", "countIf(event = 'ai_output_edited')"),
+    Figure.summed("costed_calls", f"countIf(event IN {_CALLS} AND cost_known)"),
+    Figure.summed("calls", "countIf(event = 'ai_call_completed')"),
+    Figure.summed(
+        "calls_with_unknown_cost", "countIf(event = 'ai_call_completed' AND NOT cost_known)"
+    ),
+    Figure.summed("failed_calls", "countIf(event = 'ai_call_failed')"),
+    Figure.summed("accepted", "countIf(event = 'ai_output_accepted')"),
+    Figure.summed("rejected", "countIf(event = 'ai_output_rejected')"),
+    Figure.summed("edited", "countIf(event = 'ai_output_edited')"),
     Figure(
         "first_seen_in_range",
         f"min({_MS})",
