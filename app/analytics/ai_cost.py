@@ -29,7 +29,7 @@ Ranges are half-open, `[start, end)`, in UTC. All functions block: call them off
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from enum import Enum
@@ -42,7 +42,7 @@ from app.analytics.ai_figures import FIGURES as _FIGURES
 from app.analytics.ai_figures import LEVELS as _LEVELS
 from app.analytics.figure import Figure as _Figure
 from app.analytics.rollups import FIGURE_ROLLUPS, HISTOGRAM_ROLLUPS, ROWS_TABLE, Rollup
-from app.analytics.store import AnalyticsStore, Params, side_by_side
+from app.analytics.store import AnalyticsStore, Params, Row, side_by_side
 from app.analytics.time_split import (
     Branch,
     Granularity,
@@ -232,8 +232,35 @@ class AiCostFigures:
     def edit_ratio_distribution(self) -> list[EditRatioBucket]:
         return edit_ratio_buckets(self.edit_ratio_histogram)
 
+    @property
+    def has_events(self) -> bool:
+        """Whether any call or output event counts here (as `_HAS_EVENTS` in SQL)."""
+        return sum(getattr(self, name) for name in _EVENT_COUNTS) != 0
+
+    def minus(self, other: AiCostFigures) -> AiCostFigures:
+        """These figures without `other`'s (a part of them): every sum subtracts exactly;
+        latency percentiles do not, and are left out."""
+        value = {name: getattr(self, name) - getattr(other, name) for name in _SUMS}
+        edits = {
+            i: self.edit_ratio_histogram.get(i, 0) - other.edit_ratio_histogram.get(i, 0)
+            for i in range(EDIT_RATIO_BUCKETS)
+        }
+        return AiCostFigures(**value, edit_ratio_histogram={k: v for k, v in edits.items() if v})
+
 
 EMPTY = AiCostFigures()
+_SUMS = tuple(
+    f.name
+    for f in fields(AiCostFigures)
+    if f.name not in ("latency_levels", "edit_ratio_histogram")
+)
+_EVENT_COUNTS = (
+    "calls",
+    "failed_calls",
+    "accepted_outputs",
+    "rejected_outputs",
+    "edited_outputs",
+)
 
 
 @dataclass(frozen=True)
@@ -353,9 +380,7 @@ _DIMENSIONS: Mapping[Breakdown, _Dimension] = {
 }
 # A group whose events all cancel out (an output re-attributed elsewhere: its -1/+1 pair) or
 # that holds no call or output event is not a row.
-_HAS_EVENTS = (
-    "f_calls + f_failed_calls + f_accepted_outputs + f_rejected_outputs + f_edited_outputs != 0"
-)
+_HAS_EVENTS = " + ".join(f"f_{name}" for name in _EVENT_COUNTS) + " != 0"
 
 
 def _rollups_to_read(
@@ -560,6 +585,25 @@ def ai_cost_totals(
     return totals
 
 
+def _breakdown_sql(
+    scope: AiScope,
+    dimension: _Dimension,
+    params: dict[str, Any],
+    figures: Sequence[_Figure],
+    limit: int,
+) -> str:
+    """The `limit` costliest keys of `dimension` with their `figures` (no latency)."""
+    params["limit"] = limit
+    return f"""{dimension.with_}
+        SELECT key, {_merges(figures)}
+        FROM ({_aggregated(scope, dimension, params, figures)})
+        GROUP BY key
+        HAVING {_HAS_EVENTS}
+        ORDER BY f_known_cost_eur DESC, f_calls DESC, key ASC
+        LIMIT {{limit:UInt32}}
+    """
+
+
 def ai_cost_breakdown(
     store: AnalyticsStore,
     scope: AiScope,
@@ -578,16 +622,8 @@ def ai_cost_breakdown(
     on top last time, beside the figures, then for those of the new ranking it missed, if any.
     """
     dimension = _DIMENSIONS[by]
-    figures = _figures(False, edit_ratios)
-    params: dict[str, Any] = {"limit": limit}
-    sql = f"""{dimension.with_}
-        SELECT key, {_merges(figures)}
-        FROM ({_aggregated(scope, dimension, params, figures)})
-        GROUP BY key
-        HAVING {_HAS_EVENTS}
-        ORDER BY f_known_cost_eur DESC, f_calls DESC, key ASC
-        LIMIT {{limit:UInt32}}
-    """
+    params: dict[str, Any] = {}
+    sql = _breakdown_sql(scope, dimension, params, _figures(False, edit_ratios), limit)
     statements: list[tuple[str, Params | None]] = [(sql, params)]
     per_customer = latency and by is Breakdown.CUSTOMER
     ranked = _ranking_key(store, scope, by, None, limit)
@@ -678,29 +714,9 @@ def ai_cost_series(
     Raises `BadUserInput` when the range holds more than `MAX_SERIES_POINTS` buckets.
     """
     starts = bucket_starts(scope.start, scope.end, granularity)
-    params: dict[str, Any] = {}
-    latency_params: dict[str, Any] = {}
     if by is None:
-        figures = _figures(False, edit_ratios)
-        sql = f"""
-            SELECT bucket, {_merges(figures)}
-            FROM ({_aggregated(scope, None, params, figures, series=granularity)})
-            GROUP BY bucket
-        """
-        statements: list[tuple[str, Params | None]] = [(sql, params)]
-        if latency:
-            sql = _latency_sql(scope, None, latency_params, series=granularity)
-            statements.append((sql, latency_params))
-        found, *latency_rows = side_by_side(store, statements)
-        levels = {row["bucket"]: _levels(row) for rows in latency_rows for row in rows}
-        points = {row["bucket"]: AiCostFigures.from_row(row) for row in found}
-        return [
-            AiCostPoint(start=s, figures=_with_levels(points.get(s, EMPTY), levels.get(s)))
-            for s in starts
-        ]
+        return _unsplit_series(store, scope, granularity, starts, latency, edit_ratios)
 
-    dimension = _DIMENSIONS[by]
-    params["top"] = top
     # The latency of a split series comes from histograms where one serves the scope: the
     # `other` row's is its bucket's minus the top keys' (counts subtract, states do not). That
     # statement needs the top keys: it runs beside the figures when this scope's last ranking
@@ -709,62 +725,22 @@ def ai_cost_series(
     # two statements one after the other); by CUSTOMER they would merge a thousand customers'
     # states of each bucket for the `other` row (1.3 s against 0.48 s at 10 M events).
     ranked = _ranking_key(store, scope, by, granularity, top)
-    guess = _LAST_TOP_KEYS.get(ranked) if latency else None
-    from_histograms = latency and (guess is not None or by is Breakdown.CUSTOMER)
+    guess = _LAST_TOP_KEYS.get(ranked)
+    latency_params: dict[str, Any] = {}
     latency_sql = (
-        _split_latency_sql(scope, by, latency_params, granularity) if from_histograms else None
+        _split_latency_sql(scope, by, latency_params, granularity)
+        if latency and (guess is not None or by in _SPLIT_BY_SUBTRACTION)
+        else None
     )
+    split = _Split(store, scope, by, granularity, top, latency_sql, latency_params)
     figures = _figures(latency and latency_sql is None, edit_ratios)
-    inner = _aggregated(scope, dimension, params, figures, series=granularity)
-    # One pass over the partial aggregates: per (bucket, key) with the latency still a state
-    # (the bucket totals merge it once more), each key's rank over the whole range by window
-    # functions (a CTE read twice would be computed twice), then both groupings at once.
-    sql = f"""{dimension.with_}
-        SELECT bucket, in_top, row_key, grouping(in_top, row_key) = 0 AS is_row,
-               {_merges(figures)}
-        FROM
-        (
-            SELECT *,
-                dense_rank() OVER (ORDER BY key_cost DESC, key_calls DESC, key ASC)
-                    <= {{top:UInt32}} AS in_top,
-                if(in_top, key, '') AS row_key
-            FROM
-            (
-                SELECT *,
-                    sum(f_known_cost_eur) OVER (PARTITION BY key) AS key_cost,
-                    sum(f_calls) OVER (PARTITION BY key) AS key_calls
-                FROM
-                (
-                    SELECT bucket, key, {_partial_merges(figures)}
-                    FROM ({inner})
-                    GROUP BY bucket, key
-                    HAVING {_HAS_EVENTS}
-                )
-            )
-        )
-        GROUP BY GROUPING SETS ((bucket, in_top, row_key), (bucket))
-        ORDER BY bucket, is_row, in_top DESC, f_known_cost_eur DESC, f_calls DESC, row_key ASC
-    """
-    statements = [(sql, params)]
-    if latency_sql is not None and guess:
-        statements.append((latency_sql, {**latency_params, "top_keys": list(guess)}))
-    found, *latency_rows = side_by_side(store, statements)
-    totals: dict[datetime, AiCostFigures] = {}
-    rows: dict[datetime, list[AiCostRow]] = {}
-    for row in found:
-        point = AiCostFigures.from_row(row)
-        if not row["is_row"]:
-            totals[row["bucket"]] = point
-            continue
-        rows.setdefault(row["bucket"], []).append(
-            AiCostRow(key=row["row_key"], figures=point, other=not row["in_top"])
-        )
-    top_keys = sorted({r.key for bucket_rows in rows.values() for r in bucket_rows if not r.other})
-    _LAST_TOP_KEYS.put(ranked, top_keys)
-    if latency_sql is not None and top_keys:
-        if set(guess or ()) != set(top_keys):  # the `other` row needs exactly the top keys
-            latency_rows = [store.query(latency_sql, {**latency_params, "top_keys": top_keys})]
-        levels = {(row["bucket"], row["part"], row["key"]): _levels(row) for row in latency_rows[0]}
+    if by in _SPLIT_BY_SUBTRACTION and (latency_sql is not None or not latency):
+        totals, rows, latency_rows = split.by_subtraction(figures, guess)
+    else:
+        totals, rows, latency_rows = split.in_one_statement(figures, guess)
+    _LAST_TOP_KEYS.put(ranked, split.top_keys)
+    if latency_sql is not None and split.top_keys:
+        levels = {(row["bucket"], row["part"], row["key"]): _levels(row) for row in latency_rows}
         for bucket, figures_ in totals.items():
             totals[bucket] = _with_levels(figures_, levels.get((bucket, _BUCKET_PART, "")))
         for bucket, bucket_rows in rows.items():
@@ -775,6 +751,190 @@ def ai_cost_series(
     return [
         AiCostPoint(start=s, figures=totals.get(s, EMPTY), rows=rows.get(s, [])) for s in starts
     ]
+
+
+def _unsplit_series(
+    store: AnalyticsStore,
+    scope: AiScope,
+    granularity: Granularity,
+    starts: Sequence[datetime],
+    latency: bool,
+    edit_ratios: bool,
+) -> list[AiCostPoint]:
+    params: dict[str, Any] = {}
+    statements: list[tuple[str, Params | None]] = [
+        (_series_sql(scope, granularity, params, _figures(False, edit_ratios)), params)
+    ]
+    if latency:
+        latency_params: dict[str, Any] = {}
+        sql = _latency_sql(scope, None, latency_params, series=granularity)
+        statements.append((sql, latency_params))
+    found, *latency_rows = side_by_side(store, statements)
+    levels = {row["bucket"]: _levels(row) for rows in latency_rows for row in rows}
+    points = {row["bucket"]: AiCostFigures.from_row(row) for row in found}
+    return [
+        AiCostPoint(start=s, figures=_with_levels(points.get(s, EMPTY), levels.get(s)))
+        for s in starts
+    ]
+
+
+def _series_sql(
+    scope: AiScope, granularity: Granularity, params: dict[str, Any], figures: Sequence[_Figure]
+) -> str:
+    """The `figures` (no latency) per `bucket` of the scope."""
+    return f"""
+        SELECT bucket, {_merges(figures)}
+        FROM ({_aggregated(scope, None, params, figures, series=granularity)})
+        GROUP BY bucket
+    """
+
+
+# Split by these, a series takes its `other` rows as its buckets' totals minus its top keys'
+# rows, in Python, instead of grouping every key of every bucket in one statement: by
+# CUSTOMER (a thousand customers by 30 days at 10 M events) 0.54 times as long with the §4
+# figures, by FEATURE or MODEL (fifty keys) 1.06-1.22 times (bench/README, 2026-12-05, third
+# session).
+_SPLIT_BY_SUBTRACTION = frozenset({Breakdown.CUSTOMER})
+# What ranks a key, and whether it has events at all (`_HAS_EVENTS`).
+_RANKING = tuple(f for f in _FIGURES if f.name in {"known_cost_eur", *_EVENT_COUNTS})
+
+_Totals = dict[datetime, AiCostFigures]
+_Rows = dict[datetime, list[AiCostRow]]
+
+
+@dataclass
+class _Split:
+    """The statements of a series split `by` a dimension, and the top keys they found."""
+
+    store: AnalyticsStore
+    scope: AiScope
+    by: Breakdown
+    granularity: Granularity
+    top: int
+    latency_sql: str | None  # of the top keys bound as `top_keys`, see `_split_latency_sql`
+    latency_params: dict[str, Any]
+    top_keys: list[str] = field(default_factory=list)
+
+    def _latency(self, keys: Sequence[str]) -> list[tuple[str, Params | None]]:
+        if self.latency_sql is None or not keys:
+            return []
+        return [(self.latency_sql, {**self.latency_params, "top_keys": list(keys)})]
+
+    def by_subtraction(
+        self, figures: Sequence[_Figure], guess: Sequence[str] | None
+    ) -> tuple[_Totals, _Rows, list[Row]]:
+        """Four statements: the ranking, the buckets' totals, the top keys' rows and their
+        latency; the last two beside the first when `guess` (the last ranking) holds, else
+        after them. The `other` rows are the totals minus the top keys' rows."""
+        dimension = _DIMENSIONS[self.by]
+        ranking_params: dict[str, Any] = {}
+        ranking_sql = _breakdown_sql(self.scope, dimension, ranking_params, _RANKING, self.top)
+        totals_params: dict[str, Any] = {}
+        totals_sql = _series_sql(self.scope, self.granularity, totals_params, figures)
+        rows_params: dict[str, Any] = {}
+        inner = _aggregated(
+            self.scope,
+            dimension,
+            rows_params,
+            figures,
+            series=self.granularity,
+            conditions=(f"{dimension.key} IN {{top_keys:Array(String)}}",),
+        )
+        rows_sql = f"""{dimension.with_}
+            SELECT bucket, key, {_merges(figures)}
+            FROM ({inner})
+            GROUP BY bucket, key
+            HAVING {_HAS_EVENTS}
+        """
+
+        def of_keys(keys: Sequence[str]) -> list[tuple[str, Params | None]]:
+            if not keys:
+                return []
+            return [(rows_sql, {**rows_params, "top_keys": list(keys)}), *self._latency(keys)]
+
+        first = [(ranking_sql, ranking_params), (totals_sql, totals_params)]
+        ranking, totals_found, *keyed = side_by_side(self.store, [*first, *of_keys(guess or ())])
+        self.top_keys = sorted(row["key"] for row in ranking)
+        if set(self.top_keys) != set(guess or ()):
+            keyed = side_by_side(self.store, of_keys(self.top_keys)) if self.top_keys else []
+        key_rows, latency_rows = [*keyed, [], []][:2]
+        totals = {row["bucket"]: AiCostFigures.from_row(row) for row in totals_found}
+        rows: _Rows = {}
+        for row in key_rows:
+            rows.setdefault(row["bucket"], []).append(
+                AiCostRow(key=row["key"], figures=AiCostFigures.from_row(row))
+            )
+        for bucket, bucket_figures in totals.items():
+            bucket_rows = sorted(
+                rows.get(bucket, []),
+                key=lambda r: (-r.figures.known_cost_eur, -r.figures.calls, r.key),
+            )
+            other = bucket_figures
+            for row_ in bucket_rows:
+                other = other.minus(row_.figures)
+            if other.has_events:
+                bucket_rows.append(AiCostRow(key="", figures=other, other=True))
+            rows[bucket] = bucket_rows
+        return totals, rows, latency_rows
+
+    def in_one_statement(
+        self, figures: Sequence[_Figure], guess: Sequence[str] | None
+    ) -> tuple[_Totals, _Rows, list[Row]]:
+        """One pass over the partial aggregates of every key and bucket (and the latency
+        beside it when `guess` and a latency statement exist, or after)."""
+        dimension = _DIMENSIONS[self.by]
+        params: dict[str, Any] = {"top": self.top}
+        inner = _aggregated(self.scope, dimension, params, figures, series=self.granularity)
+        # Per (bucket, key) with the latency still a state (the bucket totals merge it once
+        # more), each key's rank over the whole range by window functions (a CTE read twice
+        # would be computed twice), then both groupings at once.
+        sql = f"""{dimension.with_}
+            SELECT bucket, in_top, row_key, grouping(in_top, row_key) = 0 AS is_row,
+                   {_merges(figures)}
+            FROM
+            (
+                SELECT *,
+                    dense_rank() OVER (ORDER BY key_cost DESC, key_calls DESC, key ASC)
+                        <= {{top:UInt32}} AS in_top,
+                    if(in_top, key, '') AS row_key
+                FROM
+                (
+                    SELECT *,
+                        sum(f_known_cost_eur) OVER (PARTITION BY key) AS key_cost,
+                        sum(f_calls) OVER (PARTITION BY key) AS key_calls
+                    FROM
+                    (
+                        SELECT bucket, key, {_partial_merges(figures)}
+                        FROM ({inner})
+                        GROUP BY bucket, key
+                        HAVING {_HAS_EVENTS}
+                    )
+                )
+            )
+            GROUP BY GROUPING SETS ((bucket, in_top, row_key), (bucket))
+            ORDER BY bucket, is_row, in_top DESC, f_known_cost_eur DESC, f_calls DESC,
+                     row_key ASC
+        """
+        found, *latency_rows = side_by_side(
+            self.store, [(sql, params), *self._latency(guess or ())]
+        )
+        totals: _Totals = {}
+        rows: _Rows = {}
+        for row in found:
+            point = AiCostFigures.from_row(row)
+            if not row["is_row"]:
+                totals[row["bucket"]] = point
+                continue
+            rows.setdefault(row["bucket"], []).append(
+                AiCostRow(key=row["row_key"], figures=point, other=not row["in_top"])
+            )
+        self.top_keys = sorted(
+            {r.key for bucket_rows in rows.values() for r in bucket_rows if not r.other}
+        )
+        if self._latency(self.top_keys) and set(guess or ()) != set(self.top_keys):
+            # The `other` row needs exactly the top keys: a wrong guess is read again.
+            latency_rows = side_by_side(self.store, self._latency(self.top_keys))
+        return totals, rows, latency_rows[0] if latency_rows else []
 
 
 # The rows of a split series' latency statement: a top key's, the `other` one, the bucket's.

@@ -380,8 +380,10 @@ def test_a_split_series_by_customer_reads_the_latency_of_its_other_row_from_hist
     ai_cost.ai_cost_series(
         recording, scope(DAY, DAY + timedelta(days=2)), Granularity.DAY, by=Breakdown.CUSTOMER
     )
-    (figures_sql, _), (latency_sql, latency_params) = recording.statements
-    assert "quantiles" not in figures_sql
+    # The ranking and the buckets' totals first; the top customers' rows and latency after.
+    *figures, (latency_sql, latency_params) = recording.statements
+    assert len(figures) == 3
+    assert all("quantiles" not in sql for sql, _ in figures)
     assert latency_params is not None and latency_params["top_keys"]
     assert _tables_read(store, latency_sql, latency_params) == [
         "ai_latency_daily_customer",
@@ -479,8 +481,9 @@ def test_a_split_series_asked_again_reads_its_latency_from_histograms_beside_the
     first = ai_cost.ai_cost_series(store, s, Granularity.DAY, by=by, top=2)
     recording = Recording(store)
     assert ai_cost.ai_cost_series(recording, s, Granularity.DAY, by=by, top=2) == first
-    # Both at once (in no set order): the figures without latency states, then the latency.
-    assert len(recording.statements) == 2
+    # All at once (in no set order): the figures without latency states, then the latency;
+    # by CUSTOMER the figures are the ranking, the buckets' totals and the top keys' rows.
+    assert len(recording.statements) == (4 if by is Breakdown.CUSTOMER else 2)
     ((latency_sql, latency_params),) = _latency_statements(recording)
     assert "latency_sketch" in latency_sql and latency_params is not None
     top_keys = {r.key for p in first for r in p.rows if not r.other}
