@@ -857,7 +857,8 @@ class _Split:
         self.top_keys = sorted(row["key"] for row in ranking)
         if set(self.top_keys) != set(guess or ()):
             keyed = side_by_side(self.store, of_keys(self.top_keys)) if self.top_keys else []
-        key_rows, latency_rows = [*keyed, [], []][:2]
+        # No top keys ran nothing; without a latency statement only the rows ran.
+        key_rows, latency_rows = keyed[0] if keyed else [], keyed[1] if len(keyed) > 1 else []
         totals = {row["bucket"]: AiCostFigures.from_row(row) for row in totals_found}
         rows: _Rows = {}
         for row in key_rows:
