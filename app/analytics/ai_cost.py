@@ -790,10 +790,10 @@ def _series_sql(
 
 
 # Split by these, a series takes its `other` rows as its buckets' totals minus its top keys'
-# rows, in Python, instead of grouping every key of every bucket in one statement: by
-# CUSTOMER (a thousand customers by 30 days at 10 M events) 0.54 times as long with the §4
-# figures, by FEATURE or MODEL (fifty keys) 1.06-1.22 times (bench/README, 2026-12-05, third
-# session).
+# rows, in Python, instead of grouping every key of every bucket in one statement. By
+# CUSTOMER (a thousand customers by 30 days at 10 M events) a cut-off session measured 0.54
+# times as long with the §4 figures, by FEATURE or MODEL (fifty keys) 1.06-1.22 times; its
+# figures were lost, so they are to be measured again side by side (bench.analytics).
 _SPLIT_BY_SUBTRACTION = frozenset({Breakdown.CUSTOMER})
 # What ranks a key, and whether it has events at all (`_HAS_EVENTS`).
 _RANKING = tuple(f for f in _FIGURES if f.name in {"known_cost_eur", *_EVENT_COUNTS})
