@@ -791,9 +791,9 @@ def _series_sql(
 
 # Split by these, a series takes its `other` rows as its buckets' totals minus its top keys'
 # rows, in Python, instead of grouping every key of every bucket in one statement. By
-# CUSTOMER (a thousand customers by 30 days at 10 M events) a cut-off session measured 0.54
-# times as long with the §4 figures, by FEATURE or MODEL (fifty keys) 1.06-1.22 times; its
-# figures were lost, so they are to be measured again side by side (bench.analytics).
+# CUSTOMER (a thousand customers by 30 days at 10 M events) it takes 0.61 times as long with
+# the §4 figures and 0.80 with every figure; by FEATURE or MODEL (fifty keys) 1.07-1.23 times
+# (bench/README.md, "Changes of 2026-12-06").
 _SPLIT_BY_SUBTRACTION = frozenset({Breakdown.CUSTOMER})
 # What ranks a key, and whether it has events at all (`_HAS_EVENTS`).
 _RANKING = tuple(f for f in _FIGURES if f.name in {"known_cost_eur", *_EVENT_COUNTS})
