@@ -46,6 +46,7 @@ from app.analytics.ai_cost_attribution import (
 )
 from app.analytics.chdb_store import ChdbStore
 from app.analytics.migrations import migrate
+from app.analytics.rollups import ROLLUPS, ROWS_TABLE
 from app.analytics.store import AnalyticsStore
 from app.organizations import queries as organizations
 from app.organizations.health import DEFAULT_MODEL
@@ -183,9 +184,13 @@ def load(store: AnalyticsStore, events: int, end: datetime) -> None:
         print(f"\rderived {min(day + CHUNK_DAYS, DAYS)}/{DAYS} days", end="", flush=True)
     derived = time.perf_counter()
     print(f"\rderived ai_usage_events in {derived - generated:.1f} s", flush=True)
-    # Merged, as background merges leave them in steady state.
-    store.command("OPTIMIZE TABLE events FINAL")
-    store.command("OPTIMIZE TABLE ai_usage_events FINAL")
+    # Merged, as background merges leave them in steady state: the rollups too, which the
+    # chunks above fill in parts of five days of every customer each (a live system's old
+    # days lie in a few large parts, its new parts hold the last hours only). Left in those
+    # parts, a page of 100 customers reads their granules in each part: its latency took
+    # 50 ms in four parts against 40 in one.
+    for table in ("events", ROWS_TABLE, *(rollup.name for rollup in ROLLUPS)):
+        store.command(f"OPTIMIZE TABLE {table} FINAL")
     print(f"merged parts in {time.perf_counter() - derived:.1f} s", flush=True)
 
 
