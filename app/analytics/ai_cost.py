@@ -717,29 +717,27 @@ def ai_cost_series(
     if by is None:
         return _unsplit_series(store, scope, granularity, starts, latency, edit_ratios)
 
-    # The latency of a split series comes from histograms where one serves the scope: the
-    # `other` row's is its bucket's minus the top keys' (counts subtract, states do not). That
-    # statement needs the top keys: it runs beside the figures when this scope's last ranking
-    # is known and still right, else after them. By FEATURE, MODEL or PLAN with no ranking to
-    # go by, the latency states stay in the figures' statement instead (measured as fast as
-    # two statements one after the other); by CUSTOMER they would merge a thousand customers'
-    # states of each bucket for the `other` row (1.3 s against 0.48 s at 10 M events).
+    # By CUSTOMER (a thousand keys) the `other` rows are the buckets' totals minus the top
+    # customers' rows, and their latency the buckets' histograms minus the top customers'
+    # (counts subtract, states do not), where histograms serve the scope. By any other
+    # dimension (tens of keys), one statement groups the top keys and the others of each
+    # bucket, latency states included.
     ranked = _ranking_key(store, scope, by, granularity, top)
     guess = _LAST_TOP_KEYS.get(ranked)
     latency_params: dict[str, Any] = {}
     latency_sql = (
         _split_latency_sql(scope, by, latency_params, granularity)
-        if latency and (guess is not None or by in _SPLIT_BY_SUBTRACTION)
+        if latency and by in _SPLIT_BY_SUBTRACTION
         else None
     )
     split = _Split(store, scope, by, granularity, top, latency_sql, latency_params)
-    figures = _figures(latency and latency_sql is None, edit_ratios)
     if by in _SPLIT_BY_SUBTRACTION and (latency_sql is not None or not latency):
-        totals, rows, latency_rows = split.by_subtraction(figures, guess)
+        totals, rows, latency_rows = split.by_subtraction(_figures(False, edit_ratios), guess)
     else:
-        totals, rows, latency_rows = split.in_one_statement(figures, guess)
+        totals, rows = split.from_ranking(_figures(latency, edit_ratios), guess)
+        latency_rows = []
     _LAST_TOP_KEYS.put(ranked, split.top_keys)
-    if latency_sql is not None and split.top_keys:
+    if latency_rows:
         levels = {(row["bucket"], row["part"], row["key"]): _levels(row) for row in latency_rows}
         for bucket, figures_ in totals.items():
             totals[bucket] = _with_levels(figures_, levels.get((bucket, _BUCKET_PART, "")))
@@ -790,10 +788,10 @@ def _series_sql(
 
 
 # Split by these, a series takes its `other` rows as its buckets' totals minus its top keys'
-# rows, in Python, instead of grouping every key of every bucket in one statement. By
-# CUSTOMER (a thousand customers by 30 days at 10 M events) it takes 0.61 times as long with
-# the §4 figures and 0.80 with every figure; by FEATURE or MODEL (fifty keys) 1.07-1.23 times
-# (bench/README.md, "Changes of 2026-12-06").
+# rows, in Python, instead of grouping the top keys and the others of each bucket in one
+# statement. By CUSTOMER (a thousand customers by 30 days at 10 M events) it took 0.61 times
+# as long as the one statement with the §4 figures and 0.80 with every figure; by FEATURE or
+# MODEL (fifty keys) 1.07-1.23 times (bench/README.md, "Changes of 2026-12-06").
 _SPLIT_BY_SUBTRACTION = frozenset({Breakdown.CUSTOMER})
 # What ranks a key, and whether it has events at all (`_HAS_EVENTS`).
 _RANKING = tuple(f for f in _FIGURES if f.name in {"known_cost_eur", *_EVENT_COUNTS})
@@ -827,8 +825,6 @@ class _Split:
         latency; the last two beside the first when `guess` (the last ranking) holds, else
         after them. The `other` rows are the totals minus the top keys' rows."""
         dimension = _DIMENSIONS[self.by]
-        ranking_params: dict[str, Any] = {}
-        ranking_sql = _breakdown_sql(self.scope, dimension, ranking_params, _RANKING, self.top)
         totals_params: dict[str, Any] = {}
         totals_sql = _series_sql(self.scope, self.granularity, totals_params, figures)
         rows_params: dict[str, Any] = {}
@@ -852,9 +848,9 @@ class _Split:
                 return []
             return [(rows_sql, {**rows_params, "top_keys": list(keys)}), *self._latency(keys)]
 
-        first = [(ranking_sql, ranking_params), (totals_sql, totals_params)]
+        first = [self._ranking(), (totals_sql, totals_params)]
         ranking, totals_found, *keyed = side_by_side(self.store, [*first, *of_keys(guess or ())])
-        self.top_keys = sorted(row["key"] for row in ranking)
+        self.top_keys = self._ranked(ranking)
         if set(self.top_keys) != set(guess or ()):
             keyed = side_by_side(self.store, of_keys(self.top_keys)) if self.top_keys else []
         # No top keys ran nothing; without a latency statement only the rows ran.
@@ -866,10 +862,7 @@ class _Split:
                 AiCostRow(key=row["key"], figures=AiCostFigures.from_row(row))
             )
         for bucket, bucket_figures in totals.items():
-            bucket_rows = sorted(
-                rows.get(bucket, []),
-                key=lambda r: (-r.figures.known_cost_eur, -r.figures.calls, r.key),
-            )
+            bucket_rows = sorted(rows.get(bucket, []), key=_costliest_first)
             other = bucket_figures
             for row_ in bucket_rows:
                 other = other.minus(row_.figures)
@@ -878,64 +871,68 @@ class _Split:
             rows[bucket] = bucket_rows
         return totals, rows, latency_rows
 
-    def in_one_statement(
+    def from_ranking(
         self, figures: Sequence[_Figure], guess: Sequence[str] | None
-    ) -> tuple[_Totals, _Rows, list[Row]]:
-        """One pass over the partial aggregates of every key and bucket (and the latency
-        beside it when `guess` and a latency statement exist, or after)."""
+    ) -> tuple[_Totals, _Rows]:
+        """One statement for the top keys of the last ranking (`guess`; without one, the
+        ranking statement runs first): per bucket their rows, the `other` row and the totals,
+        and every key's totals over the whole range, which rank the keys. When that ranking
+        has other top keys than the guess, the statement runs again for them."""
         dimension = _DIMENSIONS[self.by]
-        params: dict[str, Any] = {"top": self.top}
+        params: dict[str, Any] = {}
         inner = _aggregated(self.scope, dimension, params, figures, series=self.granularity)
-        # Per (bucket, key) with the latency still a state (the bucket totals merge it once
-        # more), each key's rank over the whole range by window functions (a CTE read twice
-        # would be computed twice), then both groupings at once.
+        # The buckets' totals are kept even without events, as in an unsplit series.
         sql = f"""{dimension.with_}
-            SELECT bucket, in_top, row_key, grouping(in_top, row_key) = 0 AS is_row,
-                   {_merges(figures)}
+            SELECT bucket, key, in_top, row_key, grouping(bucket) = 0 AS by_bucket,
+                   grouping(in_top, row_key) = 0 AS is_row, {_merges(figures)}
             FROM
             (
-                SELECT *,
-                    dense_rank() OVER (ORDER BY key_cost DESC, key_calls DESC, key ASC)
-                        <= {{top:UInt32}} AS in_top,
-                    if(in_top, key, '') AS row_key
-                FROM
-                (
-                    SELECT *,
-                        sum(f_known_cost_eur) OVER (PARTITION BY key) AS key_cost,
-                        sum(f_calls) OVER (PARTITION BY key) AS key_calls
-                    FROM
-                    (
-                        SELECT bucket, key, {_partial_merges(figures)}
-                        FROM ({inner})
-                        GROUP BY bucket, key
-                        HAVING {_HAS_EVENTS}
-                    )
-                )
+                SELECT *, key IN {{top_keys:Array(String)}} AS in_top,
+                       if(in_top, key, '') AS row_key
+                FROM ({inner})
             )
-            GROUP BY GROUPING SETS ((bucket, in_top, row_key), (bucket))
-            ORDER BY bucket, is_row, in_top DESC, f_known_cost_eur DESC, f_calls DESC,
-                     row_key ASC
+            GROUP BY GROUPING SETS ((bucket, in_top, row_key), (bucket), (key))
+            HAVING (by_bucket AND NOT is_row) OR ({_HAS_EVENTS})
         """
-        found, *latency_rows = side_by_side(
-            self.store, [(sql, params), *self._latency(guess or ())]
+        keys = (
+            sorted(guess) if guess is not None else self._ranked(self.store.query(*self._ranking()))
         )
+        found = self.store.query(sql, {**params, "top_keys": keys})
+        self.top_keys = self._ranked([row for row in found if not row["by_bucket"]])
+        if self.top_keys != keys:
+            found = self.store.query(sql, {**params, "top_keys": self.top_keys})
         totals: _Totals = {}
         rows: _Rows = {}
         for row in found:
-            point = AiCostFigures.from_row(row)
-            if not row["is_row"]:
-                totals[row["bucket"]] = point
+            if not row["by_bucket"]:
                 continue
-            rows.setdefault(row["bucket"], []).append(
-                AiCostRow(key=row["row_key"], figures=point, other=not row["in_top"])
-            )
-        self.top_keys = sorted(
-            {r.key for bucket_rows in rows.values() for r in bucket_rows if not r.other}
+            point = AiCostFigures.from_row(row)
+            if row["is_row"]:
+                rows.setdefault(row["bucket"], []).append(
+                    AiCostRow(key=row["row_key"], figures=point, other=not row["in_top"])
+                )
+            else:
+                totals[row["bucket"]] = point
+        for bucket_rows in rows.values():
+            bucket_rows.sort(key=lambda r: (r.other, *_costliest_first(r)))
+        return totals, rows
+
+    def _ranking(self) -> tuple[str, Params]:
+        """The statement that ranks the keys over the whole range (the `top` costliest)."""
+        params: dict[str, Any] = {}
+        dimension = _DIMENSIONS[self.by]
+        return _breakdown_sql(self.scope, dimension, params, _RANKING, self.top), params
+
+    def _ranked(self, totals: Sequence[Row]) -> list[str]:
+        """The `top` keys of the keys' `totals` over the range, in order of name."""
+        ranked = sorted(
+            totals, key=lambda row: (-row["f_known_cost_eur"], -row["f_calls"], row["key"])
         )
-        if self._latency(self.top_keys) and set(guess or ()) != set(self.top_keys):
-            # The `other` row needs exactly the top keys: a wrong guess is read again.
-            latency_rows = side_by_side(self.store, self._latency(self.top_keys))
-        return totals, rows, latency_rows[0] if latency_rows else []
+        return sorted(row["key"] for row in ranked[: self.top])
+
+
+def _costliest_first(row: AiCostRow) -> tuple[Decimal, int, str]:
+    return (-row.figures.known_cost_eur, -row.figures.calls, row.key)
 
 
 # The rows of a split series' latency statement: a top key's, the `other` one, the bucket's.

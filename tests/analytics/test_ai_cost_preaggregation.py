@@ -394,12 +394,13 @@ def test_a_split_series_by_customer_reads_the_latency_of_its_other_row_from_hist
 def test_a_split_series_by_customer_within_one_feature_equals_the_definitions(
     store: AnalyticsStore, written: Oracle
 ) -> None:
-    # No histogram has both columns: the latency is merged from the states, in one statement.
+    # No histogram has both columns: the latency is merged from the states, in the statement
+    # of the figures, once the ranking statement has found the top keys.
     start, end = RANGES[0]
     s = scope(start, end, feature="search")
     recording = Recording(store)
     points = ai_cost.ai_cost_series(recording, s, Granularity.DAY, by=Breakdown.CUSTOMER, top=2)
-    assert len(recording.statements) == 1
+    assert len(recording.statements) == 2
     top_keys = {r.key for r in ai_cost.ai_cost_breakdown(store, s, Breakdown.CUSTOMER, limit=2)}
     buckets = [p.start for p in points]
 
@@ -471,26 +472,41 @@ def test_customers_new_to_the_top_have_their_latency_read_after_the_figures(
     assert ai_cost.ai_cost_breakdown(store, s, Breakdown.CUSTOMER, limit=2) == rows
 
 
-@pytest.mark.parametrize(
-    "by", [Breakdown.FEATURE, Breakdown.MODEL, Breakdown.CUSTOMER, Breakdown.PLAN]
-)
-def test_a_split_series_asked_again_reads_its_latency_from_histograms_beside_the_figures(
-    store: AnalyticsStore, written: Oracle, by: Breakdown
+def test_a_split_series_by_customer_asked_again_reads_its_latency_beside_the_figures(
+    store: AnalyticsStore, written: Oracle
 ) -> None:
     s = scope(*RANGES[0])
-    first = ai_cost.ai_cost_series(store, s, Granularity.DAY, by=by, top=2)
+    first = ai_cost.ai_cost_series(store, s, Granularity.DAY, by=Breakdown.CUSTOMER, top=2)
     recording = Recording(store)
-    assert ai_cost.ai_cost_series(recording, s, Granularity.DAY, by=by, top=2) == first
-    # All at once (in no set order): the figures without latency states, then the latency;
-    # by CUSTOMER the figures are the ranking, the buckets' totals and the top keys' rows.
-    assert len(recording.statements) == (4 if by is Breakdown.CUSTOMER else 2)
+    assert ai_cost.ai_cost_series(recording, s, Granularity.DAY, by=Breakdown.CUSTOMER, top=2) == (
+        first
+    )
+    # All at once (in no set order): the ranking, the buckets' totals, the top keys' rows and
+    # their latency from histograms.
+    assert len(recording.statements) == 4
     ((latency_sql, latency_params),) = _latency_statements(recording)
     assert "latency_sketch" in latency_sql and latency_params is not None
     top_keys = {r.key for p in first for r in p.rows if not r.other}
     assert sorted(latency_params["top_keys"]) == sorted(top_keys)
 
 
-def test_a_split_series_whose_top_keys_changed_reads_its_latency_again(
+@pytest.mark.parametrize("by", [Breakdown.FEATURE, Breakdown.MODEL, Breakdown.PLAN])
+def test_a_split_series_asked_again_runs_one_statement_for_the_last_top_keys(
+    store: AnalyticsStore, written: Oracle, by: Breakdown, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ai_cost, "_LAST_TOP_KEYS", LastTopKeys())  # nothing remembered
+    s = scope(*RANGES[0])
+    recording = Recording(store)
+    first = ai_cost.ai_cost_series(recording, s, Granularity.DAY, by=by, top=2)
+    assert len(recording.statements) == 2  # the ranking, then the figures of its top keys
+    recording.statements.clear()
+    assert ai_cost.ai_cost_series(recording, s, Granularity.DAY, by=by, top=2) == first
+    ((_, params),) = recording.statements
+    top_keys = {r.key for p in first for r in p.rows if not r.other}
+    assert params is not None and set(params["top_keys"]) == top_keys
+
+
+def test_a_split_series_whose_top_keys_changed_runs_again_for_the_new_ones(
     store: AnalyticsStore, written: Oracle, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     s = scope(*RANGES[0])
@@ -498,14 +514,14 @@ def test_a_split_series_whose_top_keys_changed_reads_its_latency_again(
     write(store, [_newcomer(feature="brand-new")])
     recording = Recording(store)
     points = ai_cost.ai_cost_series(recording, s, Granularity.DAY, by=Breakdown.FEATURE, top=2)
-    # The `other` row's histogram is the bucket's minus exactly the top keys': the guess from
-    # the last ranking is thrown away and the latency read again for the new top keys.
-    assert len(recording.statements) == 3
-    (_, guessed), (_, again) = _latency_statements(recording)
+    # The statement for the last top keys also ranks every key: the new ranking differs, so
+    # the statement runs again for its top keys.
+    (_, guessed), (_, again) = recording.statements
     assert guessed is not None and again is not None
     old_top = {r.key for p in before for r in p.rows if not r.other}
     assert set(guessed["top_keys"]) == old_top
     assert "brand-new" in again["top_keys"] and set(again["top_keys"]) != old_top
+    assert "brand-new" in {r.key for p in points for r in p.rows if not r.other}
     monkeypatch.setattr(ai_cost, "_LAST_TOP_KEYS", LastTopKeys())
     assert ai_cost.ai_cost_series(store, s, Granularity.DAY, by=Breakdown.FEATURE, top=2) == points
 
