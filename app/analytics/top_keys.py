@@ -1,5 +1,6 @@
 """The top keys each report scope ranked last: a guess that lets a report read the latency of
-its top rows beside its figures instead of after them.
+its top rows beside its figures instead of after them, and a split series group its top keys
+without ranking them first.
 
 Only a guess: the report compares it with the ranking it has just computed and reads whatever
 the guess missed afterwards, so no result depends on it. Dashboards ask the same scope again
