@@ -29,7 +29,7 @@ Ranges are half-open, `[start, end)`, in UTC. All functions block: call them off
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from enum import Enum
@@ -232,28 +232,8 @@ class AiCostFigures:
     def edit_ratio_distribution(self) -> list[EditRatioBucket]:
         return edit_ratio_buckets(self.edit_ratio_histogram)
 
-    @property
-    def has_events(self) -> bool:
-        """Whether any call or output event counts here (as `_HAS_EVENTS` in SQL)."""
-        return sum(getattr(self, name) for name in _EVENT_COUNTS) != 0
-
-    def minus(self, other: AiCostFigures) -> AiCostFigures:
-        """These figures without `other`'s (a part of them): every sum subtracts exactly;
-        latency percentiles do not, and are left out."""
-        value = {name: getattr(self, name) - getattr(other, name) for name in _SUMS}
-        edits = {
-            i: self.edit_ratio_histogram.get(i, 0) - other.edit_ratio_histogram.get(i, 0)
-            for i in range(EDIT_RATIO_BUCKETS)
-        }
-        return AiCostFigures(**value, edit_ratio_histogram={k: v for k, v in edits.items() if v})
-
 
 EMPTY = AiCostFigures()
-_SUMS = tuple(
-    f.name
-    for f in fields(AiCostFigures)
-    if f.name not in ("latency_levels", "edit_ratio_histogram")
-)
 _EVENT_COUNTS = (
     "calls",
     "failed_calls",
@@ -717,25 +697,23 @@ def ai_cost_series(
     if by is None:
         return _unsplit_series(store, scope, granularity, starts, latency, edit_ratios)
 
-    # By CUSTOMER (a thousand keys) the `other` rows are the buckets' totals minus the top
-    # customers' rows, and their latency the buckets' histograms minus the top customers'
-    # (counts subtract, states do not), where histograms serve the scope. By any other
-    # dimension (tens of keys), one statement groups the top keys and the others of each
-    # bucket, latency states included.
+    # One statement groups the top keys and the others of each bucket. The latency of the
+    # `other` row by CUSTOMER comes from histograms beside it, where they serve the scope: its
+    # bucket's minus the top customers' (counts subtract, states do not); merging the states
+    # of a thousand customers per bucket took 1.3 s against 0.48 s at 10 M events. By any other
+    # dimension (tens of keys), the states merge in the statement itself.
     ranked = _ranking_key(store, scope, by, granularity, top)
     guess = _LAST_TOP_KEYS.get(ranked)
     latency_params: dict[str, Any] = {}
     latency_sql = (
         _split_latency_sql(scope, by, latency_params, granularity)
-        if latency and by in _SPLIT_BY_SUBTRACTION
+        if latency and by is Breakdown.CUSTOMER
         else None
     )
     split = _Split(store, scope, by, granularity, top, latency_sql, latency_params)
-    if by in _SPLIT_BY_SUBTRACTION and (latency_sql is not None or not latency):
-        totals, rows, latency_rows = split.by_subtraction(_figures(False, edit_ratios), guess)
-    else:
-        totals, rows = split.from_ranking(_figures(latency, edit_ratios), guess)
-        latency_rows = []
+    totals, rows, latency_rows = split.run(
+        _figures(latency and latency_sql is None, edit_ratios), guess
+    )
     _LAST_TOP_KEYS.put(ranked, split.top_keys)
     if latency_rows:
         levels = {(row["bucket"], row["part"], row["key"]): _levels(row) for row in latency_rows}
@@ -787,12 +765,6 @@ def _series_sql(
     """
 
 
-# Split by these, a series takes its `other` rows as its buckets' totals minus its top keys'
-# rows, in Python, instead of grouping the top keys and the others of each bucket in one
-# statement. By CUSTOMER (a thousand customers by 30 days at 10 M events) it took 0.61 times
-# as long as the one statement with the §4 figures and 0.80 with every figure; by FEATURE or
-# MODEL (fifty keys) 1.07-1.23 times (bench/README.md, "Changes of 2026-12-06").
-_SPLIT_BY_SUBTRACTION = frozenset({Breakdown.CUSTOMER})
 # What ranks a key, and whether it has events at all (`_HAS_EVENTS`).
 _RANKING = tuple(f for f in _FIGURES if f.name in {"known_cost_eur", *_EVENT_COUNTS})
 
@@ -818,66 +790,14 @@ class _Split:
             return []
         return [(self.latency_sql, {**self.latency_params, "top_keys": list(keys)})]
 
-    def by_subtraction(
+    def run(
         self, figures: Sequence[_Figure], guess: Sequence[str] | None
     ) -> tuple[_Totals, _Rows, list[Row]]:
-        """Four statements: the ranking, the buckets' totals, the top keys' rows and their
-        latency; the last two beside the first when `guess` (the last ranking) holds, else
-        after them. The `other` rows are the totals minus the top keys' rows."""
-        dimension = _DIMENSIONS[self.by]
-        totals_params: dict[str, Any] = {}
-        totals_sql = _series_sql(self.scope, self.granularity, totals_params, figures)
-        rows_params: dict[str, Any] = {}
-        inner = _aggregated(
-            self.scope,
-            dimension,
-            rows_params,
-            figures,
-            series=self.granularity,
-            conditions=(f"{dimension.key} IN {{top_keys:Array(String)}}",),
-        )
-        rows_sql = f"""{dimension.with_}
-            SELECT bucket, key, {_merges(figures)}
-            FROM ({inner})
-            GROUP BY bucket, key
-            HAVING {_HAS_EVENTS}
-        """
-
-        def of_keys(keys: Sequence[str]) -> list[tuple[str, Params | None]]:
-            if not keys:
-                return []
-            return [(rows_sql, {**rows_params, "top_keys": list(keys)}), *self._latency(keys)]
-
-        first = [self._ranking(), (totals_sql, totals_params)]
-        ranking, totals_found, *keyed = side_by_side(self.store, [*first, *of_keys(guess or ())])
-        self.top_keys = self._ranked(ranking)
-        if set(self.top_keys) != set(guess or ()):
-            keyed = side_by_side(self.store, of_keys(self.top_keys)) if self.top_keys else []
-        # No top keys ran nothing; without a latency statement only the rows ran.
-        key_rows, latency_rows = keyed[0] if keyed else [], keyed[1] if len(keyed) > 1 else []
-        totals = {row["bucket"]: AiCostFigures.from_row(row) for row in totals_found}
-        rows: _Rows = {}
-        for row in key_rows:
-            rows.setdefault(row["bucket"], []).append(
-                AiCostRow(key=row["key"], figures=AiCostFigures.from_row(row))
-            )
-        for bucket, bucket_figures in totals.items():
-            bucket_rows = sorted(rows.get(bucket, []), key=_costliest_first)
-            other = bucket_figures
-            for row_ in bucket_rows:
-                other = other.minus(row_.figures)
-            if other.has_events:
-                bucket_rows.append(AiCostRow(key="", figures=other, other=True))
-            rows[bucket] = bucket_rows
-        return totals, rows, latency_rows
-
-    def from_ranking(
-        self, figures: Sequence[_Figure], guess: Sequence[str] | None
-    ) -> tuple[_Totals, _Rows]:
         """One statement for the top keys of the last ranking (`guess`; without one, the
-        ranking statement runs first): per bucket their rows, the `other` row and the totals,
-        and every key's totals over the whole range, which rank the keys. When that ranking
-        has other top keys than the guess, the statement runs again for them."""
+        ranking statement runs first), and the latency statement beside it if any: per bucket
+        the top keys' rows, the `other` row and the totals, and every key's totals over the
+        whole range, which rank the keys. When that ranking has other top keys than the
+        guess, both run again for them."""
         dimension = _DIMENSIONS[self.by]
         params: dict[str, Any] = {}
         inner = _aggregated(self.scope, dimension, params, figures, series=self.granularity)
@@ -894,13 +814,18 @@ class _Split:
             GROUP BY GROUPING SETS ((bucket, in_top, row_key), (bucket), (key))
             HAVING (by_bucket AND NOT is_row) OR ({_HAS_EVENTS})
         """
+
+        def of_keys(keys: list[str]) -> list[list[Row]]:
+            statements = [(sql, {**params, "top_keys": keys}), *self._latency(keys)]
+            return side_by_side(self.store, statements)
+
         keys = (
             sorted(guess) if guess is not None else self._ranked(self.store.query(*self._ranking()))
         )
-        found = self.store.query(sql, {**params, "top_keys": keys})
+        found, *latency_rows = of_keys(keys)
         self.top_keys = self._ranked([row for row in found if not row["by_bucket"]])
         if self.top_keys != keys:
-            found = self.store.query(sql, {**params, "top_keys": self.top_keys})
+            found, *latency_rows = of_keys(self.top_keys)
         totals: _Totals = {}
         rows: _Rows = {}
         for row in found:
@@ -914,8 +839,10 @@ class _Split:
             else:
                 totals[row["bucket"]] = point
         for bucket_rows in rows.values():
-            bucket_rows.sort(key=lambda r: (r.other, *_costliest_first(r)))
-        return totals, rows
+            bucket_rows.sort(
+                key=lambda r: (r.other, -r.figures.known_cost_eur, -r.figures.calls, r.key)
+            )
+        return totals, rows, latency_rows[0] if latency_rows else []
 
     def _ranking(self) -> tuple[str, Params]:
         """The statement that ranks the keys over the whole range (the `top` costliest)."""
@@ -929,10 +856,6 @@ class _Split:
             totals, key=lambda row: (-row["f_known_cost_eur"], -row["f_calls"], row["key"])
         )
         return sorted(row["key"] for row in ranked[: self.top])
-
-
-def _costliest_first(row: AiCostRow) -> tuple[Decimal, int, str]:
-    return (-row.figures.known_cost_eur, -row.figures.calls, row.key)
 
 
 # The rows of a split series' latency statement: a top key's, the `other` one, the bucket's.
