@@ -22,6 +22,7 @@ from urllib.parse import parse_qs, urlparse
 from uuid import UUID
 
 import orjson
+import pyarrow as pa
 from chdb import session as chdb_session
 
 from app.analytics.events_table import InsertRow
@@ -167,10 +168,13 @@ class ChdbStore:
     def query(self, sql: str, params: Params | None = None) -> list[Row]:
         table = self._run(sql, params, "ArrowTable")
         rows: list[Row] = table.to_pylist()
-        for row in rows:
-            for key, value in row.items():
-                if isinstance(value, datetime):
-                    row[key] = value.replace(tzinfo=_UTC)
+        # Times as aware UTC datetimes (`datetime.UTC`, whatever zone Arrow names), column by
+        # column: testing every value of a report's thousand rows cost a third of its
+        # conversion.
+        for name in (f.name for f in table.schema if pa.types.is_timestamp(f.type)):
+            for row in rows:
+                if (value := row[name]) is not None:
+                    row[name] = value.replace(tzinfo=_UTC)
         return rows
 
     def insert(self, table: str, columns: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> None:
