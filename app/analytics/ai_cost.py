@@ -814,6 +814,20 @@ class _Split:
             GROUP BY GROUPING SETS ((bucket, in_top, row_key), (bucket), (key))
             HAVING (by_bucket AND NOT is_row) OR ({_HAS_EVENTS})
         """
+        if self.by is Breakdown.CUSTOMER:
+            # Only the top keys' totals over the range come back: turning a thousand
+            # customers' into Python rows cost more than ranking them here (0.84-0.89 times
+            # the time with them all; by FEATURE, fifty keys, 1.03-1.12).
+            params["top"] = self.top
+            sql = f"""
+                SELECT * FROM
+                (
+                    SELECT *, row_number() OVER (PARTITION BY by_bucket
+                        ORDER BY f_known_cost_eur DESC, f_calls DESC, key ASC) AS key_rank
+                    FROM ({sql})
+                )
+                WHERE by_bucket OR key_rank <= {{top:UInt32}}
+            """
 
         def of_keys(keys: list[str]) -> list[list[Row]]:
             statements = [(sql, {**params, "top_keys": keys}), *self._latency(keys)]
