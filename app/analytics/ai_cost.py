@@ -565,6 +565,10 @@ def ai_cost_totals(
     return totals
 
 
+# How keys rank in every report (`_Split._ranked` sorts their rows alike in Python).
+_COSTLIEST_FIRST = "f_known_cost_eur DESC, f_calls DESC, key ASC"
+
+
 def _breakdown_sql(
     scope: AiScope,
     dimension: _Dimension,
@@ -579,7 +583,7 @@ def _breakdown_sql(
         FROM ({_aggregated(scope, dimension, params, figures)})
         GROUP BY key
         HAVING {_HAS_EVENTS}
-        ORDER BY f_known_cost_eur DESC, f_calls DESC, key ASC
+        ORDER BY {_COSTLIEST_FIRST}
         LIMIT {{limit:UInt32}}
     """
 
@@ -823,7 +827,7 @@ class _Split:
                 SELECT * FROM
                 (
                     SELECT *, row_number() OVER (PARTITION BY by_bucket
-                        ORDER BY f_known_cost_eur DESC, f_calls DESC, key ASC) AS key_rank
+                        ORDER BY {_COSTLIEST_FIRST}) AS key_rank
                     FROM ({sql})
                 )
                 WHERE by_bucket OR key_rank <= {{top:UInt32}}
