@@ -24,8 +24,3 @@ class Figure:
     def alias(self) -> str:
         # Never a column's name: ClickHouse would read the aggregate where the column is meant.
         return f"f_{self.name}"
-
-    @property
-    def partial_merge(self) -> str:
-        """`merge`, but a state stays a state: for a second level of merging."""
-        return self.merge.replace("IfMerge(", "IfMergeState(")
