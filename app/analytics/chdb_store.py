@@ -25,6 +25,7 @@ import orjson
 import pyarrow as pa
 from chdb import session as chdb_session
 
+from app.analytics import json_results
 from app.analytics.events_table import InsertRow
 from app.analytics.store import TRANSIENT_ERROR_CODES, Params, Row
 from app.errors import AnalyticsRejected, AnalyticsUnavailable
@@ -103,6 +104,11 @@ def _error(exc: Exception) -> AnalyticsRejected | AnalyticsUnavailable:
     return AnalyticsRejected(text, clickhouse_code=code)
 
 
+def _set_output_formats(session: chdb_session.Session) -> None:
+    for setting in json_results.JSON_SETTINGS:
+        session.query(f"SET {setting}")
+
+
 class ChdbStore:
     def __init__(self, path: Path, database: str) -> None:
         global _opened_path
@@ -130,12 +136,14 @@ class ChdbStore:
         first.query(f"CREATE DATABASE IF NOT EXISTS {database}")
         # Each session of the pool is this store's alone: its current database is set once.
         first.query(f"USE {database}")
+        _set_output_formats(first)
         self._sessions: queue.LifoQueue[chdb_session.Session] = queue.LifoQueue()
         self._all = [first]
         self._sessions.put(first)
         for _ in range(_POOL_SIZE - 1):
             extra = chdb_session.Session(resolved)
             extra.query(f"USE {database}")
+            _set_output_formats(extra)
             self._all.append(extra)
             self._sessions.put(extra)
 
@@ -166,6 +174,12 @@ class ChdbStore:
         self._run(sql, params, "CSV")
 
     def query(self, sql: str, params: Params | None = None) -> list[Row]:
+        """The rows of a SELECT, read from JSON (app/analytics/json_results.py says which
+        Python value each column type gives), or through Arrow for a type JSON cannot carry."""
+        try:
+            return json_results.rows(orjson.loads(self._run(sql, params, "JSON").bytes()))
+        except (json_results.UnsupportedType, orjson.JSONDecodeError):
+            pass  # e.g. an enum, a fixed string, or text that is not UTF-8
         table = self._run(sql, params, "ArrowTable")
         rows: list[Row] = table.to_pylist()
         # Times as aware UTC datetimes (`datetime.UTC`, whatever zone Arrow names), column by

@@ -3,6 +3,7 @@ schema itself — migrations and the materialized views that fill from `events`.
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
@@ -234,14 +235,50 @@ def test_a_whole_second_datetime_parameter_binds_as_datetime(store: AnalyticsSto
     assert rows == [{"t": 1793613600}]
 
 
-@pytest.mark.xfail(
-    reason="chdb's Arrow output gives a DateTime (not DateTime64) column as an int of seconds; "
-    "chdb_store converts only datetime objects to aware UTC",
-    strict=True,
-)
 def test_a_datetime_column_reads_as_an_aware_datetime(store: AnalyticsStore) -> None:
     rows = store.query("SELECT toDateTime('2026-11-02 10:00:00', 'UTC') AS at")
     assert rows == [{"at": datetime(2026, 11, 2, 10, tzinfo=UTC)}]
+
+
+def test_each_column_type_reads_as_its_python_value(store: AnalyticsStore) -> None:
+    (row,) = store.query(
+        "SELECT toUUID('0d7e5a3c-2f1b-4c8d-9e6f-1a2b3c4d5e6f') AS uuid,"
+        " toDecimal128('1.5', 12) AS cost, [toDecimal64('2', 2)] AS costs,"
+        " CAST(NULL, 'Nullable(Decimal(38, 12))') AS no_cost,"
+        " toDateTime64('2026-11-02 10:00:00.123', 3, 'UTC') AS at, toDate('2026-11-02') AS day,"
+        " toInt64(-9223372036854775808) AS low, toUInt64(18446744073709551615) AS high,"
+        " [1.5, nan, 2] AS floats, 1 / 0 AS inf, toFloat32(0.1) AS f32, true AS yes,"
+        " toLowCardinality('x') AS lc, (1, 'a') AS pair, map('a', toUInt8(1)) AS m,"
+        " 'a\\nb\"c' AS text"
+    )
+    low, nan, two = row.pop("floats")
+    assert (low, math.isnan(nan), repr(two)) == (1.5, True, "2.0")
+    assert repr(row) == repr(
+        {
+            "uuid": APP,
+            "cost": Decimal("1.500000000000"),
+            "costs": [Decimal("2.00")],
+            "no_cost": None,
+            "at": datetime(2026, 11, 2, 10, 0, 0, 123000, tzinfo=UTC),
+            "day": datetime(2026, 11, 2).date(),
+            "low": -9223372036854775808,
+            "high": 18446744073709551615,
+            "inf": float("inf"),
+            "f32": 0.10000000149011612,
+            "yes": True,
+            "lc": "x",
+            "pair": {"1": 1, "2": "a"},
+            "m": [("a", 1)],
+            "text": 'a\nb"c',
+        }
+    )
+
+
+def test_a_column_type_json_cannot_carry_reads_as_arrow_gives_it(store: AnalyticsStore) -> None:
+    rows = store.query(
+        "SELECT CAST('on', 'Enum8(\\'on\\' = 1)') AS state, toFixedString('ab', 2) AS code"
+    )
+    assert rows == [{"state": 1, "code": b"ab"}]  # an enum as its number
 
 
 # --- errors ----------------------------------------------------------------------------------
