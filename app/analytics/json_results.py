@@ -122,7 +122,7 @@ def converter(type_name: str) -> Convert | None:
             return convert
         nullable = convert
         return lambda value: None if value is None else nullable(value)
-    if name == "Float64" or name == "Float32":
+    if name in ("Float64", "Float32"):
         return _float if name == "Float64" else _float32
     if name.startswith("Decimal"):
         return Decimal
@@ -170,7 +170,8 @@ def _tuple(elements: Sequence[str]) -> Convert:
 def _element_type(element: str) -> str:
     """The type of a tuple's element, `a UInt8` or `UInt8`."""
     first, _, rest = element.partition(" ")
-    named = rest and "(" not in first and first not in _PLAIN and not first[:1].isupper()
+    # Type names start with a capital; an element's name (ClickHouse writes it first) does not.
+    named = rest and "(" not in first and not first[:1].isupper()
     return rest if named else element
 
 

@@ -4,7 +4,7 @@ schema itself — migrations and the materialized views that fill from `events`.
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -260,7 +260,7 @@ def test_each_column_type_reads_as_its_python_value(store: AnalyticsStore) -> No
             "costs": [Decimal("2.00")],
             "no_cost": None,
             "at": datetime(2026, 11, 2, 10, 0, 0, 123000, tzinfo=UTC),
-            "day": datetime(2026, 11, 2).date(),
+            "day": date(2026, 11, 2),
             "low": -9223372036854775808,
             "high": 18446744073709551615,
             "inf": float("inf"),
