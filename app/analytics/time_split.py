@@ -1,8 +1,9 @@
 """Splitting a time range between rollup tables and raw rows.
 
 A report over `[start, end)` is exact only if every event of the range is read once: the whole
-days come from a daily rollup, the whole hours left at either end from an hourly one, and what
-remains (partial hours) from the rows. `branches` returns one SELECT target per source, with
+weeks come from a weekly rollup (where one serves the report), the whole days left from a daily
+one, the whole hours left at either end from an hourly one, and what remains (partial hours)
+from the rows. `branches` returns one SELECT target per source, with
 its time condition over the source's own time key; the caller writes one SELECT of partial
 aggregates per branch and merges them (UNION ALL, then -Merge / sum). The rollup tables and
 why they are tables, not projections: app/analytics/rollups.py.
@@ -26,11 +27,20 @@ class Granularity(Enum):
     MONTH = "month"
 
 
-# What a rollup's `period` is of a row, per grain.
-GRAIN_KEY = {
-    Granularity.HOUR: "toStartOfHour(timestamp)",
-    Granularity.DAY: "toStartOfDay(timestamp)",
+_START_OF = {
+    Granularity.HOUR: "toStartOfHour({t})",
+    Granularity.DAY: "toStartOfDay({t})",
+    Granularity.WEEK: "toDateTime(toStartOfWeek({t}, 1), 'UTC')",
 }
+
+
+def start_of(grain: Granularity, column: str) -> str:
+    """The start of the period of `grain` (HOUR, DAY or WEEK) holding `column`, a DateTime."""
+    return _START_OF[grain].format(t=column)
+
+
+# What a rollup's `period` is of a row, per grain.
+GRAIN_KEY = {grain: start_of(grain, "timestamp") for grain in _START_OF}
 
 
 def floor_to(instant: datetime, granularity: Granularity) -> datetime:
@@ -67,7 +77,8 @@ def ceil_to(instant: datetime, granularity: Granularity) -> datetime:
 
 @dataclass(frozen=True)
 class PeriodTable:
-    """A table of aggregates per period: its name and the grain of its `period` (HOUR or DAY)."""
+    """A table of aggregates per period: its name and the grain of its `period` (HOUR, DAY or
+    WEEK)."""
 
     name: str
     grain: Granularity

@@ -26,7 +26,7 @@ from app.accounts.models import Workspace
 from app.analytics.cluster import for_cluster
 from app.analytics.rollups import ROLLUPS
 from app.analytics.store import AnalyticsStore
-from app.analytics.time_split import Granularity, floor_to
+from app.analytics.time_split import floor_to
 from app.db import session_scope, utcnow
 from app.plans.retention import retention_start
 from app.plans.service import limits_for
@@ -120,7 +120,7 @@ def _purge_rollups(
 ) -> None:
     params = {
         "w": workspace_id,
-        **{grain.value: floor_to(cutoff, grain) for grain in (Granularity.DAY, Granularity.HOUR)},
+        **{grain.value: floor_to(cutoff, grain) for grain in {r.grain for r in ROLLUPS}},
     }
     by_name = {rollup.name: rollup for rollup in ROLLUPS}
     for row in store.query(_ROLLUP_COUNTS, params):

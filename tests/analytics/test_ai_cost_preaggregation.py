@@ -112,11 +112,12 @@ def written(store: AnalyticsStore, traffic: list[AiEvent]) -> Iterator[Oracle]:
 
 
 # Unaligned ranges exercise the partial hours and days read from the rows; the whole-day range
-# is served by the rollups alone.
+# is served by the rollups alone; the last holds a whole week (DAY is a Monday).
 RANGES = [
     (DAY - timedelta(hours=20, minutes=13), DAY + timedelta(days=2, hours=3, seconds=7)),
     (DAY, DAY + timedelta(days=2)),
     (DAY + timedelta(hours=3, minutes=5), DAY + timedelta(hours=3, minutes=50)),
+    (DAY - timedelta(days=1, hours=5, minutes=3), DAY + timedelta(days=7, hours=2, minutes=30)),
 ]
 
 
@@ -232,6 +233,7 @@ def _every_report(store: AnalyticsStore, start: datetime, end: datetime) -> list
         ai_cost.ai_cost_totals(store, s),
         *(ai_cost.ai_cost_breakdown(store, s, by, limit=1000) for by in Breakdown),
         *(ai_cost.ai_cost_series(store, s, g, by=Breakdown.MODEL) for g in Granularity),
+        *(ai_cost.ai_cost_series(store, s, g, by=Breakdown.CUSTOMER) for g in Granularity),
         *(
             ai_cost.ai_cost_breakdown(store, one_customer, by, limit=1000)
             for by in (Breakdown.FEATURE, Breakdown.MODEL, Breakdown.APP)
@@ -337,11 +339,56 @@ def test_latency_reads_the_histograms_for_whole_days_and_the_rows_at_the_ends(
     ai_cost.ai_cost_breakdown(recording, scope(start, end), Breakdown.PLAN)
     totals, feature, plan = _latency_statements(recording)
     rows = "ai_usage_events"
-    # Only the totals' family has hourly histograms; the others read the partial days' rows.
+    # Only the totals' and the plans' families have hourly histograms; the others read the
+    # partial days' rows.
     assert _tables_read(store, *totals) == ["ai_latency_daily", "ai_latency_hourly", rows]
     assert _tables_read(store, *feature) == ["ai_latency_daily_feature", rows]
     # The organizations' plans are read once, before the parts (a scalar of the statement).
-    assert _tables_read(store, *plan) == ["ai_latency_daily_plan", rows]
+    assert _tables_read(store, *plan) == [
+        "ai_latency_daily_plan",
+        "ai_latency_hourly_plan",
+        rows,
+    ]
+
+
+def test_the_latency_of_plans_reads_the_weekly_histogram_for_whole_weeks(
+    store: AnalyticsStore, written: Oracle
+) -> None:
+    recording = Recording(store)
+    start, end = RANGES[-1]  # a day, 5 h and 3 min before DAY to 7 days, 2 h 30 min after it
+    ai_cost.ai_cost_breakdown(recording, scope(start, end), Breakdown.PLAN)
+    [plan] = _latency_statements(recording)
+    rows = "ai_usage_events"
+    assert plan[1] is not None
+    bounds = sorted(v for v in plan[1].values() if isinstance(v, datetime))
+    first_hour, week = DAY - timedelta(days=1, hours=5), DAY + timedelta(days=7)
+    assert bounds == [
+        start,
+        *(first_hour, first_hour),
+        *(DAY - timedelta(days=1),) * 2,  # the whole day before the week
+        *(DAY, DAY),  # the whole week
+        *(week, week),
+        *(week + timedelta(hours=2),) * 2,  # the end of the last whole hour
+        end,
+    ]
+    assert _tables_read(store, *plan) == [
+        "ai_latency_weekly_plan",
+        "ai_latency_daily_plan",
+        "ai_latency_hourly_plan",
+        rows,
+    ]
+
+
+@pytest.mark.parametrize(
+    ("series", "weekly"),
+    [(None, True), (Granularity.WEEK, True), (Granularity.DAY, False), (Granularity.MONTH, False)],
+)
+def test_a_weekly_rollup_serves_no_series_whose_buckets_a_week_may_straddle(
+    series: Granularity | None, weekly: bool
+) -> None:
+    columns = ai_cost._DIMENSIONS[Breakdown.PLAN].columns
+    chosen = ai_cost._rollups_to_read(columns, series, ai_cost.HISTOGRAM_ROLLUPS)
+    assert ("ai_latency_weekly_plan" in [r.name for r in chosen]) is weekly
 
 
 def test_latency_without_a_histogram_for_the_scope_reads_the_states(
