@@ -537,19 +537,35 @@ def test_a_split_series_by_customer_asked_again_reads_its_latency_beside_the_fig
 
 
 @pytest.mark.parametrize("by", [Breakdown.FEATURE, Breakdown.MODEL, Breakdown.PLAN])
-def test_a_split_series_asked_again_runs_one_statement_for_the_last_top_keys(
+def test_a_split_series_asked_again_runs_the_statements_of_the_last_top_keys_only(
     store: AnalyticsStore, written: Oracle, by: Breakdown, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(ai_cost, "_LAST_TOP_KEYS", LastTopKeys())  # nothing remembered
     s = scope(*RANGES[0])
     recording = Recording(store)
     first = ai_cost.ai_cost_series(recording, s, Granularity.DAY, by=by, top=2)
-    assert len(recording.statements) == 2  # the ranking, then the figures of its top keys
+    # The ranking, then the figures of its top keys and their latency, side by side.
+    assert len(recording.statements) == 3
     recording.statements.clear()
     assert ai_cost.ai_cost_series(recording, s, Granularity.DAY, by=by, top=2) == first
-    ((_, params),) = recording.statements
     top_keys = {r.key for p in first for r in p.rows if not r.other}
-    assert params is not None and set(params["top_keys"]) == top_keys
+    assert len(recording.statements) == 2
+    for _, params in recording.statements:
+        assert params is not None and set(params["top_keys"]) == top_keys
+
+
+@pytest.mark.parametrize("by", [Breakdown.FEATURE, Breakdown.PLAN])
+def test_a_split_series_reads_the_latency_of_its_rows_from_histograms_beside_the_figures(
+    store: AnalyticsStore, written: Oracle, by: Breakdown
+) -> None:
+    recording = Recording(store)
+    start, end = RANGES[1]  # whole days
+    ai_cost.ai_cost_series(recording, scope(start, end), Granularity.DAY, by=by, top=2)
+    (latency_sql, latency_params), *_ = _latency_statements(recording)
+    histogram = "ai_latency_daily_feature" if by is Breakdown.FEATURE else "ai_latency_daily_plan"
+    assert _tables_read(store, latency_sql, latency_params) == [histogram]
+    figures = [sql for sql, _ in recording.statements if "quantiles" not in sql]
+    assert len(figures) == len(recording.statements) - 1
 
 
 def test_a_split_series_whose_top_keys_changed_runs_again_for_the_new_ones(
@@ -561,8 +577,8 @@ def test_a_split_series_whose_top_keys_changed_runs_again_for_the_new_ones(
     recording = Recording(store)
     points = ai_cost.ai_cost_series(recording, s, Granularity.DAY, by=Breakdown.FEATURE, top=2)
     # The statement for the last top keys also ranks every key: the new ranking differs, so
-    # the statement runs again for its top keys.
-    (_, guessed), (_, again) = recording.statements
+    # the statement runs again for its top keys (each beside its latency statement).
+    (_, guessed), (_, again) = [(q, p) for q, p in recording.statements if "quantiles" not in q]
     assert guessed is not None and again is not None
     old_top = {r.key for p in before for r in p.rows if not r.other}
     assert set(guessed["top_keys"]) == old_top
