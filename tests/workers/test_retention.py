@@ -152,6 +152,7 @@ def test_the_rollups_lose_the_periods_wholly_before_the_cutoff(
     cutoff = NOW - timedelta(days=30)  # 2026-10-24 12:00
     EventWriter(store, DeadLetterStore(engine)).write(
         [
+            _row(free, cutoff - timedelta(days=8)),  # the week before the cutoff's
             _row(free, cutoff - timedelta(days=1)),
             _row(free, cutoff - timedelta(milliseconds=1)),
             _row(free, cutoff),
@@ -172,3 +173,4 @@ def test_the_rollups_lose_the_periods_wholly_before_the_cutoff(
     assert periods("ai_daily") == ["2026-10-24 00:00:00"]
     assert periods("ai_hourly") == ["2026-10-24 12:00:00"]
     assert periods("ai_latency_daily_customer") == ["2026-10-24 00:00:00"]
+    assert periods("ai_latency_weekly_plan") == ["2026-10-19 00:00:00"]  # the cutoff's week
