@@ -3,10 +3,10 @@
 A report over `[start, end)` is exact only if every event of the range is read once: the whole
 weeks come from a weekly rollup (where one serves the report), the whole days left from a daily
 one, the whole hours left at either end from an hourly one, and what remains (partial hours)
-from the rows. `branches` returns one SELECT target per source, with
-its time condition over the source's own time key; the caller writes one SELECT of partial
-aggregates per branch and merges them (UNION ALL, then -Merge / sum). The rollup tables and
-why they are tables, not projections: app/analytics/rollups.py.
+from the rows. `branches` returns one SELECT target per source, with its time condition over
+the source's own time key; the caller writes one SELECT of partial aggregates per branch and
+merges them (UNION ALL, then -Merge / sum). The rollup tables and why they are tables, not
+projections: app/analytics/rollups.py.
 """
 
 from __future__ import annotations

@@ -463,6 +463,34 @@ def test_a_split_series_by_customer_within_one_feature_equals_the_definitions(
             assert_figures(row.figures, wanted[(point.start, key)], f"{point.start} {key!r}")
 
 
+def test_a_split_series_by_feature_within_one_customer_merges_its_latency_from_the_states(
+    store: AnalyticsStore, written: Oracle
+) -> None:
+    # No histogram has both columns: the latency statement beside the figures merges the
+    # rollups' states per bucket and row.
+    start, end = RANGES[0]
+    s = scope(start, end, customer_org_id="acme-corp")
+    recording = Recording(store)
+    points = ai_cost.ai_cost_series(recording, s, Granularity.DAY, by=Breakdown.FEATURE, top=1)
+    (latency_sql, latency_params), *_ = _latency_statements(recording)
+    tables = _tables_read(store, latency_sql, latency_params)
+    assert tables and not any(t.startswith("ai_latency") for t in tables)
+    top_keys = {r.key for r in ai_cost.ai_cost_breakdown(store, s, Breakdown.FEATURE, limit=1)}
+    buckets = [p.start for p in points]
+
+    def group(a: Any) -> tuple[datetime, str | None]:
+        key = written.key(a, Breakdown.FEATURE)
+        return max(t for t in buckets if t <= a.event.at), key if key in top_keys else None
+
+    wanted = written.group(s, group)
+    assert any(None in key for key in wanted), "the traffic must leave an `other` row"
+    assert sum(len(p.rows) for p in points) == len(wanted)
+    for point in points:
+        for row in point.rows:
+            key = None if row.other else row.key
+            assert_figures(row.figures, wanted[(point.start, key)], f"{point.start} {key!r}")
+
+
 def _newcomer(feature: str = "support") -> AiEvent:
     """A call in RANGES[0] costly enough to rank first by customer and by feature."""
     event = call(Ids(), DAY + timedelta(hours=1), "big", cost="1000", latency_ms=250.0)
