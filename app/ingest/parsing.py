@@ -50,8 +50,14 @@ _DECODER = json.JSONDecoder(
 )
 
 
+# Integers are stored as 64-bit numbers (signed, or unsigned above the signed range).
+_INT_MIN = -(2**63)
+_INT_MAX = 2**64 - 1
+
+
 def _check_tree(value: Any, *, max_depth: int, check_surrogates: bool) -> None:
-    """Depth limit and lone surrogates, iteratively (no recursion on hostile input).
+    """Depth limit, lone surrogates and integers past 64 bits, iteratively (no recursion on
+    hostile input).
 
     Depth counts containers: a scalar body has depth 0, `{"a": 1}` depth 1.
     """
@@ -75,6 +81,10 @@ def _check_tree(value: Any, *, max_depth: int, check_surrogates: bool) -> None:
                 stack.append((child, depth + 1))
             elif check_surrogates and isinstance(child, str):
                 _check_string(child)
+            elif type(child) is int and not _INT_MIN <= child <= _INT_MAX:
+                raise InvalidJson(
+                    "An integer is outside the 64-bit range; send such a value as a string."
+                )
 
 
 def _check_string(text: str) -> None:

@@ -127,6 +127,20 @@ def test_an_integer_beyond_pythons_digit_limit_is_refused() -> None:
 
 
 @pytest.mark.parametrize(
+    "raw", [b'{"v": 18446744073709551616}', b'{"a": [{"v": -9223372036854775809}]}']
+)
+def test_an_integer_outside_64_bits_is_refused(raw: bytes) -> None:
+    assert message_of(raw) == (
+        "An integer is outside the 64-bit range; send such a value as a string."
+    )
+
+
+def test_the_64_bit_integer_bounds_parse() -> None:
+    raw = b'{"a": [18446744073709551615, -9223372036854775808]}'
+    assert parse_json(raw, max_depth=32) == {"a": [2**64 - 1, -(2**63)]}
+
+
+@pytest.mark.parametrize(
     "raw",
     [
         b'{"prompt": "SECRET-PROMPT-MARKER"',
