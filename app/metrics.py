@@ -36,6 +36,10 @@ DUPLICATES_SKIPPED = Counter(
     "saas_tracker_duplicates_skipped_total", "Events already stored (retries, repeated event_id)."
 )
 DEAD_LETTERS = Counter("saas_tracker_dead_letters_total", "Events parked in the dead-letter table.")
+WRITE_LOCK_WAITS = Gauge(
+    "saas_tracker_write_lock_waits",
+    "Batches waiting for a workspace's write lock that another worker process holds.",
+)
 QUEUE_DEPTH = Gauge("saas_tracker_queue_depth", "Events (embedded) or messages (Redis) waiting.")
 
 

@@ -40,6 +40,7 @@ class DurableQueue(Protocol):
     def put(self, rows: list[QueuedRow]) -> None: ...
     def ping(self) -> None: ...
     def depth(self) -> float: ...
+    def wait_empty(self, timeout: float) -> bool: ...
     def close(self) -> None: ...
 
 
@@ -95,6 +96,12 @@ class Runtime:
                 seen = versions
             except Exception:
                 log.exception("could not refresh the in-memory catalog and app caches")
+
+    def drain(self, timeout: float = 30.0) -> None:
+        """Return once every event acknowledged so far is written (for tests and for a shutdown
+        that waits for the backlog); raise TimeoutError past `timeout`."""
+        if not self.queue.wait_empty(timeout):
+            raise TimeoutError(f"the ingest queue did not drain within {timeout:g} s")
 
     def readiness(self) -> dict[str, str]:
         """Each dependency: "ok" or why not (blocking: call off the event loop)."""
@@ -171,10 +178,9 @@ def check_process_shape(settings: Settings, *, workers: bool, ingest_only: bool 
         )
 
 
-def open_runtime(
-    settings: Settings, *, workers: bool = True, migrate: bool = True, ingest_only: bool = False
-) -> Runtime:
-    """Open databases, apply migrations, load caches and build the queue (not started).
+def open_runtime(settings: Settings, *, workers: bool = True, ingest_only: bool = False) -> Runtime:
+    """Open databases, apply migrations (unless `settings.migrate_on_start` is off), load caches
+    and build the queue (not started).
 
     An ingest-only process never opens ClickHouse and runs no workers."""
     check_process_shape(settings, workers=workers, ingest_only=ingest_only)
@@ -185,7 +191,7 @@ def open_runtime(
         if ingest_only
         else open_store(settings.resolved_clickhouse_url, cluster=settings.clickhouse_cluster)
     )
-    if migrate:
+    if settings.migrate_on_start:
         migrate_all(
             settings.resolved_database_url,
             engine,

@@ -38,6 +38,9 @@ class Settings(BaseSettings):
         description="chdb://<folder>[?database=<db>] (embedded) or clickhouse://user:pass@host:9000/db",
     )
     clickhouse_cluster: str | None = None
+    # Off where a release step runs `saas-tracker migrate` before starting the servers (and in
+    # tests, whose fixtures migrate once per process).
+    migrate_on_start: bool = True
     redis_url: SecretStr | None = None
     queue_name: str = "saas_tracker_ingest"
 

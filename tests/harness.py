@@ -4,12 +4,13 @@ own databases, with a workspace, an admin token and an app ready to sign events.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+import httpx
 import orjson
 from starlette.testclient import TestClient
 
@@ -19,6 +20,7 @@ from app.ingest.signature import sign_headers
 from app.runtime import Runtime
 from app.server import create_app
 from app.settings import Settings
+from app.workers.redis_queue import RedisQueue, make_broker
 
 
 @dataclass
@@ -66,24 +68,44 @@ class Harness:
         return self.runtime.store.query(sql, params)
 
     def wait_for_events(self, count: int, timeout: float = 20.0) -> list[dict[str, Any]]:
-        """Poll ClickHouse until `count` events are stored (fails past `timeout`).
-
-        ClickHouse makes the `events` part visible a moment before the materialized views'
-        parts, so this also waits for `ai_usage_events` to hold every AI event."""
-        deadline = time.monotonic() + timeout
-        consistency = (
-            "SELECT (SELECT count() FROM events WHERE startsWith(event, 'ai_')) "
-            "= (SELECT count() FROM ai_usage_events) AS ok"
-        )
-        while True:
-            rows = self.stored()
-            if len(rows) >= count and self.stored(consistency) == [{"ok": 1}]:
-                break
-            if time.monotonic() > deadline:
-                break
-            time.sleep(0.05)
+        """The stored events once `count` are written; there must be exactly `count` once
+        every event acknowledged so far is written (the writer returns only when `events`,
+        `ai_usage_events` and the rollups hold a batch)."""
+        counted = "SELECT count() AS n FROM events"
+        wait_until(lambda: self.stored(counted)[0]["n"] >= count, timeout)
+        self.runtime.drain(timeout)
+        rows = self.stored()
         assert len(rows) == count, f"expected {count} stored events, found {len(rows)}"
         return rows
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 20.0) -> None:
+    """Wait for a condition that no event announces (a metric, another process's state)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "the condition did not come true in time"
+        time.sleep(0.01)
+
+
+def wait_drained(env: dict[str, str], port: int, timeout: float = 60.0) -> None:
+    """Wait until a `serve` process started with `env` on `port` has written every event it
+    acknowledged: in Redis mode, until every message is acknowledged (redelivered ones too);
+    embedded, until its on-disk queue, which keeps rows until they are written, is empty."""
+    redis_url = env.get("SAAS_TRACKER_REDIS_URL")
+    if redis_url:
+        settings = Settings(_env_file=None, redis_url=redis_url)  # type: ignore[call-arg]
+        queue = RedisQueue(make_broker(settings), settings.queue_name)
+        try:
+            assert queue.wait_empty(timeout), "the Redis queue did not drain"
+        finally:
+            queue.close()
+        return
+
+    def queue_empty() -> bool:
+        metrics = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+        return "\nsaas_tracker_queue_depth 0.0\n" in metrics
+
+    wait_until(queue_empty, timeout)
 
 
 @contextmanager

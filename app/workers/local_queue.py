@@ -29,6 +29,7 @@ class LocalQueue:
             " id INTEGER PRIMARY KEY AUTOINCREMENT, rows INTEGER NOT NULL, payload BLOB NOT NULL)"
         )
         self.notify = threading.Event()
+        self._acked = threading.Condition()
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
@@ -64,6 +65,13 @@ class LocalQueue:
     def ack(self, ids: list[int]) -> None:
         with self._write_lock:
             self._writer.executemany("DELETE FROM queued_groups WHERE id = ?", [(i,) for i in ids])
+        with self._acked:
+            self._acked.notify_all()
+
+    def wait_empty(self, timeout: float) -> bool:
+        """Wait until every queued row is written and acknowledged; False past `timeout`."""
+        with self._acked:
+            return self._acked.wait_for(lambda: self.pending_rows() == 0, timeout)
 
     def pending_rows(self) -> int:
         row = self._reader.execute("SELECT COALESCE(SUM(rows), 0) FROM queued_groups").fetchone()

@@ -105,6 +105,15 @@ class RedisQueue:
     def ping(self) -> None:
         self.broker.client.ping()
 
+    def wait_empty(self, timeout: float) -> bool:
+        """Wait until every message, delayed retries included, is acknowledged (a worker
+        acknowledges a message once its rows are written); False past `timeout`."""
+        try:
+            self.broker.join(self.queue_name, interval=20, timeout=int(timeout * 1000))
+        except dramatiq.errors.QueueJoinTimeout:
+            return False
+        return True
+
     def pending_messages(self) -> int:
         return int(self.broker.client.llen(f"{NAMESPACE}:{self.queue_name}"))
 

@@ -32,6 +32,7 @@ from redis.exceptions import LockError, LockNotOwnedError
 from redis.lock import Lock
 
 from app.errors import AnalyticsUnavailable
+from app.metrics import WRITE_LOCK_WAITS
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +102,8 @@ class RedisWriteLocks:
             thread_local=False,
         )
         try:
-            acquired = lock.acquire()
+            with WRITE_LOCK_WAITS.track_inprogress():
+                acquired = lock.acquire()
         except redis.RedisError as exc:
             raise AnalyticsUnavailable(
                 f"cannot take the write lock of workspace {workspace}: {exc}"

@@ -38,6 +38,7 @@ from tests.analytics.ai_traffic import (
     queued,
     random_traffic,
 )
+from tests.conftest import database_copy
 
 Breakdown = ai_cost.Breakdown
 Granularity = ai_cost.Granularity
@@ -99,16 +100,40 @@ def set_org_plans(store: AnalyticsStore) -> None:
     store.insert("organization_plans", columns, rows)
 
 
+@pytest.fixture(autouse=True)
+def nothing_remembered(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The top keys are remembered per database: the tests sharing `written_store` each start
+    with none, as a test with a database of its own did."""
+    monkeypatch.setattr(ai_cost, "_LAST_TOP_KEYS", LastTopKeys())
+
+
 @pytest.fixture(scope="module")
 def traffic() -> list[AiEvent]:
     return random_traffic(seed=7)
 
 
+@pytest.fixture(scope="module")
+def written_store(
+    clickhouse_template: AnalyticsStore, traffic: list[AiEvent]
+) -> Iterator[AnalyticsStore]:
+    """A database of this module's own holding the random traffic, written once for the tests
+    that only read it (writing it takes seconds)."""
+    with database_copy(clickhouse_template) as store:
+        write(store, traffic)
+        set_org_plans(store)
+        yield store
+
+
+@pytest.fixture(scope="module")
+def written(written_store: AnalyticsStore, traffic: list[AiEvent]) -> Oracle:
+    return Oracle(traffic, ORG_PLANS)
+
+
 @pytest.fixture
-def written(store: AnalyticsStore, traffic: list[AiEvent]) -> Iterator[Oracle]:
-    write(store, traffic)
-    set_org_plans(store)
-    yield Oracle(traffic, ORG_PLANS)
+def written_copy(written_store: AnalyticsStore) -> Iterator[AnalyticsStore]:
+    """A copy of the written traffic for a test that adds to it."""
+    with database_copy(written_store) as store:
+        yield store
 
 
 # Unaligned ranges exercise the partial hours and days read from the rows; the whole-day range
@@ -127,17 +152,17 @@ def scope(start: datetime, end: datetime, **filters: Any) -> ai_cost.AiScope:
 
 @pytest.mark.parametrize(("start", "end"), RANGES)
 def test_totals_and_every_breakdown_equal_the_definitions(
-    store: AnalyticsStore, written: Oracle, start: datetime, end: datetime
+    written_store: AnalyticsStore, written: Oracle, start: datetime, end: datetime
 ) -> None:
     s = scope(start, end)
     expected = written.group(s).get(None)
-    totals = ai_cost.ai_cost_totals(store, s)
+    totals = ai_cost.ai_cost_totals(written_store, s)
     if expected is None:
         assert totals == ai_cost.EMPTY
     else:
         assert_figures(totals, expected, "totals")
     for by in Breakdown:
-        rows = ai_cost.ai_cost_breakdown(store, s, by, limit=1000)
+        rows = ai_cost.ai_cost_breakdown(written_store, s, by, limit=1000)
         wanted = written.group(s, lambda a, by=by: written.key(a, by))
         assert {r.key for r in rows} == set(wanted), by
         for row in rows:
@@ -161,13 +186,13 @@ def test_totals_and_every_breakdown_equal_the_definitions(
     ],
 )
 def test_filters_select_calls_and_the_outputs_of_those_calls(
-    store: AnalyticsStore, written: Oracle, filters: dict[str, Any]
+    written_store: AnalyticsStore, written: Oracle, filters: dict[str, Any]
 ) -> None:
     start, end = RANGES[0]
     s = scope(start, end, **filters)
-    assert_figures(ai_cost.ai_cost_totals(store, s), written.group(s)[None], str(filters))
+    assert_figures(ai_cost.ai_cost_totals(written_store, s), written.group(s)[None], str(filters))
     for by in (Breakdown.FEATURE, Breakdown.CUSTOMER, Breakdown.PLAN):
-        rows = ai_cost.ai_cost_breakdown(store, s, by, limit=1000)
+        rows = ai_cost.ai_cost_breakdown(written_store, s, by, limit=1000)
         wanted = written.group(s, lambda a, by=by: written.key(a, by))
         assert {r.key for r in rows} == set(wanted)
         for row in rows:
@@ -176,11 +201,11 @@ def test_filters_select_calls_and_the_outputs_of_those_calls(
 
 @pytest.mark.parametrize("granularity", list(Granularity))
 def test_the_series_equals_the_definitions(
-    store: AnalyticsStore, written: Oracle, granularity: Granularity
+    written_store: AnalyticsStore, written: Oracle, granularity: Granularity
 ) -> None:
     start, end = RANGES[0]
     s = scope(start, end)
-    points = ai_cost.ai_cost_series(store, s, granularity)
+    points = ai_cost.ai_cost_series(written_store, s, granularity)
     assert [p.start for p in points] == ai_cost.bucket_starts(start, end, granularity)
     floor = {p.start: p for p in points}
     wanted = written.group(
@@ -196,13 +221,13 @@ def test_the_series_equals_the_definitions(
 
 @pytest.mark.parametrize("by", [Breakdown.FEATURE, Breakdown.CUSTOMER, Breakdown.PLAN])
 def test_a_split_series_has_the_top_keys_and_one_other_row(
-    store: AnalyticsStore, written: Oracle, by: Breakdown
+    written_store: AnalyticsStore, written: Oracle, by: Breakdown
 ) -> None:
     start, end = RANGES[0]
     s = scope(start, end)
     top = 2
-    points = ai_cost.ai_cost_series(store, s, Granularity.DAY, by=by, top=top)
-    ranking = ai_cost.ai_cost_breakdown(store, s, by, limit=top)
+    points = ai_cost.ai_cost_series(written_store, s, Granularity.DAY, by=by, top=top)
+    ranking = ai_cost.ai_cost_breakdown(written_store, s, by, limit=top)
     top_keys = {r.key for r in ranking}
     buckets = {p.start for p in points}
 
@@ -243,20 +268,20 @@ def _every_report(store: AnalyticsStore, start: datetime, end: datetime) -> list
 
 @pytest.mark.parametrize(("start", "end"), RANGES)
 def test_reading_the_rows_gives_the_same_reports(
-    store: AnalyticsStore,
+    written_store: AnalyticsStore,
     written: Oracle,
     start: datetime,
     end: datetime,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    served = _every_report(store, start, end)
+    served = _every_report(written_store, start, end)
     with monkeypatch.context() as patch:
         patch.setattr(ai_cost, "_ROLLUPS", ())
         patch.setattr(ai_cost, "_HISTOGRAMS", ())
-        recording = Recording(store)
+        recording = Recording(written_store)
         from_rows = _every_report(recording, start, end)
     assert all(
-        _tables_read(store, sql, params) == ["ai_usage_events"]
+        _tables_read(written_store, sql, params) == ["ai_usage_events"]
         for sql, params in recording.statements
     )
     assert served == from_rows
@@ -268,9 +293,9 @@ def _tables_read(store: AnalyticsStore, sql: str, params: Params | None) -> list
 
 
 def test_every_report_over_whole_days_reads_only_rollups(
-    store: AnalyticsStore, written: Oracle
+    written_store: AnalyticsStore, written: Oracle
 ) -> None:
-    recording = Recording(store)
+    recording = Recording(written_store)
     s = scope(DAY, DAY + timedelta(days=2))
     ai_cost.ai_cost_totals(recording, s)
     for by in Breakdown:
@@ -284,14 +309,14 @@ def test_every_report_over_whole_days_reads_only_rollups(
     one_customer = scope(DAY, DAY + timedelta(days=2), customer_org_id="acme-corp")
     ai_cost.ai_cost_breakdown(recording, one_customer, Breakdown.FEATURE)
     for sql, params in recording.statements:
-        tables = _tables_read(store, sql, params)
+        tables = _tables_read(written_store, sql, params)
         assert tables and all(t in ROLLUP_NAMES for t in tables), (tables, sql)
 
 
 def test_a_partial_range_reads_the_rows_only_at_its_ends(
-    store: AnalyticsStore, written: Oracle
+    written_store: AnalyticsStore, written: Oracle
 ) -> None:
-    recording = Recording(store)
+    recording = Recording(written_store)
     start, end = RANGES[0]  # 20 h 13 min before DAY to 2 days, 3 h and 7 s after it
     ai_cost.ai_cost_breakdown(recording, scope(start, end), Breakdown.FEATURE, latency=False)
     ai_cost.ai_cost_breakdown(recording, scope(start, end), Breakdown.CUSTOMER, latency=False)
@@ -299,7 +324,7 @@ def test_a_partial_range_reads_the_rows_only_at_its_ends(
     rows = "ai_usage_events"
     # Whole days from the daily rollup, the whole hours at both ends from the hourly one,
     # the partial hours from the rows: one SELECT each.
-    assert _tables_read(store, feature_sql, feature_params) == [
+    assert _tables_read(written_store, feature_sql, feature_params) == [
         "ai_daily_feature",
         "ai_hourly_dims",
         rows,
@@ -318,7 +343,7 @@ def test_a_partial_range_reads_the_rows_only_at_its_ends(
         DAY + timedelta(days=2, hours=3),
         end,
     ]
-    assert _tables_read(store, customer_sql, customer_params) == [
+    assert _tables_read(written_store, customer_sql, customer_params) == [
         "ai_daily_customer",
         "ai_hourly_customer",
         rows,
@@ -330,9 +355,9 @@ def _latency_statements(recording: Recording) -> list[tuple[str, Params | None]]
 
 
 def test_latency_reads_the_histograms_for_whole_days_and_the_rows_at_the_ends(
-    store: AnalyticsStore, written: Oracle
+    written_store: AnalyticsStore, written: Oracle
 ) -> None:
-    recording = Recording(store)
+    recording = Recording(written_store)
     start, end = RANGES[0]
     ai_cost.ai_cost_totals(recording, scope(start, end))
     ai_cost.ai_cost_breakdown(recording, scope(start, end), Breakdown.FEATURE)
@@ -341,10 +366,10 @@ def test_latency_reads_the_histograms_for_whole_days_and_the_rows_at_the_ends(
     rows = "ai_usage_events"
     # Only the totals' and the plans' families have hourly histograms; the others read the
     # partial days' rows.
-    assert _tables_read(store, *totals) == ["ai_latency_daily", "ai_latency_hourly", rows]
-    assert _tables_read(store, *feature) == ["ai_latency_daily_feature", rows]
+    assert _tables_read(written_store, *totals) == ["ai_latency_daily", "ai_latency_hourly", rows]
+    assert _tables_read(written_store, *feature) == ["ai_latency_daily_feature", rows]
     # The organizations' plans are read once, before the parts (a scalar of the statement).
-    assert _tables_read(store, *plan) == [
+    assert _tables_read(written_store, *plan) == [
         "ai_latency_daily_plan",
         "ai_latency_hourly_plan",
         rows,
@@ -352,9 +377,9 @@ def test_latency_reads_the_histograms_for_whole_days_and_the_rows_at_the_ends(
 
 
 def test_the_latency_of_plans_reads_the_weekly_histogram_for_whole_weeks(
-    store: AnalyticsStore, written: Oracle
+    written_store: AnalyticsStore, written: Oracle
 ) -> None:
-    recording = Recording(store)
+    recording = Recording(written_store)
     start, end = RANGES[-1]  # a day, 5 h and 3 min before DAY to 7 days, 2 h 30 min after it
     ai_cost.ai_cost_breakdown(recording, scope(start, end), Breakdown.PLAN)
     [plan] = _latency_statements(recording)
@@ -371,7 +396,7 @@ def test_the_latency_of_plans_reads_the_weekly_histogram_for_whole_weeks(
         *(week + timedelta(hours=2),) * 2,  # the end of the last whole hour
         end,
     ]
-    assert _tables_read(store, *plan) == [
+    assert _tables_read(written_store, *plan) == [
         "ai_latency_weekly_plan",
         "ai_latency_daily_plan",
         "ai_latency_hourly_plan",
@@ -392,38 +417,38 @@ def test_a_weekly_rollup_serves_no_series_whose_buckets_a_week_may_straddle(
 
 
 def test_latency_without_a_histogram_for_the_scope_reads_the_states(
-    store: AnalyticsStore, written: Oracle
+    written_store: AnalyticsStore, written: Oracle
 ) -> None:
-    recording = Recording(store)
+    recording = Recording(written_store)
     one_customer = scope(DAY, DAY + timedelta(days=2), customer_org_id="acme-corp")
     ai_cost.ai_cost_breakdown(recording, one_customer, Breakdown.FEATURE)
     one_feature = scope(DAY, DAY + timedelta(days=1), feature="search")
     ai_cost.ai_cost_series(recording, one_feature, Granularity.HOUR)
     (by_feature, by_feature_params), (hourly, hourly_params) = _latency_statements(recording)
-    assert _tables_read(store, by_feature, by_feature_params) == ["ai_daily_customer_dims"]
-    assert _tables_read(store, hourly, hourly_params) == ["ai_hourly_dims"]
+    assert _tables_read(written_store, by_feature, by_feature_params) == ["ai_daily_customer_dims"]
+    assert _tables_read(written_store, hourly, hourly_params) == ["ai_hourly_dims"]
 
 
 def test_one_customer_and_the_latency_of_a_page_of_customers_read_the_customer_first_rollups(
-    store: AnalyticsStore, written: Oracle
+    written_store: AnalyticsStore, written: Oracle
 ) -> None:
     # Sorted by customer first, they skip the other customers' granules.
-    recording = Recording(store)
+    recording = Recording(written_store)
     days = (DAY, DAY + timedelta(days=2))
     ai_cost.ai_cost_totals(recording, scope(*days, customer_org_id="acme"), latency=False)
     ai_cost.ai_cost_breakdown(recording, scope(*days), Breakdown.CUSTOMER)
     totals, breakdown, latency = recording.statements
-    assert _tables_read(store, *totals) == ["ai_daily_customer_dims"]
-    assert _tables_read(store, *breakdown) == ["ai_daily_customer"]
-    assert _tables_read(store, *latency) == ["ai_latency_daily_customer"]
+    assert _tables_read(written_store, *totals) == ["ai_daily_customer_dims"]
+    assert _tables_read(written_store, *breakdown) == ["ai_daily_customer"]
+    assert _tables_read(written_store, *latency) == ["ai_latency_daily_customer"]
 
 
 def test_a_split_series_by_customer_reads_the_latency_of_its_other_row_from_histograms(
-    store: AnalyticsStore, written: Oracle
+    written_store: AnalyticsStore, written: Oracle
 ) -> None:
     # The `other` row's histogram is the bucket's minus the top customers': no other
     # customer's latency is read.
-    recording = Recording(store)
+    recording = Recording(written_store)
     ai_cost.ai_cost_series(
         recording, scope(DAY, DAY + timedelta(days=2)), Granularity.DAY, by=Breakdown.CUSTOMER
     )
@@ -431,23 +456,25 @@ def test_a_split_series_by_customer_reads_the_latency_of_its_other_row_from_hist
     assert len(recording.statements) == 3
     ((latency_sql, latency_params),) = _latency_statements(recording)
     assert latency_params is not None and latency_params["top_keys"]
-    assert _tables_read(store, latency_sql, latency_params) == [
+    assert _tables_read(written_store, latency_sql, latency_params) == [
         "ai_latency_daily_customer",
         "ai_latency_daily",
     ]
 
 
 def test_a_split_series_by_customer_within_one_feature_equals_the_definitions(
-    store: AnalyticsStore, written: Oracle
+    written_store: AnalyticsStore, written: Oracle
 ) -> None:
     # No histogram has both columns: the latency is merged from the states, in the statement
     # of the figures, once the ranking statement has found the top keys.
     start, end = RANGES[0]
     s = scope(start, end, feature="search")
-    recording = Recording(store)
+    recording = Recording(written_store)
     points = ai_cost.ai_cost_series(recording, s, Granularity.DAY, by=Breakdown.CUSTOMER, top=2)
     assert len(recording.statements) == 2
-    top_keys = {r.key for r in ai_cost.ai_cost_breakdown(store, s, Breakdown.CUSTOMER, limit=2)}
+    top_keys = {
+        r.key for r in ai_cost.ai_cost_breakdown(written_store, s, Breakdown.CUSTOMER, limit=2)
+    }
     buckets = [p.start for p in points]
 
     def group(a: Any) -> tuple[datetime, str | None]:
@@ -464,18 +491,20 @@ def test_a_split_series_by_customer_within_one_feature_equals_the_definitions(
 
 
 def test_a_split_series_by_feature_within_one_customer_merges_its_latency_from_the_states(
-    store: AnalyticsStore, written: Oracle
+    written_store: AnalyticsStore, written: Oracle
 ) -> None:
     # No histogram has both columns: the latency statement beside the figures merges the
     # rollups' states per bucket and row.
     start, end = RANGES[0]
     s = scope(start, end, customer_org_id="acme-corp")
-    recording = Recording(store)
+    recording = Recording(written_store)
     points = ai_cost.ai_cost_series(recording, s, Granularity.DAY, by=Breakdown.FEATURE, top=1)
     (latency_sql, latency_params), *_ = _latency_statements(recording)
-    tables = _tables_read(store, latency_sql, latency_params)
+    tables = _tables_read(written_store, latency_sql, latency_params)
     assert tables and not any(t.startswith("ai_latency") for t in tables)
-    top_keys = {r.key for r in ai_cost.ai_cost_breakdown(store, s, Breakdown.FEATURE, limit=1)}
+    top_keys = {
+        r.key for r in ai_cost.ai_cost_breakdown(written_store, s, Breakdown.FEATURE, limit=1)
+    }
     buckets = [p.start for p in points]
 
     def group(a: Any) -> tuple[datetime, str | None]:
@@ -498,11 +527,11 @@ def _newcomer(feature: str = "support") -> AiEvent:
 
 
 def test_a_breakdown_by_customer_asked_again_reads_the_latency_beside_the_figures(
-    store: AnalyticsStore, written: Oracle
+    written_store: AnalyticsStore, written: Oracle
 ) -> None:
     s = scope(*RANGES[0])
-    first = ai_cost.ai_cost_breakdown(store, s, Breakdown.CUSTOMER)
-    recording = Recording(store)
+    first = ai_cost.ai_cost_breakdown(written_store, s, Breakdown.CUSTOMER)
+    recording = Recording(written_store)
     assert ai_cost.ai_cost_breakdown(recording, s, Breakdown.CUSTOMER) == first
     # The customers ranked on top last time are the page's: their latency was read at once.
     assert len(recording.statements) == 2
@@ -512,13 +541,15 @@ def test_a_breakdown_by_customer_asked_again_reads_the_latency_beside_the_figure
 
 
 def test_a_rolling_range_reads_its_latency_beside_the_figures_from_its_last_ranking(
-    store: AnalyticsStore, written: Oracle, monkeypatch: pytest.MonkeyPatch
+    written_store: AnalyticsStore, written: Oracle, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # "Last 30 days" moves with every load; its ranking is remembered whatever the range.
     start, end = RANGES[0]
-    earlier = ai_cost.ai_cost_breakdown(store, scope(start, end), Breakdown.CUSTOMER, limit=3)
+    earlier = ai_cost.ai_cost_breakdown(
+        written_store, scope(start, end), Breakdown.CUSTOMER, limit=3
+    )
     later = scope(start + timedelta(hours=1), end + timedelta(hours=1))
-    recording = Recording(store)
+    recording = Recording(written_store)
     rows = ai_cost.ai_cost_breakdown(recording, later, Breakdown.CUSTOMER, limit=3)
     assert [row.key for row in rows] == [row.key for row in earlier]  # the ranking held
     ((_, latency_params),) = _latency_statements(recording)
@@ -526,16 +557,16 @@ def test_a_rolling_range_reads_its_latency_beside_the_figures_from_its_last_rank
     assert latency_params is not None
     assert latency_params["customers"] == [row.key for row in earlier]
     monkeypatch.setattr(ai_cost, "_LAST_TOP_KEYS", LastTopKeys())
-    assert ai_cost.ai_cost_breakdown(store, later, Breakdown.CUSTOMER, limit=3) == rows
+    assert ai_cost.ai_cost_breakdown(written_store, later, Breakdown.CUSTOMER, limit=3) == rows
 
 
 def test_customers_new_to_the_top_have_their_latency_read_after_the_figures(
-    store: AnalyticsStore, written: Oracle, monkeypatch: pytest.MonkeyPatch
+    written_copy: AnalyticsStore, written: Oracle, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     s = scope(*RANGES[0])
-    before = ai_cost.ai_cost_breakdown(store, s, Breakdown.CUSTOMER, limit=2)
-    write(store, [_newcomer()])
-    recording = Recording(store)
+    before = ai_cost.ai_cost_breakdown(written_copy, s, Breakdown.CUSTOMER, limit=2)
+    write(written_copy, [_newcomer()])
+    recording = Recording(written_copy)
     rows = ai_cost.ai_cost_breakdown(recording, s, Breakdown.CUSTOMER, limit=2)
     assert [row.key for row in rows] == ["newcomer", before[0].key]
     assert rows[0].figures.latency.p50_ms == pytest.approx(250, rel=0.01)
@@ -543,15 +574,15 @@ def test_customers_new_to_the_top_have_their_latency_read_after_the_figures(
     assert guessed is not None and missed is not None
     assert (guessed["customers"], missed["customers"]) == ([r.key for r in before], ["newcomer"])
     monkeypatch.setattr(ai_cost, "_LAST_TOP_KEYS", LastTopKeys())  # nothing remembered
-    assert ai_cost.ai_cost_breakdown(store, s, Breakdown.CUSTOMER, limit=2) == rows
+    assert ai_cost.ai_cost_breakdown(written_copy, s, Breakdown.CUSTOMER, limit=2) == rows
 
 
 def test_a_split_series_by_customer_asked_again_reads_its_latency_beside_the_figures(
-    store: AnalyticsStore, written: Oracle
+    written_store: AnalyticsStore, written: Oracle
 ) -> None:
     s = scope(*RANGES[0])
-    first = ai_cost.ai_cost_series(store, s, Granularity.DAY, by=Breakdown.CUSTOMER, top=2)
-    recording = Recording(store)
+    first = ai_cost.ai_cost_series(written_store, s, Granularity.DAY, by=Breakdown.CUSTOMER, top=2)
+    recording = Recording(written_store)
     assert ai_cost.ai_cost_series(recording, s, Granularity.DAY, by=Breakdown.CUSTOMER, top=2) == (
         first
     )
@@ -566,11 +597,11 @@ def test_a_split_series_by_customer_asked_again_reads_its_latency_beside_the_fig
 
 @pytest.mark.parametrize("by", [Breakdown.FEATURE, Breakdown.MODEL, Breakdown.PLAN])
 def test_a_split_series_asked_again_runs_the_statements_of_the_last_top_keys_only(
-    store: AnalyticsStore, written: Oracle, by: Breakdown, monkeypatch: pytest.MonkeyPatch
+    written_store: AnalyticsStore, written: Oracle, by: Breakdown, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(ai_cost, "_LAST_TOP_KEYS", LastTopKeys())  # nothing remembered
     s = scope(*RANGES[0])
-    recording = Recording(store)
+    recording = Recording(written_store)
     first = ai_cost.ai_cost_series(recording, s, Granularity.DAY, by=by, top=2)
     # The ranking, then the figures of its top keys and their latency, side by side.
     assert len(recording.statements) == 3
@@ -584,25 +615,25 @@ def test_a_split_series_asked_again_runs_the_statements_of_the_last_top_keys_onl
 
 @pytest.mark.parametrize("by", [Breakdown.FEATURE, Breakdown.PLAN])
 def test_a_split_series_reads_the_latency_of_its_rows_from_histograms_beside_the_figures(
-    store: AnalyticsStore, written: Oracle, by: Breakdown
+    written_store: AnalyticsStore, written: Oracle, by: Breakdown
 ) -> None:
-    recording = Recording(store)
+    recording = Recording(written_store)
     start, end = RANGES[1]  # whole days
     ai_cost.ai_cost_series(recording, scope(start, end), Granularity.DAY, by=by, top=2)
     (latency_sql, latency_params), *_ = _latency_statements(recording)
     histogram = "ai_latency_daily_feature" if by is Breakdown.FEATURE else "ai_latency_daily_plan"
-    assert _tables_read(store, latency_sql, latency_params) == [histogram]
+    assert _tables_read(written_store, latency_sql, latency_params) == [histogram]
     figures = [sql for sql, _ in recording.statements if "quantiles" not in sql]
     assert len(figures) == len(recording.statements) - 1
 
 
 def test_a_split_series_whose_top_keys_changed_runs_again_for_the_new_ones(
-    store: AnalyticsStore, written: Oracle, monkeypatch: pytest.MonkeyPatch
+    written_copy: AnalyticsStore, written: Oracle, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     s = scope(*RANGES[0])
-    before = ai_cost.ai_cost_series(store, s, Granularity.DAY, by=Breakdown.FEATURE, top=2)
-    write(store, [_newcomer(feature="brand-new")])
-    recording = Recording(store)
+    before = ai_cost.ai_cost_series(written_copy, s, Granularity.DAY, by=Breakdown.FEATURE, top=2)
+    write(written_copy, [_newcomer(feature="brand-new")])
+    recording = Recording(written_copy)
     points = ai_cost.ai_cost_series(recording, s, Granularity.DAY, by=Breakdown.FEATURE, top=2)
     # The statement for the last top keys also ranks every key: the new ranking differs, so
     # the statement runs again for its top keys (each beside its latency statement).
@@ -613,7 +644,10 @@ def test_a_split_series_whose_top_keys_changed_runs_again_for_the_new_ones(
     assert "brand-new" in again["top_keys"] and set(again["top_keys"]) != old_top
     assert "brand-new" in {r.key for p in points for r in p.rows if not r.other}
     monkeypatch.setattr(ai_cost, "_LAST_TOP_KEYS", LastTopKeys())
-    assert ai_cost.ai_cost_series(store, s, Granularity.DAY, by=Breakdown.FEATURE, top=2) == points
+    assert (
+        ai_cost.ai_cost_series(written_copy, s, Granularity.DAY, by=Breakdown.FEATURE, top=2)
+        == points
+    )
 
 
 # --- write-time attribution ------------------------------------------------------------------

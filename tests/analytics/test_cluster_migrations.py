@@ -32,10 +32,10 @@ from app.analytics.cluster import (
 )
 from app.analytics.migrations import MIGRATIONS_TABLE, load_migrations, migrate
 from app.analytics.native_store import NativeStore
-from app.analytics.store import AnalyticsStore, Params, Row, open_store
+from app.analytics.store import AnalyticsStore, Params, Row
 from app.errors import AnalyticsRejected
 from tests.analytics.conftest import ClickHouseServer
-from tests.conftest import CHDB_FOLDER
+from tests.conftest import database_copy
 
 CLUSTER = "analytics"
 DATABASE = "saas_tracker"
@@ -76,13 +76,11 @@ def rendered(statement: str, database: str = DATABASE) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def engine() -> Iterator[AnalyticsStore]:
-    """The embedded engine with the single-node schema migrated into a database of its own."""
-    database = f"test_cluster_{uuid.uuid4().hex[:12]}"
-    store = open_store(f"chdb://{CHDB_FOLDER}?database={database}")
-    migrate(store)
-    yield store
-    store.command(f"DROP DATABASE IF EXISTS {database}")
+def engine(clickhouse_template: AnalyticsStore) -> Iterator[AnalyticsStore]:
+    """The embedded engine with the single-node schema in a database of its own (the tests
+    create tables in it)."""
+    with database_copy(clickhouse_template, "test_cluster") as store:
+        yield store
 
 
 def formatted(engine: AnalyticsStore, sql: str) -> str:

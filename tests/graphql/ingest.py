@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import orjson
@@ -26,14 +25,11 @@ def ingest(api: Api, tenant: Tenant, payload: dict[str, Any]) -> None:
 
 
 def stored_events(api: Api, tenant: Tenant, count: int, timeout: float = 20.0) -> list[Any]:
-    """The event stream once it holds `count` events (the workers write asynchronously)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        events: list[Any] = api.data(STREAM, token=tenant.admin_token)["events"]
-        if len(events) >= count or time.monotonic() > deadline:
-            assert len(events) == count, events
-            return events
-        time.sleep(0.05)
+    """The event stream once every acknowledged event is written: it must hold `count`."""
+    api.runtime.drain(timeout)
+    events: list[Any] = api.data(STREAM, token=tenant.admin_token)["events"]
+    assert len(events) == count, events
+    return events
 
 
 def completed_call(provider: str, model: str, **properties: Any) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from app.organizations.queries import (
 )
 from tests.analytics.ai_traffic import DAY, WORKSPACE, random_traffic
 from tests.analytics.test_ai_cost_preaggregation import Recording, write
+from tests.conftest import database_copy
 
 # Unaligned ends and midpoints (partial hours from the rows, whole hours around them from the
 # hourly rollup), a whole-day range whose midpoint is midnight, and a range inside an hour.
@@ -50,11 +51,14 @@ FROM numbers(400000)
 """
 
 
-@pytest.fixture
-def written(store: AnalyticsStore) -> Iterator[None]:
-    write(store, random_traffic(seed=11))
-    store.command(_BULK, {"workspace": WORKSPACE, "start": DAY - timedelta(days=1)})
-    yield
+@pytest.fixture(scope="module")
+def written_store(clickhouse_template: AnalyticsStore) -> Iterator[AnalyticsStore]:
+    """A database of this module's own holding the traffic, written once for its tests, which
+    only read it (writing it takes seconds)."""
+    with database_copy(clickhouse_template) as store:
+        write(store, random_traffic(seed=11))
+        store.command(_BULK, {"workspace": WORKSPACE, "start": DAY - timedelta(days=1)})
+        yield store
 
 
 def scope(start: datetime, end: datetime, environment: str | None = None) -> OrganizationScope:
@@ -76,8 +80,7 @@ def page_of(
 @pytest.mark.parametrize("environment", [None, "staging"])
 @pytest.mark.parametrize(("start", "end"), RANGES)
 def test_the_page_equals_the_same_page_read_from_the_rows(
-    store: AnalyticsStore,
-    written: None,
+    written_store: AnalyticsStore,
     start: datetime,
     end: datetime,
     environment: str | None,
@@ -85,13 +88,16 @@ def test_the_page_equals_the_same_page_read_from_the_rows(
 ) -> None:
     s = scope(start, end, environment)
     for order in (OrderField.EVENT_COUNT, OrderField.HEALTH_SCORE, OrderField.FIRST_SEEN):
-        served = page_of(store, s, order)
+        served = page_of(written_store, s, order)
         assert served, "the traffic has organizations in every range"
         with monkeypatch.context() as patch:
             patch.setattr(queries, "_ROLLUPS", ())
-            recording = Recording(store)
+            recording = Recording(written_store)
             from_rows = page_of(recording, s, order)
-        assert _tables_per_statement(store, recording) == [[_rows(store)], [_rows(store)]]
+        assert _tables_per_statement(written_store, recording) == [
+            [_rows(written_store)],
+            [_rows(written_store)],
+        ]
         assert served == from_rows
 
 
@@ -111,22 +117,25 @@ def _tables_per_statement(store: AnalyticsStore, recording: Recording) -> list[l
 
 
 def test_whole_days_are_read_from_the_daily_rollup_only(
-    store: AnalyticsStore, written: None
+    written_store: AnalyticsStore,
 ) -> None:
-    recording = Recording(store)
+    recording = Recording(written_store)
     page_of(recording, scope(DAY, DAY + timedelta(days=2)), OrderField.AI_COST)
     # The range, and the retention window before it (which holds the traffic's first day):
     # whole days both.
-    daily = f"{store.database}.organizations_daily"
-    assert _tables_per_statement(store, recording) == [[daily], [daily]]
+    daily = f"{written_store.database}.organizations_daily"
+    assert _tables_per_statement(written_store, recording) == [[daily], [daily]]
 
 
 def test_an_unaligned_range_reads_the_rows_only_for_its_partial_hours(
-    store: AnalyticsStore, written: None
+    written_store: AnalyticsStore,
 ) -> None:
-    recording = Recording(store)
+    recording = Recording(written_store)
     start, end = RANGES[0]
     page_of(recording, scope(start, end), OrderField.AI_COST)
-    each = [f"{store.database}.{name}" for name in ("organizations_daily", "organizations_hourly")]
-    each.append(_rows(store))
-    assert _tables_per_statement(store, recording) == [each, each]
+    each = [
+        f"{written_store.database}.{name}"
+        for name in ("organizations_daily", "organizations_hourly")
+    ]
+    each.append(_rows(written_store))
+    assert _tables_per_statement(written_store, recording) == [each, each]

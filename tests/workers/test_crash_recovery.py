@@ -24,6 +24,7 @@ import orjson
 import pytest
 
 from app.ingest.signature import sign_headers
+from tests.harness import wait_drained
 
 
 def _free_port() -> int:
@@ -142,8 +143,12 @@ def test_sigkill_during_batches_loses_no_acknowledged_event_and_duplicates_none(
     assert len(acknowledged) >= 3000
 
     restarted = start()
-    # The dead worker's unacknowledged messages are requeued once its heartbeat times out.
-    deadline = time.monotonic() + 60
+    # The dead worker's unacknowledged messages are requeued once its heartbeat times out;
+    # rows the killed process inserted into `events` before dying are complete only once they
+    # have been written again (that derives ai_usage_events).
+    wait_drained(env, port)
+    restarted.send_signal(signal.SIGTERM)
+    restarted.wait(60)
     query = (
         "import json, sys; from app.analytics.store import open_store; "
         f"s = open_store({env['SAAS_TRACKER_CLICKHOUSE_URL']!r}); "
@@ -153,22 +158,11 @@ def test_sigkill_during_batches_loses_no_acknowledged_event_and_duplicates_none(
         " + [{r.name: [r.source,"
         " int(s.query(f'SELECT sum(source_rows) AS n FROM {r.name}')[0]['n'])] for r in ROLLUPS}]))"
     )
-    while True:
-        time.sleep(1)
-        if time.monotonic() > deadline:
-            break
-        restarted.send_signal(signal.SIGTERM)
-        restarted.wait(60)
-        stored, ai_usage, rolled_up = json.loads(
-            subprocess.run(
-                [sys.executable, "-c", query], env=env, check=True, capture_output=True, text=True
-            ).stdout
-        )
-        # Rows the killed process inserted into `events` before dying are complete only once
-        # their redelivered messages have been written again (that derives ai_usage_events).
-        if set(acknowledged) <= set(stored) and sorted(ai_usage) == sorted(stored):
-            break
-        restarted = start()
+    stored, ai_usage, rolled_up = json.loads(
+        subprocess.run(
+            [sys.executable, "-c", query], env=env, check=True, capture_output=True, text=True
+        ).stdout
+    )
     assert len(stored) == len(set(stored)), "an event was stored twice"
     assert sorted(ai_usage) == sorted(stored), "ai_usage_events disagrees with events"
     assert set(acknowledged) - set(stored) == set(), "an acknowledged event was lost"
