@@ -232,6 +232,28 @@ def create_app(workspace_id: UUID, name: str) -> None:
     _print_json({"app_uuid": str(app.uuid), "api_secret": app.api_secret})
 
 
+@admin.command("replay-dead-letters")
+def replay_dead_letters(
+    limit: Annotated[int, typer.Option(help="At most this many, oldest first.")] = 1000,
+) -> None:
+    """Queue dead-lettered events again (once their cause is fixed); prints {"replayed"}.
+
+    The running server's writer stores each once; a row still refused is dead-lettered again."""
+    from app.db import make_engine
+    from app.runtime import open_queue
+    from app.workers.dead_letters import DeadLetterStore
+
+    settings = Settings()
+    engine = make_engine(settings.resolved_database_url)
+    queue = open_queue(settings)
+    try:
+        replayed = DeadLetterStore(engine).replay(queue.put, actor="cli", limit=limit)
+    finally:
+        queue.close()
+        engine.dispose()
+    _print_json({"replayed": replayed})
+
+
 def main() -> None:
     cli()
 

@@ -41,10 +41,24 @@ WRITE_LOCK_WAITS = Gauge(
     "Batches waiting for a workspace's write lock that another worker process holds.",
 )
 QUEUE_DEPTH = Gauge("saas_tracker_queue_depth", "Events (embedded) or messages (Redis) waiting.")
+WRITE_FAILURES = Counter(
+    "saas_tracker_write_failures_total", "Batches that could not be written (they stay queued)."
+)
+WRITE_FAILING = Gauge("saas_tracker_write_failing", "1 while the last attempt to write failed.")
+QUEUE_STALLED = Gauge(
+    "saas_tracker_queue_stalled_seconds",
+    "How long events have been queued with no batch written (0 while the queue is empty).",
+)
+DATA_FREE_BYTES = Gauge("saas_tracker_data_free_bytes", "Free space on the data disk.")
 
 
 def track_queue_depth(read: Callable[[], float]) -> None:
     QUEUE_DEPTH.set_function(read)
+
+
+def track_writing(stalled: Callable[[], float], free_bytes: Callable[[], float]) -> None:
+    QUEUE_STALLED.set_function(stalled)
+    DATA_FREE_BYTES.set_function(free_bytes)
 
 
 async def metrics(request: Request) -> Response:

@@ -11,7 +11,9 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import urlparse
 
 from sqlalchemy.engine import Engine
 
@@ -22,11 +24,12 @@ from app.db import make_engine, session_scope
 from app.errors import AnalyticsUnavailable
 from app.ingest.app_cache import AppCache
 from app.ingest.enqueuer import GroupCommitEnqueuer
-from app.metrics import track_queue_depth
+from app.metrics import track_queue_depth, track_writing
 from app.migrate import migrate_all
 from app.pricing.cache import PricingCache
 from app.settings import Settings
 from app.workers.dead_letters import DeadLetterStore
+from app.workers.health import HealthLimits, WriteHealth, free_bytes
 from app.workers.local_consumer import LocalConsumer
 from app.workers.local_queue import LocalQueue
 from app.workers.retention import start_purger
@@ -66,11 +69,17 @@ class Runtime:
     enqueuer: GroupCommitEnqueuer
     dead_letters: DeadLetterStore
     consumer: Consumer | None = None
+    write_health: WriteHealth = field(default_factory=WriteHealth)
     _stop: threading.Event = field(default_factory=threading.Event)
     _refresher: threading.Thread | None = None
 
     def start(self) -> None:
         track_queue_depth(self.queue.depth)
+        if self.consumer is not None:
+            track_writing(
+                lambda: self.write_health.seconds_stalled(self.queue.depth()),
+                lambda: float(min(free_bytes(folder) for folder in self._data_folders())),
+            )
         if self.consumer is not None:
             self.consumer.start()
         self._refresher = threading.Thread(
@@ -127,7 +136,24 @@ class Runtime:
                 checks[name] = "ok"
             except Exception as exc:
                 checks[name] = f"unavailable: {type(exc).__name__}"
+        if consumer is not None:
+            limits = HealthLimits(
+                failing_after_s=self.settings.write_failing_after_s,
+                stalled_after_s=self.settings.queue_stalled_after_s,
+                min_free_bytes=self.settings.data_min_free_mb * 2**20,
+            )
+            checks |= self.write_health.problems(
+                limits, queue_depth=self.queue.depth(), folders=self._data_folders()
+            )
         return checks
+
+    def _data_folders(self) -> list[Path]:
+        """Where this process writes to local disk: the data folder (SQLite, the local queue)
+        and the embedded engine's folder."""
+        folders = [self.settings.data_dir]
+        if self.settings.clickhouse_is_embedded:
+            folders.append(Path(urlparse(self.settings.resolved_clickhouse_url).path))
+        return folders
 
     def stop(self) -> None:
         self._stop.set()
@@ -178,6 +204,16 @@ def check_process_shape(settings: Settings, *, workers: bool, ingest_only: bool 
         )
 
 
+def open_queue(settings: Settings) -> DurableQueue:
+    """The durable ingest queue: Redis (Dramatiq) if configured, else the local one on disk
+    (which other processes on this machine, like the CLI, may fill too)."""
+    if settings.uses_redis:
+        from app.workers.redis_queue import RedisQueue, make_broker
+
+        return RedisQueue(make_broker(settings), settings.queue_name)
+    return LocalQueue(settings.local_queue_path)
+
+
 def open_runtime(settings: Settings, *, workers: bool = True, ingest_only: bool = False) -> Runtime:
     """Open databases, apply migrations (unless `settings.migrate_on_start` is off), load caches
     and build the queue (not started).
@@ -203,26 +239,28 @@ def open_runtime(settings: Settings, *, workers: bool = True, ingest_only: bool 
         pricing.load(session)
     apps = AppCache(engine, ttl_s=settings.app_cache_ttl_s)
     dead_letters = DeadLetterStore(engine)
+    health = WriteHealth()
 
-    queue: DurableQueue
+    queue = open_queue(settings)
     consumer: Consumer | None = None
     if settings.uses_redis:
-        from app.workers.redis_queue import RedisConsumer, RedisQueue, make_broker
+        from app.workers.redis_queue import RedisConsumer, RedisQueue
 
-        redis_queue = RedisQueue(make_broker(settings), settings.queue_name)
-        queue = redis_queue
+        assert isinstance(queue, RedisQueue)
+        redis_queue = queue
         if workers:
             # Several worker processes may consume one queue: they take turns per workspace.
             locks = RedisWriteLocks(redis_queue.broker.client, store.database)
-            writer = EventWriter(store, dead_letters, locks, cluster=settings.clickhouse_cluster)
+            writer = EventWriter(
+                store, dead_letters, locks, cluster=settings.clickhouse_cluster, health=health
+            )
             consumer = RedisConsumer(redis_queue, writer, settings)
     else:
         assert workers, "the local queue is consumed by the process that fills it"
-        local_queue = LocalQueue(settings.local_queue_path)
-        queue = local_queue
+        assert isinstance(queue, LocalQueue)
         consumer = LocalConsumer(
-            local_queue,
-            EventWriter(store, dead_letters, cluster=settings.clickhouse_cluster),
+            queue,
+            EventWriter(store, dead_letters, cluster=settings.clickhouse_cluster, health=health),
             max_rows=settings.batch_max_rows,
             max_wait_s=settings.batch_max_wait_s,
         )
@@ -236,4 +274,5 @@ def open_runtime(settings: Settings, *, workers: bool = True, ingest_only: bool 
         enqueuer=GroupCommitEnqueuer(queue.put),
         dead_letters=dead_letters,
         consumer=consumer,
+        write_health=health,
     )

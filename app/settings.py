@@ -62,6 +62,11 @@ class Settings(BaseSettings):
     # Out of a million broker fetches, how many also requeue the messages of dead workers.
     redis_maintenance_chance: int = 1_000
     retry_after_s: int = 5
+    # Readiness (/readyz) of a process that writes: not ready once writes have failed for
+    # this long, events have waited this long with none written, or the data disk has less free.
+    write_failing_after_s: float = 10.0
+    queue_stalled_after_s: float = 60.0
+    data_min_free_mb: int = 256
 
     @cached_property
     def resolved_database_url(self) -> str:

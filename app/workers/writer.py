@@ -24,9 +24,11 @@ an output naming it: with `write_locks` (Redis mode), a batch is written holding
 workspaces' locks (app/workers/write_locks.py), so that no step looks while another writer is
 between its look-up and its insert for the same workspace.
 
-A row that ClickHouse refuses on its own (a "poison" row) is found by bisecting the batch and
-parked in the dead-letter table, so it never blocks the others. Connectivity errors propagate as
-`AnalyticsUnavailable`: the caller keeps its messages and retries with backoff.
+A row that ClickHouse refuses for its content (a "poison" row: `CONTENT_ERROR_CODES`) is found
+by bisecting the batch and parked in the dead-letter table, so it never blocks the others. Every
+other failure (connectivity, a full disk, memory, an error code not known to be about content)
+propagates as `AnalyticsUnavailable`: the caller keeps its messages and retries with backoff,
+and the retry completes exactly once whatever the failed attempt had stored (steps 1-3).
 """
 
 from __future__ import annotations
@@ -54,9 +56,10 @@ from app.analytics.events_table import (
 )
 from app.analytics.rollups import AI_ROLLUPS, ORGANIZATION_ROLLUPS, Rollup
 from app.analytics.rollups import repair as repair_rollups
-from app.analytics.store import AnalyticsStore
-from app.errors import AnalyticsRejected
+from app.analytics.store import CONTENT_ERROR_CODES, AnalyticsStore
+from app.errors import AnalyticsRejected, AnalyticsUnavailable
 from app.metrics import BATCH_ROWS, DEAD_LETTERS, DUPLICATES_SKIPPED, INSERT_SECONDS, ROWS_WRITTEN
+from app.workers.health import WriteHealth
 from app.workers.write_locks import WriteLocks
 
 log = logging.getLogger(__name__)
@@ -103,19 +106,29 @@ class EventWriter:
         write_locks: WriteLocks | None = None,
         *,
         cluster: str | None = None,
+        health: WriteHealth | None = None,
     ) -> None:
         """`write_locks` is needed when several processes write: without it, only one may.
-        `cluster`: the ClickHouse cluster the tables are sharded over, if any."""
+        `cluster`: the ClickHouse cluster the tables are sharded over, if any. `health` hears
+        of every batch written or failed (readiness)."""
         self.store = store
         self.dead_letter = dead_letter
         self.write_locks = write_locks
         self.cluster = cluster
+        self.health = health or WriteHealth()
 
     def write(self, rows: Sequence[QueuedRow]) -> WriteResult:
-        if self.write_locks is None:
-            return self._write(rows)
-        with self.write_locks.hold(row["workspace_id"] for row in rows):
-            return self._write(rows)
+        try:
+            if self.write_locks is None:
+                result = self._write(rows)
+            else:
+                with self.write_locks.hold(row["workspace_id"] for row in rows):
+                    result = self._write(rows)
+        except Exception as exc:
+            self.health.failed(exc)
+            raise
+        self.health.succeeded()
+        return result
 
     def _write(self, rows: Sequence[QueuedRow]) -> WriteResult:
         result = WriteResult()
@@ -204,17 +217,32 @@ class EventWriter:
             result.inserted += len(rows)
             result.in_events.extend(rows)
             return
-        except (AnalyticsRejected, ValueError, KeyError, TypeError, ArithmeticError) as exc:
-            if len(rows) == 1:
-                reason = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
-                log.error(
-                    "dead-lettering one event",
-                    extra={"app_id": rows[0].get("app_id"), "event_id": rows[0].get("event_id")},
-                )
-                self.dead_letter(rows[0], str(reason)[:1000])
-                result.dead_lettered += 1
-                result.errors.append(str(reason)[:200])
-                return
+        except AnalyticsRejected as exc:
+            if exc.details.get("clickhouse_code") not in CONTENT_ERROR_CODES:
+                # About the engine (its disk, memory, files…), not these rows: the batch stays
+                # queued and is retried whole, which completes whatever this attempt stored.
+                raise AnalyticsUnavailable(
+                    f"ClickHouse cannot store events: {exc.message}"
+                ) from exc
+            reason = exc.message
+        except (ValueError, KeyError, TypeError, ArithmeticError) as exc:
+            reason = f"{type(exc).__name__}: {exc}"
+        # `events` may hold some of these rows although the statement failed: its part is
+        # committed before the views', which may be what refused. Those are not inserted again.
+        stored = self._stored_keys(rows)
+        if stored:
+            result.in_events.extend(row for row in rows if row_key(row) in stored)
+            rows = [row for row in rows if row_key(row) not in stored]
+        if len(rows) == 1:
+            log.error(
+                "dead-lettering one event",
+                extra={"app_id": rows[0].get("app_id"), "event_id": rows[0].get("event_id")},
+            )
+            self.dead_letter(rows[0], str(reason)[:1000])
+            result.dead_lettered += 1
+            result.errors.append(str(reason)[:200])
+            return
         middle = len(rows) // 2
-        self._insert_or_bisect(rows[:middle], result)
-        self._insert_or_bisect(rows[middle:], result)
+        if middle:
+            self._insert_or_bisect(rows[:middle], result)
+            self._insert_or_bisect(rows[middle:], result)

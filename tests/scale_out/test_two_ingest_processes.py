@@ -4,14 +4,8 @@ embedded engine consumes Redis; every acknowledged event reaches ClickHouse exac
 
 from __future__ import annotations
 
-import json
 import os
-import signal
-import socket
-import subprocess
-import sys
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,12 +18,7 @@ import pytest
 from app.ingest.signature import sign_headers
 from tests.conftest import POSTGRES_ADMIN_URL
 from tests.harness import wait_drained
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.served import Processes, stored_state
 
 
 @pytest.fixture
@@ -42,55 +31,6 @@ def postgres_url() -> Iterator[str]:
     yield f"{base}/{name}"
     with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-class Processes:
-    def __init__(self, env: dict[str, str], logs: Path) -> None:
-        self.env = env
-        self.logs = logs
-        self.started: list[subprocess.Popen[bytes]] = []
-
-    def cli(self, *args: str) -> dict[str, str]:
-        out = subprocess.run(
-            [sys.executable, "-m", "app.cli", *args],
-            env=self.env,
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        return json.loads(out.stdout)
-
-    def serve(self, *flags: str) -> int:
-        port = _free_port()
-        log = open(self.logs / f"serve-{port}.log", "wb")  # noqa: SIM115 - lives with the process
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "serve", "--port", str(port), *flags],
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        self.started.append(proc)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
-                    return port
-            except httpx.HTTPError:
-                pass
-            assert proc.poll() is None, (self.logs / f"serve-{port}.log").read_text()
-            time.sleep(0.2)
-        pytest.fail(f"serve {flags} did not become ready")
-
-    def stop_all(self) -> None:
-        for proc in self.started:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in self.started:
-            try:
-                proc.wait(60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
 
 
 @pytest.fixture
@@ -145,19 +85,6 @@ def test_two_ingest_processes_and_one_engine_owner_store_every_event_once(
     wait_drained(processes.env, owner)
     processes.stop_all()
 
-    read = (
-        "import json; from app.analytics.store import open_store; "
-        f"s = open_store({processes.env['SAAS_TRACKER_CLICKHOUSE_URL']!r}); "
-        "print(json.dumps([r['event_id'] for r in s.query('SELECT event_id FROM events')]))"
-    )
-    stored = json.loads(
-        subprocess.run(
-            [sys.executable, "-c", read],
-            env=processes.env,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-    )
+    stored, _, _ = stored_state(processes.env)
     assert len(stored) == len(set(stored)), "an event was stored twice"
     assert sorted(stored) == sorted(acknowledged)

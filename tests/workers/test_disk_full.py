@@ -1,0 +1,130 @@
+"""The engine's disk fills up: every acknowledged event is stored exactly once when it is freed.
+
+A real `saas-tracker serve` keeps the embedded engine's folder on a small tmpfs the test mounts
+(the queue and SQLite stay on the ordinary disk). Filling the tmpfs makes ClickHouse refuse to
+write (NOT_ENOUGH_SPACE, or a failed file write, at whichever statement the batch had reached):
+nothing may be dead-lettered, readiness must say so, and once space is freed the retries must
+complete every batch once, in `events`, `ai_usage_events` and every rollup alike.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.harness import wait_drained, wait_until
+from tests.served import Processes, Senders, assert_stored_exactly_once
+
+
+@pytest.fixture
+def engine_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 128 MiB tmpfs of the test's own (mounting needs root, as CI runs)."""
+    folder = tmp_path / "engine-disk"
+    folder.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=128m", "tmpfs", str(folder)],
+        capture_output=True,
+        text=True,
+    )
+    if mounted.returncode != 0:
+        pytest.fail(f"these tests mount a tmpfs and need root: {mounted.stderr}")
+    yield folder
+    subprocess.run(["umount", "-l", str(folder)], check=True)
+
+
+@pytest.fixture
+def processes(tmp_path: Path, engine_disk: Path) -> Iterator[Processes]:
+    env = {
+        **os.environ,
+        "SAAS_TRACKER_DATA_DIR": str(tmp_path / "data"),
+        "SAAS_TRACKER_CLICKHOUSE_URL": f"chdb://{engine_disk / 'clickhouse'}?database=full",
+        "SAAS_TRACKER_BATCH_MAX_WAIT_S": "0.1",
+        "SAAS_TRACKER_WRITE_FAILING_AFTER_S": "0.5",
+        "SAAS_TRACKER_DATA_MIN_FREE_MB": "1",
+    }
+    env.pop("SAAS_TRACKER_REDIS_URL", None)
+    processes = Processes(env, tmp_path)
+    yield processes
+    processes.stop_all()
+
+
+def fill(disk: Path) -> None:
+    """Write a file until the disk has no byte left."""
+    filler = os.open(disk / "filler", os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    try:
+        for chunk in (b"\0" * (1 << 20), b"\0" * (1 << 12), b"\0"):
+            try:
+                while True:
+                    os.write(filler, chunk)
+            except OSError:
+                continue
+    finally:
+        os.close(filler)
+
+
+def free(disk: Path) -> None:
+    (disk / "filler").unlink(missing_ok=True)
+
+
+def dead_letters(processes: Processes) -> int:
+    database = Path(processes.env["SAAS_TRACKER_DATA_DIR"]) / "saas_tracker.sqlite3"
+    with sqlite3.connect(database) as connection:
+        return int(connection.execute("SELECT count(*) FROM dead_letters").fetchone()[0])
+
+
+def readiness(port: int) -> httpx.Response:
+    return httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=10)
+
+
+def start(processes: Processes) -> tuple[int, dict[str, str]]:
+    workspace = processes.cli("admin", "create-workspace", "Full Co", "--plan", "growth")
+    app = processes.cli("admin", "create-app", workspace["workspace_id"], "full app")
+    return processes.serve(), app
+
+
+def test_events_acknowledged_while_the_disk_is_full_are_stored_once_it_is_freed(
+    processes: Processes, engine_disk: Path
+) -> None:
+    port, app = start(processes)
+    fill(engine_disk)
+    with Senders(port, app, threads=2, batch=20) as senders:
+        senders.wait_for(200)
+    # Every batch failed and stays queued: readiness says why, and nothing was dead-lettered.
+    wait_until(lambda: readiness(port).json()["checks"]["writes"] != "ok")
+    answer = readiness(port)
+    assert answer.status_code == 503
+    assert answer.json()["checks"]["writes"].startswith("failing for")
+    assert answer.json()["checks"]["disk"] == "0 MiB free"
+    assert dead_letters(processes) == 0
+
+    free(engine_disk)
+    wait_drained(processes.env, port)
+    assert readiness(port).status_code == 200
+    processes.stop_all()
+    assert_stored_exactly_once(processes.env, senders.acknowledged)
+    assert dead_letters(processes) == 0
+
+
+def test_a_disk_filling_and_freed_again_and_again_while_batches_are_written_loses_nothing(
+    processes: Processes, engine_disk: Path
+) -> None:
+    """Each fill lands the failure at another statement of a batch (the `events` insert, the
+    derivation of `ai_usage_events`, a rollup's view, a merge): twelve times in one run."""
+    port, app = start(processes)
+    with Senders(port, app, threads=2, batch=50) as senders:
+        for cycle in range(12):
+            senders.wait_for(300 * (cycle + 1))
+            fill(engine_disk)
+            time.sleep(0.05 * (cycle % 4))  # hold it full for a while, or not at all
+            free(engine_disk)
+    wait_drained(processes.env, port)
+    processes.stop_all()
+    assert_stored_exactly_once(processes.env, senders.acknowledged)
+    assert dead_letters(processes) == 0
