@@ -7,6 +7,9 @@ own `limit` arguments.
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import anyio
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -14,6 +17,7 @@ from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
+from app.errors import BadUserInput
 from app.graphql.context import Context
 from app.graphql.schema import make_schema
 from app.settings import Environment, Settings
@@ -61,22 +65,30 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
-def _too_large() -> Response:
-    return JSONResponse(
-        {
-            "data": None,
-            "errors": [
-                {
-                    "message": f"The request body exceeds {MAX_BODY_BYTES} bytes.",
-                    "extensions": {
-                        "code": "BAD_USER_INPUT",
-                        "status": 400,
-                        "maxBytes": MAX_BODY_BYTES,
-                    },
-                }
-            ],
-        },
-        status_code=413,
+class BodyRefused(Exception):
+    """A request body refused before GraphQL sees it, answered as a GraphQL error."""
+
+    def __init__(self, status_code: int, message: str, **extensions: Any) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.message = message
+        self.extensions = extensions
+
+    def response(self) -> Response:
+        error = {
+            "message": self.message,
+            "extensions": {
+                "code": BadUserInput.code,
+                "status": BadUserInput.status,
+                **self.extensions,
+            },
+        }
+        return JSONResponse({"data": None, "errors": [error]}, status_code=self.status_code)
+
+
+def _too_large() -> BodyRefused:
+    return BodyRefused(
+        413, f"The request body exceeds {MAX_BODY_BYTES} bytes.", maxBytes=MAX_BODY_BYTES
     )
 
 
@@ -97,6 +109,19 @@ class GraphQLApp(GraphQL[Context, None]):
         request.scope[_CONTEXT_KEY] = context
         return context
 
+    def decode_json(self, data: str | bytes) -> object:
+        """The request body (or a GET's `variables`) as JSON, or `BodyRefused`.
+
+        IMPORTANT: the json module parses nesting by recursion, so a body nested about 1,000
+        levels deep raises RecursionError: it is the client's fault, not a server error.
+        """
+        try:
+            return json.loads(data)
+        except RecursionError:
+            raise BodyRefused(400, "The request's JSON is nested too deeply.") from None
+        except ValueError:  # JSONDecodeError, and UnicodeDecodeError of undecodable bytes
+            raise BodyRefused(400, "The request's JSON is not valid.") from None
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self._limiter is None:
             # Made on the first request: the limiter binds to the event loop serving the app.
@@ -104,11 +129,14 @@ class GraphQLApp(GraphQL[Context, None]):
         if scope["type"] == "http" and scope["method"] == "POST":
             body = await _read_body(receive, MAX_BODY_BYTES)
             if body is None:
-                await _too_large()(scope, receive, send)
+                await _too_large().response()(scope, receive, send)
                 return
             receive = _replay(body, receive)
         try:
             await super().__call__(scope, receive, send)
+        except BodyRefused as refused:
+            # Raised while the body is parsed, before anything of the response is sent.
+            await refused.response()(scope, receive, send)
         finally:
             context: Context | None = scope.pop(_CONTEXT_KEY, None)
             if context is not None:

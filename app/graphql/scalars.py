@@ -1,7 +1,9 @@
-"""Custom scalars: exact decimals as strings, and counts wider than GraphQL's 32-bit `Int`."""
+"""Custom scalars: exact decimals as strings, counts wider than GraphQL's 32-bit `Int`, and
+date-times within what the analytics store can hold."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, NewType
 from uuid import UUID
@@ -9,10 +11,17 @@ from uuid import UUID
 import strawberry
 from graphql import IntValueNode, StringValueNode, ValueNode
 
+from app.db import as_utc
 from app.errors import BadUserInput
 
 # A decimal written by a client has no business being longer: it bounds the parsing work.
 _MAX_DECIMAL_LENGTH = 64
+# ISO 8601 with nanoseconds and an offset is 35 characters.
+_MAX_DATETIME_LENGTH = 64
+# The range of ClickHouse's DateTime64, which every date-time argument may end up compared
+# with: outside it, a query fails in ClickHouse instead of being refused here.
+EARLIEST_DATETIME = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST_DATETIME = datetime(2299, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
 
 BigInt = NewType("BigInt", int)
 
@@ -86,6 +95,42 @@ BIG_INT = strawberry.scalar(
 )
 
 
+def parse_datetime(value: Any) -> datetime:
+    """An ISO 8601 date-time (without offset: UTC) from 1900-01-01 to 2299-12-31, UTC."""
+    if not isinstance(value, str):
+        raise BadUserInput("A date-time is expected, as an ISO 8601 string.")
+    text = value.strip()
+    if len(text) > _MAX_DATETIME_LENGTH:
+        raise BadUserInput(f"A date-time is at most {_MAX_DATETIME_LENGTH} characters long.")
+    try:
+        parsed = as_utc(datetime.fromisoformat(text))
+    except (ValueError, OverflowError):  # OverflowError: year 1 or 9999 shifted out of range
+        raise BadUserInput(f"'{text}' is not an ISO 8601 date-time.") from None
+    if not EARLIEST_DATETIME <= parsed <= LATEST_DATETIME:
+        raise BadUserInput(
+            "A date-time must lie from 1900-01-01T00:00:00Z to 2299-12-31T23:59:59Z."
+        )
+    return parsed
+
+
+def parse_datetime_literal(node: ValueNode, _variables: dict[str, Any] | None = None) -> datetime:
+    if isinstance(node, StringValueNode):
+        return parse_datetime(node.value)
+    raise BadUserInput("A date-time is expected, as an ISO 8601 string.")
+
+
+DATETIME = strawberry.scalar(
+    name="DateTime",
+    description=(
+        "A date and time in ISO 8601, e.g. '2026-11-02T09:30:00Z' (without an offset: UTC), "
+        "from 1900-01-01 to 2299-12-31."
+    ),
+    serialize=datetime.isoformat,
+    parse_value=parse_datetime,
+    parse_literal=parse_datetime_literal,
+)
+
+
 def parse_uuid(value: Any) -> UUID:
     if not isinstance(value, str):
         raise BadUserInput("A UUID is expected, as a string.")
@@ -109,4 +154,9 @@ UUID_SCALAR = strawberry.scalar(
     parse_literal=parse_uuid_literal,
 )
 
-SCALAR_MAP: dict[object, Any] = {Decimal: DECIMAL, BigInt: BIG_INT, UUID: UUID_SCALAR}
+SCALAR_MAP: dict[object, Any] = {
+    Decimal: DECIMAL,
+    BigInt: BIG_INT,
+    UUID: UUID_SCALAR,
+    datetime: DATETIME,
+}

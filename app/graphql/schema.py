@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import partial
+from typing import Any
 
 import strawberry
-from graphql import GraphQLError
+from graphql import GraphQLError, validate
+from graphql.execution import Executor
 from strawberry.extensions import (
     DisableIntrospection,
     MaxAliasesLimiter,
@@ -15,6 +17,9 @@ from strawberry.extensions import (
     SchemaExtension,
 )
 from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
+from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 from strawberry.types import ExecutionContext
 from strawberry.utils.logging import StrawberryLogger
 
@@ -74,8 +79,40 @@ class SaasTrackerSchema(strawberry.Schema):
                 StrawberryLogger.error(error, execution_context)
 
 
+class ValidateWithoutSuggestions(SchemaExtension):
+    """Validation with graphql-core's `hide_suggestions`: no "Did you mean …?" naming a field,
+    argument, type or enum value of the schema.
+
+    strawberry's own `disable_field_suggestions` only trims unknown *fields*; this runs the
+    rules strawberry would run (its own two, and those the other extensions added when the
+    operation started) with the option, and strawberry skips its own validation when the
+    errors are already there (as with its `ValidationCache`).
+    """
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        assert context.graphql_document is not None
+        context.pre_execution_errors = validate(
+            context.schema._schema,
+            context.graphql_document,
+            (*context.validation_rules, MaybeNullValidationRule, OneOfInputValidationRule),
+            hide_suggestions=True,
+        )
+        yield
+
+
+class ExecutorWithoutSuggestions(StrawberryGraphQLCoreExecutionContext):
+    """strawberry's executor, coercing variables with `hide_suggestions` (an enum value or
+    input field sent in a variable is checked there, not by validation)."""
+
+    @classmethod
+    def build(cls, *args: Any, **kwargs: Any) -> list[GraphQLError] | Executor:
+        return super().build(*args, **{**kwargs, "hide_suggestions": True})
+
+
 def make_schema(*, production: bool) -> strawberry.Schema:
-    """In production, no introspection and no "did you mean" suggestions in error messages."""
+    """In production, no introspection and no "did you mean" suggestions in error messages:
+    they would spell out the schema that introspection hides."""
     extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
         TranslateErrors,
         partial(MaxAliasesLimiter, max_alias_count=MAX_ALIASES),
@@ -83,10 +120,11 @@ def make_schema(*, production: bool) -> strawberry.Schema:
         partial(MaxTokensLimiter, max_token_count=MAX_TOKENS),
     ]
     if production:
-        extensions.append(DisableIntrospection)
+        extensions += [DisableIntrospection, ValidateWithoutSuggestions]
     return SaasTrackerSchema(
         query=Query,
         mutation=Mutation,
         extensions=extensions,
-        config=StrawberryConfig(scalar_map=SCALAR_MAP, disable_field_suggestions=production),
+        execution_context_class=ExecutorWithoutSuggestions if production else None,
+        config=StrawberryConfig(scalar_map=SCALAR_MAP),
     )

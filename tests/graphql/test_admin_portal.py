@@ -229,7 +229,7 @@ def test_a_refused_catalog_price_is_bad_user_input_and_changes_nothing(
 def test_fx_rates_list_the_history_with_the_rate_in_force(api: Api) -> None:
     operator = api.superuser_token()
     later = {"currency": "usd", "validFrom": "2026-01-01T00:00:00Z", "rate": "0.9"}
-    future = {"currency": "USD", "validFrom": "2999-01-01T00:00:00Z", "rate": "0.5"}
+    future = {"currency": "USD", "validFrom": "2299-01-01T00:00:00Z", "rate": "0.5"}
     gbp = {"currency": "GBP", "validFrom": "2025-01-01T00:00:00Z", "rate": "1.15"}
     assert api.data(SET_FX, later, token=operator)["setFxRate"] == {
         "currency": "USD",
@@ -248,7 +248,7 @@ def test_fx_rates_list_the_history_with_the_rate_in_force(api: Api) -> None:
         },
         {
             "currency": "USD",
-            "validFrom": "2999-01-01T00:00:00+00:00",
+            "validFrom": "2299-01-01T00:00:00+00:00",
             "rateToEur": "0.5",
             "inForce": False,
         },
@@ -266,7 +266,7 @@ def test_fx_rates_list_the_history_with_the_rate_in_force(api: Api) -> None:
         },
     ]
     usd = api.data(FX_RATES, {"currency": "usd"}, token=operator)["fxRates"]
-    assert [r["validFrom"][:4] for r in usd] == ["2999", "2026", "2024"]
+    assert [r["validFrom"][:4] for r in usd] == ["2299", "2026", "2024"]
 
 
 def test_correcting_an_fx_rate_is_audited_with_before_and_after(api: Api) -> None:

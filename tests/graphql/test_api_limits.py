@@ -3,6 +3,7 @@ production app does not reveal (no introspection, no field suggestions, no Graph
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -108,6 +109,36 @@ def test_a_body_within_the_size_limit_is_answered(api: Api, tenant: Tenant) -> N
     assert response.json() == {"data": {"viewer": {"role": "ADMIN"}}}
 
 
+def test_variables_nested_a_thousand_levels_deep_are_bad_user_input_and_log_no_error(
+    api: Api, caplog: pytest.LogCaptureFixture
+) -> None:
+    nested = '{"a":' * 1000 + "1" + "}" * 1000
+    body = '{"query": "{ viewer { role } }", "variables": {"x": ' + nested + "}}"
+    with caplog.at_level(logging.ERROR):
+        response = api.client.post(
+            "/graphql", content=body, headers={"content-type": "application/json"}
+        )
+    assert response.status_code == 400
+    assert response.json() == {
+        "data": None,
+        "errors": [
+            {"message": "The request's JSON is nested too deeply.", "extensions": BAD_USER_INPUT}
+        ],
+    }
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+def test_a_body_that_is_not_json_is_bad_user_input(api: Api) -> None:
+    response = api.client.post(
+        "/graphql", content=b'{"query": ', headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert response.json() == {
+        "data": None,
+        "errors": [{"message": "The request's JSON is not valid.", "extensions": BAD_USER_INPUT}],
+    }
+
+
 # --- production ---------------------------------------------------------------------------
 
 
@@ -164,6 +195,53 @@ def test_production_suggests_no_field_names(production: Api) -> None:
         "locations": [{"line": 1, "column": 3}],
         "extensions": BAD_USER_INPUT,
     }
+
+
+@pytest.mark.parametrize(
+    ("query", "variables", "message"),
+    [
+        (
+            "{ events(limt: 3) { eventId } }",
+            {},
+            "Unknown argument 'limt' on field 'Query.events'.",
+        ),
+        (
+            "{ viewer { rol } }",
+            {},
+            "Cannot query field 'rol' on type 'Viewer'.",
+        ),
+        (
+            "{ aiCost(by: MODLE) { totalCostEur } }",
+            {},
+            "Value 'MODLE' does not exist in 'AiCostBreakdown' enum.",
+        ),
+        (
+            "query ($by: AiCostBreakdown!) { aiCost(by: $by) { totalCostEur } }",
+            {"by": "MODLE"},
+            "Variable '$by' has invalid value: Value 'MODLE' does not exist in "
+            "'AiCostBreakdown' enum.",
+        ),
+        (
+            "query { viewer { ...f } } fragment f on Viewr { role }",
+            {},
+            "Unknown type 'Viewr'.",
+        ),
+    ],
+    ids=["argument", "field", "enum-literal", "enum-variable", "type"],
+)
+def test_production_suggests_no_schema_names(
+    production: Api, query: str, variables: dict[str, Any], message: str
+) -> None:
+    token = production.tenant().admin_token
+    body = production.gql(query, variables, token=token)
+    assert [(e["message"], e["extensions"]) for e in body["errors"]] == [(message, BAD_USER_INPUT)]
+
+
+def test_outside_production_argument_names_are_suggested(api: Api) -> None:
+    error = api.error("{ events(limt: 3) { eventId } }", token=None)
+    assert error["message"] == (
+        "Unknown argument 'limt' on field 'Query.events'. Did you mean 'limit'?"
+    )
 
 
 def test_outside_production_field_names_are_suggested(api: Api) -> None:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -342,6 +343,56 @@ def test_an_ingest_status_window_out_of_bounds_is_bad_user_input(
     error = api.error(INGEST_STATUS, variables, token=tenant.admin_token)
     assert error["message"] == message
     assert error["extensions"] == {"code": "BAD_USER_INPUT", "status": 400, "field": "receivedFrom"}
+
+
+DATETIME_RANGE = "A date-time must lie from 1900-01-01T00:00:00Z to 2299-12-31T23:59:59Z."
+
+
+def test_an_ingest_status_window_in_the_year_107_is_bad_user_input_before_any_query(
+    api: Api, tenant: Tenant, caplog: pytest.LogCaptureFixture
+) -> None:
+    query = (
+        '{ ingestStatus(receivedFrom: "0107-04-10T05:18:05Z", '
+        'receivedTo: "0107-04-11T00:00:00Z") { eventsReceived } }'
+    )
+    with caplog.at_level(logging.ERROR):
+        body = api.gql(query, token=tenant.admin_token)
+    assert body["data"] is None
+    assert [(e["message"], e["extensions"]) for e in body["errors"]] == [
+        (
+            f"Expected value of type 'DateTime', but encountered error '{DATETIME_RANGE}'; "
+            f'found: "{value}".',
+            {"code": "BAD_USER_INPUT", "status": 400},
+        )
+        for value in ("0107-04-10T05:18:05Z", "0107-04-11T00:00:00Z")
+    ]
+    assert caplog.records == []
+
+
+@pytest.mark.parametrize(
+    "moment", ["1899-12-31T23:59:59Z", "2300-01-01T00:00:00Z", "2299-12-31T23:00:00-05:00"]
+)
+def test_a_date_time_variable_outside_what_clickhouse_holds_is_bad_user_input(
+    api: Api, tenant: Tenant, moment: str
+) -> None:
+    error = api.error(INGEST_STATUS, {"to": moment}, token=tenant.admin_token)
+    assert error["message"] == (
+        "Variable '$to' has invalid value: Expected value of type 'DateTime', but encountered "
+        f"error '{DATETIME_RANGE}'; found: '{moment}'."
+    )
+    assert error["extensions"] == {"code": "BAD_USER_INPUT", "status": 400}
+
+
+def test_the_first_and_last_instants_clickhouse_holds_are_accepted(
+    api: Api, tenant: Tenant
+) -> None:
+    for start, end in [
+        ("1900-01-01T00:00:00Z", "1900-01-02T00:00:00Z"),
+        ("2299-12-31T00:00:00Z", "2299-12-31T23:59:59.999999Z"),
+    ]:
+        variables = {"from": start, "to": end}
+        status = api.data(INGEST_STATUS, variables, token=tenant.admin_token)["ingestStatus"]
+        assert status["eventsReceived"] == 0
 
 
 # --- who may read ---------------------------------------------------------------------------
