@@ -8,13 +8,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 from uuid import UUID
 
-from sqlalchemy import func
+from sqlalchemy import Column, Table, delete, func
 from sqlmodel import Session, col, select
 
 from app import cache_versions
 from app.accounts.models import ApiToken, App, Role, Superuser, Workspace
 from app.db import utcnow
 from app.errors import BadUserInput, LimitReached, NotFound, Unauthenticated
+from app.models import metadata
 from app.plans.service import get_plan, limits_for
 
 TOKEN_PREFIX = "st_"
@@ -92,9 +93,18 @@ def create_superuser(session: Session, *, email: str) -> str:
 
 
 def authenticate(session: Session, token: str | None) -> Principal:
+    """The caller of `token`. A workspace token whose workspace no longer exists (a row
+    deleted by hand, with foreign keys unchecked) is unknown like a revoked one."""
     if not token:
         raise Unauthenticated("Send 'Authorization: Bearer <token>'.")
-    row = session.exec(select(ApiToken).where(ApiToken.token_hash == hash_token(token))).first()
+    row = session.exec(
+        select(ApiToken)
+        .outerjoin(Workspace, col(ApiToken.workspace_id) == col(Workspace.id))
+        .where(
+            ApiToken.token_hash == hash_token(token),
+            col(ApiToken.workspace_id).is_(None) | col(Workspace.id).is_not(None),
+        )
+    ).first()
     if row is None:
         raise Unauthenticated("Unknown or revoked token.")
     return Principal(token_id=row.id, role=row.role, workspace_id=row.workspace_id)
@@ -105,6 +115,30 @@ def get_workspace(session: Session, workspace_id: UUID, *, lock: bool = False) -
     if workspace is None:
         raise NotFound("Unknown workspace.")
     return workspace
+
+
+def _workspace_columns(table: Table) -> list[Column[object]]:
+    """The columns of `table` that reference a workspace."""
+    return [
+        key.parent for key in table.foreign_keys if key.column.table.name == Workspace.__tablename__
+    ]
+
+
+def delete_workspace(session: Session, *, workspace_id: UUID) -> None:
+    """Delete a workspace and every relational row that belongs to it: its tokens (which stop
+    authenticating), its apps (whose ingest answers unknown_app), its prices and settings —
+    the rows of every table with a foreign key to workspaces, whichever feature owns it.
+
+    Every process drops its cached app credentials (the `apps` change counter). Its
+    analytics rows in ClickHouse are not deleted here.
+    """
+    workspace = get_workspace(session, workspace_id, lock=True)
+    # Every table of every feature (app.models), the dependent ones first.
+    for table in reversed(metadata.sorted_tables):
+        for column in _workspace_columns(table):
+            session.execute(delete(table).where(column == workspace_id))
+    session.delete(workspace)
+    cache_versions.bump(session, cache_versions.APPS)
 
 
 def count_active_apps(session: Session, workspace_id: UUID) -> int:

@@ -14,8 +14,9 @@ from datetime import datetime
 from uuid import UUID
 
 from sqlalchemy.engine import Engine
+from sqlmodel import select
 
-from app.accounts.models import App
+from app.accounts.models import App, Workspace
 from app.db import session_scope
 
 
@@ -57,9 +58,12 @@ class AppCache:
         return True, entry[0]
 
     def load(self, app_uuid: UUID) -> AppCredentials | None:
-        """Read the app from the database and cache it (blocking: call off the event loop)."""
+        """Read the app from the database and cache it (blocking: call off the event loop).
+
+        An app whose workspace no longer exists (deleted by hand, foreign keys unchecked) is
+        unknown: its events would belong to no one."""
         with session_scope(self.engine) as session:
-            app = session.get(App, app_uuid)
+            app = session.exec(select(App).join(Workspace).where(App.uuid == app_uuid)).first()
             creds = (
                 None
                 if app is None

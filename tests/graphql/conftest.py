@@ -7,6 +7,8 @@ materialized view fills `ai_usage_events`), shaped exactly as the ingest workers
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,6 +19,7 @@ from uuid import UUID
 
 import orjson
 import pytest
+from sqlalchemy import make_url
 from starlette.testclient import TestClient
 
 from app.accounts import service
@@ -74,6 +77,17 @@ def event_row(
         "ai_canonical_model_key": model_key,
         "estimated_cost_eur": None if cost is None else Decimal(cost),
     }
+
+
+def delete_workspace_by_hand(settings: Settings, workspace_id: UUID) -> None:
+    """What `sqlite3 relational.sqlite3 "DELETE FROM workspaces …"` does: the sqlite3 shell
+    checks no foreign key, so the workspace's tokens and apps stay behind."""
+    path = make_url(settings.resolved_database_url).database
+    assert path is not None
+    with contextlib.closing(sqlite3.connect(path)) as connection:
+        deleted = connection.execute("DELETE FROM workspaces WHERE id = ?", (workspace_id.hex,))
+        connection.commit()
+    assert deleted.rowcount == 1
 
 
 @dataclass
