@@ -15,6 +15,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from app.ingest.encoding import GZIP
 from app.ingest.event import AI_CALL_COMPLETED, AI_CALL_FAILED, AI_OUTPUT_EVENTS
 from app.ingest.signature import APP_UUID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER
 from app.ingest.validation import (
@@ -148,8 +149,11 @@ AI_PROPERTIES_SCHEMA: dict[str, Any] = {
         "field reference); any other key is kept as custom data. "
         "`properties.ai.*` is flattened into `properties.*` (the same key in both places "
         "with different values is a 400). Private keys (`prompt`, `messages`, `completion`, "
-        "`output`, `response_text`, any case or separator) and chat transcripts (lists of "
-        "role/content messages) are dropped wherever they appear and never stored."
+        "`output`, `response_text`, compared after Unicode NFKC normalization and case "
+        "folding, ignoring separators and format characters) and their variants holding "
+        "text (`system_prompt`, `user_prompt`, `prompts`, …; `prompt_tokens` and other "
+        "counts are kept), message objects under a `message` key, and chat transcripts "
+        "(lists of role/content messages) are dropped wherever they appear and never stored."
     ),
     "properties": {
         **{name: _nullable(schema) for name, schema in _AI_PROPERTIES.items()},
@@ -190,7 +194,10 @@ EVENT_SCHEMA: dict[str, Any] = {
             "pattern": _NON_BLANK,
             "description": (
                 "Client idempotency key: an event_id repeated within an app is stored once, "
-                "so retries are safe. Default: a server-generated UUID."
+                "so retries are safe. Default: a UUID derived from the request's signature "
+                "and the event's position in it, so the same signed request sent again is "
+                "stored once too; two events meant to be distinct but sent with identical "
+                "bytes (and x-timestamp) need event_ids of their own."
             ),
         },
         "timestamp": {
@@ -228,8 +235,17 @@ EVENT_SCHEMA: dict[str, Any] = {
                 "Custom data, free-form on product events; on the AI events see "
                 "AiProperties. Private keys are dropped wherever they appear: "
                 + ", ".join(PRIVATE_FIELDS)
-                + " and chat transcripts."
+                + ", their variants holding text, and chat transcripts. Every number, at any "
+                "depth, must be one a 64-bit float holds (finite, at most about 1.8e308 in "
+                "magnitude, and not so close to 0 that it would become 0 unless written as "
+                "0): 400 otherwise."
             ),
+            "properties": {
+                "ai": {
+                    "type": ["object", "null"],
+                    "description": "Fields lifted into properties at ingest, on every event.",
+                }
+            },
         },
     },
     "allOf": [
@@ -302,6 +318,7 @@ ERROR_SCHEMAS: dict[str, dict[str, Any]] = {
     "InvalidSignature": _error_schema("invalid_signature", detail=_DETAIL),
     "UnknownApp": _error_schema("unknown_app", detail=_DETAIL),
     "PayloadTooLarge": _error_schema("payload_too_large", detail=_DETAIL),
+    "UnsupportedEncoding": _error_schema("unsupported_content_encoding", detail=_DETAIL),
     "Unavailable": _error_schema("unavailable", detail=_DETAIL),
 }
 
@@ -375,13 +392,24 @@ def _json_response(description: str, schema: str, **extra: Any) -> dict[str, Any
 INGEST_DESCRIPTION = f"""\
 Send one event, or `{{"batch": [event, …]}}`, signed with the app's API secret.
 
-**Signature.** `x-signature` is the lower-case hex HMAC-SHA256 of the exact raw request body,
-keyed with the app's API secret (a `sha256=` prefix is accepted). With `x-timestamp` (unix
-seconds) the HMAC covers `{{timestamp}}.{{raw body}}` and a timestamp more than
-{TIMESTAMP_TOLERANCE_S} s away from the server's clock is refused (replay protection). Build
-the body once, compute the HMAC over that exact string, send that exact string: re-serialised
-JSON (other spacing or key order) does not match. After a secret rotation the previous secret
-stays valid for a grace period.
+**Signature.** `x-signature` is the lower-case hex HMAC-SHA256 of the exact raw request body
+(before compression, see below), keyed with the app's API secret (a `sha256=` prefix is
+accepted). With `x-timestamp` (unix seconds) the HMAC covers `{{timestamp}}.{{raw body}}` and a
+timestamp more than {TIMESTAMP_TOLERANCE_S} s away from the server's clock is refused (replay
+protection). Build the body once, compute the HMAC over that exact string, send that exact
+string: re-serialised JSON (other spacing or key order) does not match. After a secret
+rotation the previous secret stays valid for a grace period.
+
+**Compression.** A body may be sent gzipped with `Content-Encoding: {GZIP}`. The signature
+is computed over the JSON before compression (the body the server reads once it has
+decompressed it), not over the compressed bytes. The request limit applies to the body both
+as sent and decompressed (413 beyond); any other `Content-Encoding` is a 415.
+
+**Replays.** The signature identifies a request: an event without `event_id` gets an id
+derived from the request's signature and its position in the batch, so the same signed
+bytes sent again are answered with the same `event_ids` and stored once. Send `x-timestamp`,
+so that a captured request can be replayed for {TIMESTAMP_TOLERANCE_S} s at most, and your own
+`event_id`s, so that two distinct events sent with identical bytes stay two events.
 
 **Privacy.** Do not send `{"`, `".join(PRIVATE_FIELDS)}` or chat transcripts: they are
 dropped wherever they appear, never stored, logged or queued.
@@ -452,8 +480,8 @@ OPENAPI: dict[str, Any] = {
                         "Accepted",
                     ),
                     "400": _json_response(
-                        "Invalid JSON or schema: the whole request is rejected, nothing is "
-                        "stored. `errors` lists every problem of the request.",
+                        "Invalid JSON (or gzip data) or schema: the whole request is rejected, "
+                        "nothing is stored. `errors` lists every problem of the request.",
                         "ValidationError",
                     ),
                     "401": _json_response(
@@ -462,8 +490,13 @@ OPENAPI: dict[str, Any] = {
                     ),
                     "404": _json_response("Unknown or inactive app UUID.", "UnknownApp"),
                     "413": _json_response(
-                        "The request, an event or the batch is over its limit.",
+                        "The request (as sent or decompressed), an event or the batch is over "
+                        "its limit.",
                         "PayloadTooLarge",
+                    ),
+                    "415": _json_response(
+                        "A Content-Encoding other than gzip or identity: nothing is decoded.",
+                        "UnsupportedEncoding",
                     ),
                     "503": _json_response(
                         "The queue is unavailable: nothing was accepted. Retry after "

@@ -122,7 +122,7 @@ def test_the_endpoint_serves_the_document_as_json() -> None:
 
 def test_every_response_of_the_contract_is_documented() -> None:
     responses = OPENAPI["paths"]["/v1/ingest"]["post"]["responses"]
-    assert sorted(responses) == ["202", "400", "401", "404", "413", "503"]
+    assert sorted(responses) == ["202", "400", "401", "404", "413", "415", "503"]
     assert responses["503"]["headers"]["Retry-After"]["required"] is True
 
 

@@ -1,12 +1,14 @@
 """`POST /v1/ingest` (CONTRACT §2).
 
-The order of checks is the contract's: size, app, signature, JSON, schema; nothing is queued
+The order of checks is the contract's: size, app, signature, JSON, schema (a gzip body is
+decompressed before its signature is checked: app/ingest/encoding.py); nothing is queued
 unless the whole request is valid, and 202 is sent only once the queue holds every event.
 """
 
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -18,7 +20,15 @@ from starlette.responses import JSONResponse, Response
 from app.analytics.events_table import format_timestamp
 from app.db import utcnow
 from app.errors import QueueUnavailable
-from app.ingest.errors import InvalidJson, InvalidSignature, PayloadTooLarge, ValidationFailed
+from app.ingest.encoding import decode_body
+from app.ingest.errors import (
+    InvalidJson,
+    InvalidSignature,
+    PayloadTooLarge,
+    UnsupportedEncoding,
+    ValidationFailed,
+)
+from app.ingest.event import replayable_event_id
 from app.ingest.parsing import parse_json
 from app.ingest.rows import build_row
 from app.ingest.signature import verify
@@ -29,6 +39,12 @@ from app.runtime import Runtime
 
 log = logging.getLogger(__name__)
 _ACCEPTED_REQUESTS = INGEST_REQUESTS.labels("202")  # bound once: labels() locks and hashes
+
+
+def _invalid_json(exc: InvalidJson) -> JSONResponse:
+    return _error(
+        400, "validation_error", errors=[{"index": None, "field": None, "message": exc.message}]
+    )
 
 
 def _error(status: int, error: str, **body: Any) -> JSONResponse:
@@ -77,9 +93,20 @@ async def ingest(request: Request) -> Response:
     if app is None or not app.active:
         return _error(404, "unknown_app", detail="Unknown or inactive app UUID.")
 
+    try:
+        body = decode_body(
+            body, request.headers.get("content-encoding"), limit=settings.max_request_bytes
+        )
+    except UnsupportedEncoding as exc:
+        return _error(415, "unsupported_content_encoding", detail=exc.message)
+    except PayloadTooLarge as exc:
+        return _error(413, "payload_too_large", detail=exc.message)
+    except InvalidJson as exc:
+        return _invalid_json(exc)
+
     now = utcnow()
     try:
-        verify(
+        signature = verify(
             body=body,
             signature=request.headers.get("x-signature"),
             timestamp=request.headers.get("x-timestamp"),
@@ -97,12 +124,11 @@ async def ingest(request: Request) -> Response:
             now=now,
             max_batch_events=settings.max_batch_events,
             max_event_bytes=settings.max_event_bytes,
+            new_event_id=partial(replayable_event_id, app.uuid, signature),
             body_size=len(body),
         )
     except InvalidJson as exc:
-        return _error(
-            400, "validation_error", errors=[{"index": None, "field": None, "message": exc.message}]
-        )
+        return _invalid_json(exc)
     except PayloadTooLarge as exc:
         return _error(413, "payload_too_large", detail=exc.message)
     except ValidationFailed as exc:

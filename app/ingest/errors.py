@@ -70,6 +70,14 @@ class InvalidJson(ValidationFailed):
         return {"error": self.error, "detail": self.message, "errors": self.errors}
 
 
+class UnsupportedEncoding(IngestError):
+    """The body is sent in a `Content-Encoding` the endpoint does not decode (415)."""
+
+    code = "UNSUPPORTED_CONTENT_ENCODING"
+    status = 415
+    error = "unsupported_content_encoding"
+
+
 class PayloadTooLarge(IngestError):
     """Too many events in a batch, or an event too large (413).
 

@@ -98,14 +98,18 @@ def verify(
     secrets: Sequence[str],
     now: float,
     tolerance_s: int,
-) -> None:
-    """Check the signature headers of a request; raise InvalidSignature, never anything else.
+) -> bytes:
+    """Check the signature headers of a request and return the signature (the raw digest);
+    raise InvalidSignature, never anything else.
 
     `secrets` are the app's active secrets (the current one and, during the rotation grace
     period, the previous one): any of them verifies. When `timestamp` (the x-timestamp header)
     is present, the signature must cover `{timestamp}.{body}` and the timestamp must lie
     within `tolerance_s` of `now`. The signature is checked before the clock, so that a
     correctly signed but stale request is told so.
+
+    The digest returned is the same however the header spelled it (case, `sha256=`), so it
+    identifies the signed request: a replay of it carries the same one.
     """
     expected = _parse_signature(signature)
     stamp: str | None = None
@@ -122,3 +126,4 @@ def verify(
         raise InvalidSignature(
             f"The x-timestamp header is more than {tolerance_s} s away from the server's clock."
         )
+    return expected

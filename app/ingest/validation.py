@@ -13,6 +13,9 @@ request at once (the whole request is rejected, nothing is stored). Decisions:
   2000-01-01 (typically epoch *seconds*) or more than one day ahead of `now` is rejected.
 - `properties.ai.*` is flattened into `properties.*`; the same key in both places with
   different values is an error rather than a silent choice (it would change the cost).
+  `properties.ai` is therefore an object (or null: absent) on every event.
+- Every number in the properties, at any depth, must be one a 64-bit float holds: the stored
+  JSON would otherwise turn 1e400 into null and 1e-400 into 0 (zero written as zero is zero).
 - The size limit applies to each event as stored: its compact JSON after privacy stripping,
   since the seed promises that private fields are ignored, not refused.
 - AI fields are checked on the five AI events only; other events' properties are free-form.
@@ -95,7 +98,7 @@ _MAX_KEY_LABEL = 64
 Number = int | float | Decimal
 
 
-def _new_event_id() -> str:
+def _new_event_id(_position: int) -> str:
     return str(uuid.uuid4())
 
 
@@ -105,12 +108,13 @@ def validate_request(
     now: datetime,
     max_batch_events: int,
     max_event_bytes: int,
-    new_event_id: Callable[[], str] = _new_event_id,
+    new_event_id: Callable[[int], str] = _new_event_id,
     body_size: int | None = None,
 ) -> list[IncomingEvent]:
     """Validate a parsed body: one event object, or `{"batch": [event, …]}`.
 
-    Returns the events in request order, flattened, stripped and normalised. Raises
+    Returns the events in request order, flattened, stripped and normalised; an event without
+    `event_id` gets `new_event_id(its position in the request)`. Raises
     PayloadTooLarge (more than `max_batch_events` events, or an event whose stripped JSON
     exceeds `max_event_bytes`) or ValidationFailed with every error of the request.
     """
@@ -211,6 +215,11 @@ class _EventErrors:
         self.errors.append(_error(self.index, field, message))
         self.count += 1
 
+    def reported(self, field: str) -> bool:
+        """Whether this event already has an error for `field`."""
+        own = self.errors[len(self.errors) - self.count :]
+        return any(error["field"] == field for error in own)
+
 
 def _validate_event(
     raw: Any,
@@ -218,7 +227,7 @@ def _validate_event(
     index: int,
     now: datetime,
     errors: list[FieldError],
-    new_id: Callable[[], str],
+    new_id: Callable[[int], str],
 ) -> IncomingEvent | None:
     report = _EventErrors(index, errors)
     if not isinstance(raw, dict):
@@ -245,13 +254,18 @@ def _validate_event(
         report.add("properties", "must be an object.")
         properties = {}
     flat, origins = _flatten(properties, report)
+    # Found before the AI checks, which convert some numbers (1e-400 would be 0.0 after).
+    unstorable = _unstorable_numbers(flat, origins)
     if name in AI_EVENTS:
         _validate_ai(name, flat, origins, report)
+    for path in unstorable:
+        if not report.reported(path):  # an AI field's own check said it more precisely
+            report.add(path, _UNSTORABLE_NUMBER)
     if report.count or name is None or timestamp is None:
         return None
     return IncomingEvent(
         event=name,
-        event_id=event_id if event_id is not None else new_id(),
+        event_id=event_id if event_id is not None else new_id(index),
         timestamp=timestamp,
         environment=environment if environment is not None else DEFAULT_ENVIRONMENT,
         customer_org_id=org or "",
@@ -363,20 +377,76 @@ def _flatten(
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """Lift `properties.ai.*` into the properties; `origins` remembers where keys came from
     so that errors name the field the integrator actually sent."""
-    nested = properties.get("ai")
-    if not isinstance(nested, dict):
+    if "ai" not in properties:
         return dict(properties), {}
+    nested = properties["ai"]
     flat = {key: value for key, value in properties.items() if key != "ai"}
     origins: dict[str, str] = {}
+    if nested is None:
+        return flat, origins
+    if not isinstance(nested, dict):
+        report.add("properties.ai", "must be an object (its fields are lifted into properties).")
+        return flat, origins
     for key, value in nested.items():
+        label = _key_label(key)
         if key in flat:
             if flat[key] != value:
-                label = _key_label(key)
                 report.add(f"properties.ai.{label}", f"conflicts with properties.{label}.")
             continue
         flat[key] = value
-        origins[key] = f"properties.ai.{key}"
+        origins[key] = f"properties.ai.{label}"
     return flat, origins
+
+
+# Tuples, not `dict | list`: a union written in a loop is built again at each iteration.
+_CONTAINERS = (dict, list)
+_NON_INTEGERS = (Decimal, float)
+_UNSTORABLE_NUMBER = (
+    "must be a number a 64-bit float can hold: finite, at most about 1.8e308 in magnitude, "
+    "and not so close to 0 that it would be stored as 0."
+)
+
+
+def _storable(value: Decimal | float) -> bool:
+    """Whether a 64-bit float holds the number (as the stored JSON does) without making it
+    infinite, or zero when it is not."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if not value.is_finite():
+        return False
+    as_float = float(value)
+    return math.isfinite(as_float) and (as_float != 0 or value.is_zero())
+
+
+def _unstorable_numbers(properties: dict[str, Any], origins: dict[str, str]) -> list[str]:
+    """The paths (`properties.scores[2].value`) of the numbers of `properties`, at any depth,
+    that are not `_storable`, in document order.
+
+    Iterative. Paths are built only inside containers (and for a finding at the top level),
+    so the usual flat properties cost a type check per value.
+    """
+    found: list[str] = []
+    for key, value in properties.items():
+        if isinstance(value, _CONTAINERS):
+            _find_nested(origins.get(key, f"properties.{_key_label(key)}"), value, found)
+        elif isinstance(value, _NON_INTEGERS) and not _storable(value):
+            found.append(origins.get(key, f"properties.{_key_label(key)}"))
+    return found
+
+
+def _find_nested(path: str, container: dict[str, Any] | list[Any], found: list[str]) -> None:
+    stack: list[tuple[str, Any]] = [(path, container)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, dict):
+            children = [(f"{path}.{_key_label(key)}", item) for key, item in value.items()]
+        elif isinstance(value, list):
+            children = [(f"{path}[{index}]", item) for index, item in enumerate(value)]
+        else:
+            if isinstance(value, _NON_INTEGERS) and not _storable(value):
+                found.append(path)
+            continue
+        stack.extend(reversed(children))
 
 
 def _validate_ai(

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import gzip
 import logging
 import time
+import uuid
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 import orjson
 import pytest
@@ -15,9 +18,11 @@ from pydantic import SecretStr
 
 from app.accounts import service
 from app.db import session_scope
+from app.ingest.signature import sign_headers
 from app.pricing import service as pricing_service
 from app.settings import Settings
 from app.workers.write_locks import RedisWriteLocks
+from tests.graphql.conftest import delete_workspace_by_hand
 from tests.harness import Harness, running, wait_until
 
 MARKER = "SECRET-PROMPT-MARKER-7f3a"
@@ -102,6 +107,42 @@ def test_a_repeated_event_id_is_stored_once(queue_settings: Settings) -> None:
         assert h.post(event).status_code == 202
         h.runtime.drain()  # the writer has handled the repeated event
         assert h.stored("SELECT count() AS n FROM events") == [{"n": 1}]
+
+
+def test_a_replayed_signed_request_is_stored_once_and_answered_alike(
+    queue_settings: Settings,
+) -> None:
+    with running(queue_settings) as h:
+        body = orjson.dumps({"batch": [completed_call(), {"event": "page_view"}]})
+        stamp = int(time.time())
+        first = h.post(body, timestamp=stamp)
+        replay = h.post(body, timestamp=stamp)
+        assert (first.status_code, replay.status_code) == (202, 202)
+        assert replay.json() == first.json()
+        rows = h.wait_for_events(2)
+        assert sorted(row["event_id"] for row in rows) == sorted(first.json()["event_ids"])
+
+
+def test_server_assigned_event_ids_are_name_based_uuids_of_the_signed_request(
+    settings: Settings,
+) -> None:
+    with running(settings) as h:
+        body = orjson.dumps({"batch": [{"event": "a"}, {"event": "b", "event_id": "mine"}]})
+        signature = bytes.fromhex(sign_headers(h.api_secret, body)["x-signature"])
+        ids = h.post(body).json()["event_ids"]
+        assert ids == [str(uuid.uuid5(h.app_uuid, f"{signature.hex()}:0")), "mine"]
+
+
+def test_the_same_body_signed_with_another_timestamp_is_another_request(
+    settings: Settings,
+) -> None:
+    with running(settings) as h:
+        body = orjson.dumps({"event": "page_view"})
+        now = int(time.time())
+        first = h.post(body, timestamp=now - 1).json()["event_ids"]
+        second = h.post(body, timestamp=now).json()["event_ids"]
+        assert first != second
+        h.wait_for_events(2)
 
 
 def test_with_redis_a_worker_writes_a_workspace_s_events_only_while_no_other_worker_does(
@@ -204,6 +245,29 @@ def test_a_deactivated_app_is_404(settings: Settings) -> None:
         assert h.post(completed_call()).status_code == 404
 
 
+def test_the_apps_of_a_deleted_workspace_are_unknown(settings: Settings) -> None:
+    # Every process polls the change counters: here, often.
+    with running(settings.model_copy(update={"pricing_refresh_s": 0.05})) as h:
+        assert h.post(completed_call()).status_code == 202
+        with session_scope(h.runtime.engine) as session:
+            service.delete_workspace(session, workspace_id=h.workspace_id)
+        wait_until(lambda: h.post(completed_call()).status_code == 404)
+        assert h.post(completed_call()).json() == {
+            "error": "unknown_app",
+            "detail": "Unknown or inactive app UUID.",
+        }
+
+
+def test_an_app_left_behind_by_a_workspace_deleted_by_hand_is_unknown(
+    settings: Settings,
+) -> None:
+    with running(settings) as h:
+        delete_workspace_by_hand(settings, h.workspace_id)
+        response = h.post(completed_call())
+        assert response.status_code == 404
+        assert response.json()["error"] == "unknown_app"
+
+
 def test_an_invalid_event_rejects_the_whole_batch_and_stores_nothing(settings: Settings) -> None:
     with running(settings) as h:
         bad = completed_call(input_tokens=-5)
@@ -233,6 +297,89 @@ def test_non_strict_json_is_400(settings: Settings, raw: bytes) -> None:
         response = h.post(raw)
         assert response.status_code == 400
         assert response.json()["error"] == "validation_error"
+
+
+@pytest.mark.parametrize(
+    ("properties", "field"),
+    [
+        (b'{"ai": "gpt-5.4-mini"}', "properties.ai"),
+        (b'{"ai": [{"model": "gpt-5.4-mini"}]}', "properties.ai"),
+        (b'{"score": 1e400}', "properties.score"),
+        (b'{"score": 1e-400}', "properties.score"),
+    ],
+    ids=["ai-string", "ai-list", "overflow", "underflow"],
+)
+def test_properties_the_server_could_not_store_as_sent_are_400_naming_the_field(
+    settings: Settings, properties: bytes, field: str
+) -> None:
+    with running(settings) as h:
+        response = h.post(b'{"event": "page_view", "properties": ' + properties + b"}")
+        assert response.status_code == 400
+        assert [(e["index"], e["field"]) for e in response.json()["errors"]] == [(0, field)]
+        assert h.runtime.queue.depth() == 0
+
+
+def post_gzip(h: Harness, compressed: bytes, signed: bytes, encoding: str = "gzip") -> Any:
+    headers = {
+        "content-type": "application/json",
+        "content-encoding": encoding,
+        "x-app-uuid": str(h.app_uuid),
+        **sign_headers(h.api_secret, signed, int(time.time())),
+    }
+    return h.client.post("/v1/ingest", content=compressed, headers=headers)
+
+
+def test_a_gzip_body_signed_before_compression_is_accepted(settings: Settings) -> None:
+    with running(settings) as h:
+        body = orjson.dumps(completed_call())
+        response = post_gzip(h, gzip.compress(body), signed=body)
+        assert response.status_code == 202
+        [row] = h.wait_for_events(1)
+        assert row["event_id"] == response.json()["event_ids"][0]
+
+
+def test_a_gzip_body_signed_over_its_compressed_bytes_is_401(settings: Settings) -> None:
+    with running(settings) as h:
+        compressed = gzip.compress(orjson.dumps(completed_call()))
+        response = post_gzip(h, compressed, signed=compressed)
+        assert response.status_code == 401
+        assert response.json()["error"] == "invalid_signature"
+
+
+def test_a_gzip_body_that_decompresses_past_the_request_limit_is_413(settings: Settings) -> None:
+    with running(settings) as h:
+        body = orjson.dumps(completed_call(note="x" * settings.max_request_bytes))
+        compressed = gzip.compress(body)
+        assert len(compressed) < 10_000
+        response = post_gzip(h, compressed, signed=body)
+        assert response.status_code == 413
+        assert response.json() == {
+            "error": "payload_too_large",
+            "detail": "A request may carry at most 1048576 bytes once decompressed.",
+        }
+
+
+def test_a_body_that_is_not_gzip_under_a_gzip_header_is_400(settings: Settings) -> None:
+    with running(settings) as h:
+        body = orjson.dumps(completed_call())
+        response = post_gzip(h, body, signed=body)
+        assert response.status_code == 400
+        assert response.json()["errors"] == [
+            {"index": None, "field": None, "message": "The body is not valid gzip data."}
+        ]
+
+
+@pytest.mark.parametrize("encoding", ["br", "deflate", "gzip, gzip", "compress"])
+def test_a_content_encoding_other_than_gzip_is_415(settings: Settings, encoding: str) -> None:
+    with running(settings) as h:
+        body = orjson.dumps(completed_call())
+        response = post_gzip(h, body, signed=body, encoding=encoding)
+        assert response.status_code == 415
+        assert response.json() == {
+            "error": "unsupported_content_encoding",
+            "detail": "Content-Encoding must be gzip or identity (or absent); the body is not "
+            "decoded.",
+        }
 
 
 def test_a_request_over_one_mebibyte_is_413(settings: Settings) -> None:

@@ -29,6 +29,68 @@ def test_keys_that_merely_resemble_private_ones_are_kept(key: str) -> None:
     assert strip_private({key: 7}) == {key: 7}
 
 
+@pytest.mark.parametrize(
+    "key",
+    [
+        "\uff50rompt",  # fullwidth p
+        "prompt\u200b",  # zero-width space
+        "pro\u00admpt",  # soft hyphen
+        "\u2060Prompt",  # word joiner
+        "\uff30\uff32\uff2f\uff2d\uff30\uff34",  # fullwidth PROMPT
+        "response\u200dtext",  # zero-width joiner
+        "Messages\ufeff",  # zero-width no-break space
+        "output.",
+    ],
+)
+def test_private_keys_match_after_unicode_normalization(key: str) -> None:
+    assert strip_private({"a": 1, key: MARKER}) == {"a": 1}
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "system_prompt",
+        "user_prompt",
+        "prompts",
+        "promptText",
+        "raw_completion",
+        "completions",
+        "model_output",
+        "chat_messages",
+        "user_message",
+        "assistantMessage",
+        "llm_response",
+        "\uff53ystem_prompt",
+    ],
+)
+@pytest.mark.parametrize("value", [MARKER, [MARKER], {"text": MARKER}])
+def test_variants_of_private_keys_holding_content_are_dropped(key: str, value: Any) -> None:
+    assert strip_private({"a": 1, key: value}) == {"a": 1}
+
+
+def test_variants_of_private_keys_holding_a_number_or_a_flag_are_kept() -> None:
+    value = {"prompts": 3, "system_prompt": True, "outputs": 2.5, "user_message": None}
+    assert strip_private(value) == value
+
+
+@pytest.mark.parametrize(
+    "key", ["prompt_tokens", "completion_tokens", "prompt_id", "prompt_version", "prompt_template"]
+)
+def test_keys_that_count_or_name_private_content_are_kept(key: str) -> None:
+    assert strip_private({key: "support-v2"}) == {key: "support-v2"}
+
+
+@pytest.mark.parametrize("key", ["message", "last_msg", "Message\u200b"])
+def test_a_single_message_object_under_a_message_key_is_dropped(key: str) -> None:
+    value = {key: {"role": "user", "content": MARKER}, "n": 1}
+    assert strip_private(value) == {"n": 1}
+
+
+def test_a_message_key_holding_anything_but_a_message_object_is_kept() -> None:
+    value = {"message": "Saved", "error_message": "timeout", "status_message": {"code": 3}}
+    assert strip_private(value) == value
+
+
 def test_private_keys_are_dropped_at_any_depth() -> None:
     value = {"a": [{"b": {"prompt": MARKER, "keep": 1}}, {"completion": MARKER}], "c": 2}
     assert strip_private(value) == {"a": [{"b": {"keep": 1}}, {}], "c": 2}

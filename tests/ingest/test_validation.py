@@ -30,7 +30,7 @@ def validate(payload: Any, **limits: int) -> list[IncomingEvent]:
         now=NOW,
         max_batch_events=limits.get("max_batch_events", 500),
         max_event_bytes=limits.get("max_event_bytes", 65536),
-        new_event_id=lambda: next(ids),
+        new_event_id=lambda _position: next(ids),
     )
 
 
@@ -514,12 +514,59 @@ def test_errors_name_the_properties_ai_path_the_value_came_from() -> None:
     ]
 
 
-def test_a_non_object_ai_property_is_an_ordinary_property() -> None:
-    assert props({"event": "page_view", "properties": {"ai": True}}) == {"ai": True}
+@pytest.mark.parametrize("value", ["gpt-5.4-mini", [{"model": "gpt-5.4-mini"}], True, 3])
+def test_a_properties_ai_that_is_not_an_object_is_refused(value: Any) -> None:
+    assert field_errors({"event": "page_view", "properties": {"ai": value}}) == [
+        (0, "properties.ai", "must be an object (its fields are lifted into properties).")
+    ]
+
+
+def test_a_null_properties_ai_means_absent() -> None:
+    assert props({"event": "page_view", "properties": {"ai": None, "x": 1}}) == {"x": 1}
 
 
 def test_properties_ai_is_flattened_on_non_ai_events_too() -> None:
     assert props({"event": "page_view", "properties": {"ai": {"x": 1}}}) == {"x": 1}
+
+
+# --- numbers ---------------------------------------------------------------------------------
+
+UNSTORABLE = (
+    "must be a number a 64-bit float can hold: finite, at most about 1.8e308 in magnitude, "
+    "and not so close to 0 that it would be stored as 0."
+)
+
+
+@pytest.mark.parametrize(
+    "text", ["1e400", "-1e400", "1e-400", "-1e-400", "1" + "0" * 400 + ".0", "0." + "0" * 400 + "1"]
+)
+def test_a_number_a_float_cannot_hold_is_refused_wherever_it_is(text: str) -> None:
+    payload = parse_json(
+        f'{{"event": "page_view", "properties": {{"score": {text}, "runs": [{{"n": 1}}, '
+        f'{{"n": {text}}}], "ai": {{"x": {text}}}}}}}'.encode(),
+        max_depth=10,
+    )
+    assert field_errors(payload) == [
+        (0, "properties.score", UNSTORABLE),
+        (0, "properties.runs[1].n", UNSTORABLE),
+        (0, "properties.ai.x", UNSTORABLE),
+    ]
+
+
+@pytest.mark.parametrize("text", ["0e-400", "-0.0", "0.000", "1e-320", "1.7e308", "123.456"])
+def test_zeros_however_written_and_numbers_a_float_holds_are_kept(text: str) -> None:
+    payload = parse_json(
+        f'{{"event": "page_view", "properties": {{"v": {text}}}}}'.encode(), max_depth=10
+    )
+    assert props(payload) == {"v": Decimal(text)}
+
+
+def test_an_ai_field_a_float_cannot_hold_is_reported_once() -> None:
+    event = {
+        "event": "ai_output_edited",
+        "properties": {"feature": "f", "edit_ratio": Decimal("1e-400")},
+    }
+    assert field_errors(event) == [(0, "properties.edit_ratio", UNSTORABLE)]
 
 
 # --- AI fields -------------------------------------------------------------------------------
