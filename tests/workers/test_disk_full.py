@@ -1,4 +1,4 @@
-"""The engine's disk fills up: every acknowledged event is stored exactly once when it is freed.
+"""A disk fills up: every acknowledged event is stored exactly once when it is freed.
 
 A real `saas-tracker serve` keeps the embedded engine's folder on a small tmpfs the test mounts
 (the queue and SQLite stay on the ordinary disk). Filling the tmpfs makes ClickHouse refuse to
@@ -19,8 +19,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from app.ingest.signature import sign_headers
 from tests.harness import wait_drained, wait_until
-from tests.served import Processes, Senders, assert_stored_exactly_once
+from tests.served import Processes, Senders, ai_calls, assert_stored_exactly_once
 
 
 @pytest.fixture
@@ -41,9 +42,11 @@ def engine_disk(tmp_path: Path) -> Iterator[Path]:
 
 @pytest.fixture
 def processes(tmp_path: Path, engine_disk: Path) -> Iterator[Processes]:
+    """`serve` with the embedded engine's folder on the small disk."""
     env = {
         **os.environ,
         "SAAS_TRACKER_DATA_DIR": str(tmp_path / "data"),
+        "SAAS_TRACKER_DATABASE_URL": f"sqlite:///{tmp_path / 'relational.sqlite3'}",
         "SAAS_TRACKER_CLICKHOUSE_URL": f"chdb://{engine_disk / 'clickhouse'}?database=full",
         "SAAS_TRACKER_BATCH_MAX_WAIT_S": "0.1",
         "SAAS_TRACKER_WRITE_FAILING_AFTER_S": "0.5",
@@ -74,7 +77,7 @@ def free(disk: Path) -> None:
 
 
 def dead_letters(processes: Processes) -> int:
-    database = Path(processes.env["SAAS_TRACKER_DATA_DIR"]) / "saas_tracker.sqlite3"
+    database = processes.env["SAAS_TRACKER_DATABASE_URL"].removeprefix("sqlite:///")
     with sqlite3.connect(database) as connection:
         return int(connection.execute("SELECT count(*) FROM dead_letters").fetchone()[0])
 
@@ -128,3 +131,38 @@ def test_a_disk_filling_and_freed_again_and_again_while_batches_are_written_lose
     processes.stop_all()
     assert_stored_exactly_once(processes.env, senders.acknowledged)
     assert dead_letters(processes) == 0
+
+
+def test_while_the_queue_s_disk_is_full_ingest_answers_503_and_loses_nothing_acknowledged(
+    tmp_path: Path, engine_disk: Path
+) -> None:
+    """The on-disk queue lives on the small disk (the engine and SQLite do not): a 202 is only
+    given for events the queue committed."""
+    env = {
+        **os.environ,
+        "SAAS_TRACKER_DATA_DIR": str(engine_disk / "data"),
+        "SAAS_TRACKER_DATABASE_URL": f"sqlite:///{tmp_path / 'relational.sqlite3'}",
+        "SAAS_TRACKER_CLICKHOUSE_URL": f"chdb://{tmp_path / 'clickhouse'}?database=queue_full",
+        "SAAS_TRACKER_BATCH_MAX_WAIT_S": "0.1",
+        "SAAS_TRACKER_DATA_MIN_FREE_MB": "1",
+    }
+    env.pop("SAAS_TRACKER_REDIS_URL", None)
+    processes = Processes(env, tmp_path)
+    try:
+        port, app = start(processes)
+        with Senders(port, app, threads=2, batch=20) as senders:
+            senders.wait_for(200)
+            fill(engine_disk)
+            refused = httpx.post(
+                f"http://127.0.0.1:{port}/v1/ingest",
+                content=(body := ai_calls(1)),
+                headers={"x-app-uuid": app["app_uuid"], **sign_headers(app["api_secret"], body)},
+            )
+            assert (refused.status_code, refused.headers["retry-after"]) == (503, "5")
+            free(engine_disk)
+            senders.wait_for(len(senders.acknowledged) + 200)
+        wait_drained(env, port)
+        processes.stop_all()
+        assert_stored_exactly_once(env, senders.acknowledged)
+    finally:
+        processes.stop_all()

@@ -12,10 +12,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 
+import anyio.to_thread
 import strawberry
 from sqlmodel import Session
 
 from app.db import as_utc
+from app.errors import BadUserInput
 from app.graphql.admin import reads
 from app.graphql.admin.types import CatalogPrice, FxRate, ModelAlias
 from app.graphql.context import Info
@@ -23,9 +25,39 @@ from app.graphql.permissions import IsSuperuser
 from app.graphql.pricing.types import CatalogModel
 from app.pricing import service
 
+# Dead letters replayed by one request: each is a queued row held in memory meanwhile.
+MAX_REPLAY = 10_000
+
 
 @strawberry.type
 class AdminMutation:
+    @strawberry.mutation(
+        description=(
+            "Operators only: queue the `limit` oldest dead-lettered events again, once their "
+            "cause is fixed; returns how many. Each is stored once (one already stored is "
+            "skipped); one still refused is parked again. Audited."
+        ),
+        permission_classes=[IsSuperuser],
+    )
+    async def replay_dead_letters(
+        self,
+        info: Info,
+        limit: Annotated[
+            int, strawberry.argument(description=f"At most this many (1 to {MAX_REPLAY}).")
+        ] = 1000,
+    ) -> int:
+        context = info.context
+        principal = await context.superuser()
+        if not 1 <= limit <= MAX_REPLAY:
+            raise BadUserInput(f"'limit' must be between 1 and {MAX_REPLAY}.", field="limit")
+        runtime = context.runtime
+        return await anyio.to_thread.run_sync(
+            lambda: runtime.dead_letters.replay(
+                runtime.queue.put, actor=principal.actor, limit=limit
+            ),
+            limiter=context.limiter,
+        )
+
     @strawberry.mutation(
         description=(
             "Operators only: map a (provider, model) string to a catalog key. New events "

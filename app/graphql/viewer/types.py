@@ -5,6 +5,7 @@ from decimal import Decimal
 from enum import Enum
 from uuid import UUID
 
+import anyio.to_thread
 import strawberry
 
 from app.accounts.models import Workspace as WorkspaceRow
@@ -64,6 +65,19 @@ class Plan:
 
 @strawberry.type(
     description=(
+        "Events ClickHouse refused for their content (not for an outage: those stay queued), "
+        "parked until an operator fixes the cause and replays them (`replayDeadLetters`)."
+    )
+)
+class DeadLetters:
+    count: int = strawberry.field(description="How many events are parked.")
+    oldest: datetime | None = strawberry.field(
+        description="When the oldest was parked; null when there is none."
+    )
+
+
+@strawberry.type(
+    description=(
         "The caller: its role and, for a workspace token, the workspace with its plan, limits "
         "(subscription overrides applied) and usage. An operator (superuser) token has a role "
         "and no workspace: every workspace field is then null."
@@ -114,6 +128,16 @@ class Viewer:
     )
     async def events_this_month(self, info: Info) -> int | None:
         return await self._events_this_month(info)
+
+    @strawberry.field(description="Operators only (null for other tokens): the dead letters.")
+    async def dead_letters(self, info: Info) -> DeadLetters | None:
+        if self.role is not Role.SUPERUSER:
+            return None
+        runtime = info.context.runtime
+        summary = await anyio.to_thread.run_sync(
+            runtime.dead_letters.summary, limiter=info.context.limiter
+        )
+        return DeadLetters(count=summary.count, oldest=summary.oldest)
 
     @strawberry.field(
         description=(
