@@ -49,6 +49,10 @@ QUEUE_STALLED = Gauge(
     "saas_tracker_queue_stalled_seconds",
     "How long events have been queued with no batch written (0 while the queue is empty).",
 )
+INGEST_LAG = Gauge(
+    "saas_tracker_ingest_lag_seconds",
+    "From the ingest (202) of the oldest event of the last batch written to its being visible.",
+)
 DATA_FREE_BYTES = Gauge("saas_tracker_data_free_bytes", "Free space on the data disk.")
 
 

@@ -29,7 +29,7 @@ from app.migrate import migrate_all
 from app.pricing.cache import PricingCache
 from app.settings import Settings
 from app.workers.dead_letters import DeadLetterStore
-from app.workers.health import HealthLimits, WriteHealth, free_bytes
+from app.workers.health import Backlog, HealthLimits, WriteHealth, free_bytes
 from app.workers.local_consumer import LocalConsumer
 from app.workers.local_queue import LocalQueue
 from app.workers.retention import start_purger
@@ -70,6 +70,7 @@ class Runtime:
     dead_letters: DeadLetterStore
     consumer: Consumer | None = None
     write_health: WriteHealth = field(default_factory=WriteHealth)
+    backlog: Backlog | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
     _refresher: threading.Thread | None = None
 
@@ -86,6 +87,10 @@ class Runtime:
             target=self._refresh_loop, name="cache-refresher", daemon=True
         )
         self._refresher.start()
+        self.backlog = Backlog(self.queue.depth, self.settings.queue_max_depth)
+        threading.Thread(
+            target=self.backlog.run, args=(self._stop,), name="backlog", daemon=True
+        ).start()
         if self.consumer is not None:
             # The writing process also removes raw data past each workspace's retention.
             start_purger(
@@ -142,9 +147,14 @@ class Runtime:
                 stalled_after_s=self.settings.queue_stalled_after_s,
                 min_free_bytes=self.settings.data_min_free_mb * 2**20,
             )
+            depth = self.queue.depth()
             checks |= self.write_health.problems(
-                limits, queue_depth=self.queue.depth(), folders=self._data_folders()
+                limits, queue_depth=depth, folders=self._data_folders()
             )
+            if depth >= self.settings.queue_max_depth:
+                checks["backlog"] = (
+                    f"full: {depth:.0f} queued (limit {self.settings.queue_max_depth})"
+                )
         return checks
 
     def _data_folders(self) -> list[Path]:

@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     retry_after_s: int = 5
     # Readiness (/readyz) of a process that writes: not ready once writes have failed for
     # this long, events have waited this long with none written, or the data disk has less free.
+    # Back-pressure: past this many events waiting (embedded) or messages (Redis, each holding
+    # the events of the requests one queue write grouped), ingest answers 503 + Retry-After.
+    queue_max_depth: int = 1_000_000
     write_failing_after_s: float = 10.0
     queue_stalled_after_s: float = 60.0
     data_min_free_mb: int = 256

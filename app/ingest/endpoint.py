@@ -72,6 +72,18 @@ async def _read_body(request: Request, limit: int) -> bytes | None:
 async def ingest(request: Request) -> Response:
     runtime: Runtime = request.app.state.runtime
     settings = runtime.settings
+    backlog = runtime.backlog
+    if backlog is not None and backlog.full:
+        # Refused before any work: the CPU is the writer's, which is behind.
+        return _error(
+            503,
+            "unavailable",
+            detail=(
+                f"The event queue is full ({backlog.depth:.0f} waiting to be written); nothing "
+                "was accepted. Retry later."
+            ),
+            retry_after=settings.retry_after_s,
+        )
     try:
         body = await _read_body(request, settings.max_request_bytes)
     except ClientDisconnect:

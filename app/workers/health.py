@@ -4,11 +4,12 @@ A batch that cannot be written stays queued and is retried (app/workers/writer.p
 is lost while the engine's disk is full or its server is down; but the events are not visible
 either, and the backlog grows. Readiness says so, for the load balancer and the operator:
 writes failing for a while, a queue that holds events but has not been written from for a while,
-a data disk nearly full.
+a data disk nearly full. Past a configured depth, ingest refuses new events (`Backlog`).
 """
 
 from __future__ import annotations
 
+import logging
 import shutil
 import threading
 import time
@@ -17,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.metrics import WRITE_FAILING, WRITE_FAILURES
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,34 @@ class WriteHealth:
             free = min(free_bytes(folder) for folder in folders)
             checks["disk"] = "ok" if free >= limits.min_free_bytes else f"{free // 2**20} MiB free"
         return checks
+
+
+class Backlog:
+    """Whether the ingest queue holds more than it may: read every `interval_s` by a thread of
+    its own, so that the request path only reads a flag. Past `limit`, ingest answers 503 with
+    `Retry-After` instead of growing a backlog the writer cannot catch up with."""
+
+    def __init__(
+        self, depth: Callable[[], float], limit: float, *, interval_s: float = 0.2
+    ) -> None:
+        self._depth = depth
+        self.limit = limit
+        self.interval_s = interval_s
+        self.depth = 0.0
+        self.full = False
+
+    def refresh(self) -> None:
+        depth = self._depth()
+        if depth == depth:  # NaN: the queue cannot be read; its own errors say so
+            self.depth = depth
+            self.full = depth >= self.limit
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.wait(self.interval_s):
+            try:
+                self.refresh()
+            except Exception:
+                log.exception("could not read the ingest queue's depth")
 
 
 def free_bytes(folder: Path) -> int:

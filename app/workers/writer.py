@@ -57,8 +57,16 @@ from app.analytics.events_table import (
 from app.analytics.rollups import AI_ROLLUPS, ORGANIZATION_ROLLUPS, Rollup
 from app.analytics.rollups import repair as repair_rollups
 from app.analytics.store import CONTENT_ERROR_CODES, AnalyticsStore
+from app.db import utcnow
 from app.errors import AnalyticsRejected, AnalyticsUnavailable
-from app.metrics import BATCH_ROWS, DEAD_LETTERS, DUPLICATES_SKIPPED, INSERT_SECONDS, ROWS_WRITTEN
+from app.metrics import (
+    BATCH_ROWS,
+    DEAD_LETTERS,
+    DUPLICATES_SKIPPED,
+    INGEST_LAG,
+    INSERT_SECONDS,
+    ROWS_WRITTEN,
+)
 from app.workers.health import WriteHealth
 from app.workers.write_locks import WriteLocks
 
@@ -98,6 +106,17 @@ def _key_params(rows: Sequence[QueuedRow]) -> dict[str, Any]:
     }
 
 
+def _observe_lag(rows: Sequence[QueuedRow]) -> None:
+    """The ingest-to-visible lag of a batch just written: its first row waited longest (rows
+    are queued in arrival order). A row without a readable time is skipped, never raised on:
+    the batch is written."""
+    try:
+        received = parse_timestamp(rows[0]["received_at"])
+    except (IndexError, KeyError, TypeError, ValueError):
+        return
+    INGEST_LAG.set((utcnow() - received).total_seconds())
+
+
 class EventWriter:
     def __init__(
         self,
@@ -128,6 +147,7 @@ class EventWriter:
             self.health.failed(exc)
             raise
         self.health.succeeded()
+        _observe_lag(rows)
         return result
 
     def _write(self, rows: Sequence[QueuedRow]) -> WriteResult:

@@ -21,6 +21,7 @@ from app.db import session_scope
 from app.ingest.signature import sign_headers
 from app.pricing import service as pricing_service
 from app.settings import Settings
+from app.workers.local_consumer import LocalConsumer
 from app.workers.write_locks import RedisWriteLocks
 from tests.graphql.conftest import delete_workspace_by_hand
 from tests.harness import Harness, running, wait_until
@@ -166,6 +167,38 @@ def test_an_integer_outside_64_bits_in_properties_is_400_and_nothing_is_queued(
         assert response.status_code == 400
         assert response.json()["error"] == "validation_error"
         assert h.runtime.queue.depth() == 0
+
+
+def test_past_the_queue_s_depth_limit_ingest_answers_503_until_the_writer_catches_up(
+    settings: Settings,
+) -> None:
+    with running(settings.model_copy(update={"queue_max_depth": 3})) as h:
+        consumer = h.runtime.consumer
+        assert isinstance(consumer, LocalConsumer)
+        consumer.stop()  # the writer falls behind: nothing leaves the queue
+        assert h.post({"batch": [completed_call() for _ in range(3)]}).status_code == 202
+        backlog = h.runtime.backlog
+        assert backlog is not None
+        wait_until(lambda: backlog.full)
+        refused = h.post(completed_call())
+        assert (refused.status_code, refused.headers["retry-after"]) == (503, "5")
+        assert refused.json()["error"] == "unavailable"
+        ready = h.client.get("/readyz")
+        assert ready.status_code == 503
+        assert ready.json()["checks"]["backlog"] == "full: 3 queued (limit 3)"
+        consumer.drain_once()  # the writer catches up
+        wait_until(lambda: not backlog.full)
+        assert h.post(completed_call()).status_code == 202
+
+
+def test_metrics_show_how_long_the_last_batch_waited_to_be_visible(settings: Settings) -> None:
+    with running(settings) as h:
+        assert h.post(completed_call()).status_code == 202
+        h.wait_for_events(1)
+        lag = REGISTRY.get_sample_value("saas_tracker_ingest_lag_seconds")
+        assert lag is not None and 0 <= lag < 20
+        assert REGISTRY.get_sample_value("saas_tracker_write_failing") == 0
+        assert "saas_tracker_ingest_lag_seconds" in h.client.get("/metrics").text
 
 
 def test_a_wrong_signature_is_401(settings: Settings) -> None:
