@@ -173,11 +173,16 @@ class AiCostFigures:
 
     @property
     def cost_eur(self) -> Decimal | None:
-        """The sum of the known costs; None when there are calls and not one has a known cost,
-        so that "nothing is known" never reads as "it cost nothing"."""
-        if self.costed_events == 0 and self.calls_with_unknown_cost > 0:
+        """The sum of the known costs; None when the figures count events and not one has a
+        known cost (calls with an unknown price, or only output events whose call is not
+        known), so that "nothing is known" never reads as "it cost nothing". No event: 0."""
+        if self.costed_events == 0 and self._events > 0:
             return None
         return self.known_cost_eur
+
+    @property
+    def _events(self) -> int:
+        return sum(getattr(self, name) for name in _EVENT_COUNTS)
 
     @property
     def error_rate(self) -> float | None:

@@ -369,11 +369,13 @@ def assert_figures(found: ai_cost.AiCostFigures, expected: Row, where: str = "")
         else:
             assert value is not None and abs(value - exact) <= 0.01 * exact, (where, level)
     # The derived figures follow from the same sums.
-    if expected.accepted and not (expected.costed == 0 and expected.unknown > 0):
+    if expected.accepted and expected.costed:
         per = (expected.known_cost / expected.accepted).quantize(
             ai_cost.COST_QUANTUM, rounding=ROUND_HALF_EVEN
         )
         assert found.cost_per_accepted_output_eur == per, where
+    else:  # no accepted output, or no known cost among the row's events
+        assert found.cost_per_accepted_output_eur is None, where
     assert found.wasted_spend_eur == expected.failed_cost + expected.rejected_cost, where
 
 

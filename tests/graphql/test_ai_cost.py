@@ -226,6 +226,15 @@ def test_an_output_without_a_matching_call_keeps_its_own_fields(api: Api, tenant
     ]
 
 
+def test_a_row_of_outputs_whose_call_is_unknown_has_no_cost_rather_than_zero(
+    api: Api, tenant: Tenant
+) -> None:
+    api.insert([output(tenant, "accepted", "no-such-call", feature="orphan")])
+    [row] = report(api, tenant.admin_token, by="FEATURE")["rows"]
+    assert (row["key"], row["calls"], row["acceptedOutputs"]) == ("orphan", 0, 1)
+    assert (row["costEur"], row["costPerAcceptedOutputEur"]) == (None, None)
+
+
 def test_an_output_is_attributed_to_a_call_made_before_the_range(api: Api, tenant: Tenant) -> None:
     api.insert(
         [
