@@ -183,8 +183,20 @@ def _admin_session():  # type: ignore[no-untyped-def]
     from app.migrate import migrate_relational
 
     settings = Settings()
-    engine = make_engine(settings.resolved_database_url)
-    migrate_relational(settings.resolved_database_url, engine)
+    url = settings.resolved_database_url
+    # The default database is a file of the current folder's ./data: run from another folder,
+    # the command would silently work on a new, empty database the server never reads.
+    created = settings.database_url is None and not settings.default_database_path.exists()
+    engine = make_engine(url)
+    migrate_relational(url, engine)
+    if created:
+        typer.echo(
+            f"note: created a new, empty database at {settings.default_database_path.resolve()}."
+            " If `saas-tracker serve` runs from another folder, it uses another database: run"
+            " this command there, or set SAAS_TRACKER_DATA_DIR (or SAAS_TRACKER_DATABASE_URL)"
+            " to the server's.",
+            err=True,
+        )
     return session_scope(engine)
 
 

@@ -71,11 +71,16 @@ class Settings(BaseSettings):
     queue_stalled_after_s: float = 60.0
     data_min_free_mb: int = 256
 
+    @property
+    def default_database_path(self) -> Path:
+        """The SQLite file used when no database URL is set."""
+        return self.data_dir / "saas_tracker.sqlite3"
+
     @cached_property
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
-        return f"sqlite:///{(self.data_dir / 'saas_tracker.sqlite3').as_posix()}"
+        return f"sqlite:///{self.default_database_path.as_posix()}"
 
     @cached_property
     def resolved_clickhouse_url(self) -> str:
