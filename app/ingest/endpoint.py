@@ -30,6 +30,7 @@ from app.ingest.errors import (
 )
 from app.ingest.event import replayable_event_id
 from app.ingest.parsing import parse_json
+from app.ingest.rejections import RejectionLog, request_id
 from app.ingest.rows import build_row
 from app.ingest.signature import verify
 from app.ingest.validation import validate_request
@@ -47,11 +48,34 @@ def _invalid_json(exc: InvalidJson) -> JSONResponse:
     )
 
 
+class _Refusal(JSONResponse):
+    """An error answer, keeping what it says for the rejection log."""
+
+    def __init__(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None):
+        super().__init__(payload, status_code=status, headers=headers)
+        self.payload = payload
+
+
 def _error(status: int, error: str, **body: Any) -> JSONResponse:
     INGEST_REQUESTS.labels(str(status)).inc()
     EVENTS_REJECTED.labels(error).inc()
     headers = {"Retry-After": str(body.pop("retry_after"))} if "retry_after" in body else None
-    return JSONResponse({"error": error, **body}, status_code=status, headers=headers)
+    return _Refusal(status, {"error": error, **body}, headers)
+
+
+_REJECTIONS = RejectionLog()
+
+
+async def ingest(request: Request) -> Response:
+    """The request answered, with its request id (the client's `x-request-id` if plain); a
+    refusal is logged once (app/ingest/rejections.py)."""
+    answer = await _ingest(request)
+    rid = request_id(request.headers.get("x-request-id"))
+    answer.headers["x-request-id"] = rid
+    if isinstance(answer, _Refusal):
+        app = request.headers.get("x-app-uuid", "")[:64]
+        _REJECTIONS.rejected(status=answer.status_code, error=answer.payload, app=app, request=rid)
+    return answer
 
 
 async def _read_body(request: Request, limit: int) -> bytes | None:
@@ -69,7 +93,7 @@ async def _read_body(request: Request, limit: int) -> bytes | None:
     return b"".join(chunks)
 
 
-async def ingest(request: Request) -> Response:
+async def _ingest(request: Request) -> Response:
     runtime: Runtime = request.app.state.runtime
     settings = runtime.settings
     backlog = runtime.backlog
@@ -156,7 +180,7 @@ async def ingest(request: Request) -> Response:
     try:
         await runtime.enqueuer.put(rows)
     except QueueUnavailable as exc:
-        log.warning("ingest refused, queue unavailable: %s", exc.message)
+        log.warning("the queue refused events: %s", exc.message)
         return _error(
             503,
             "unavailable",
