@@ -65,8 +65,10 @@ def serve(
 
     import uvicorn
 
+    from app import served_address
     from app.log_config import configure_logging
     from app.runtime import EmbeddedEngineRefused, check_process_shape
+    from app.served_address import local_url, with_served_url
     from app.server import create_app
 
     settings = Settings()
@@ -75,6 +77,9 @@ def serve(
         check_process_shape(settings, workers=not no_workers, ingest_only=ingest_only)
     except EmbeddedEngineRefused as exc:
         _fail(str(exc))
+    url = None if fd is not None else local_url(host, port)
+    if url is not None:
+        settings = with_served_url(settings, url)
     config = uvicorn.Config(
         create_app(settings, workers=not no_workers, ingest_only=ingest_only),
         host=host,
@@ -84,9 +89,15 @@ def serve(
         timeout_graceful_shutdown=30,
     )
     server = uvicorn.Server(config)
-    # socket(fileno=…) reads the inherited socket's family (uvicorn's --fd assumes AF_UNIX).
-    with contextlib.suppress(KeyboardInterrupt):
-        server.run(sockets=None if fd is None else [socket.socket(fileno=fd)])
+    if url is not None:
+        served_address.record(settings, url)
+    try:
+        # socket(fileno=…) reads the inherited socket's family (uvicorn's --fd assumes AF_UNIX).
+        with contextlib.suppress(KeyboardInterrupt):
+            server.run(sockets=None if fd is None else [socket.socket(fileno=fd)])
+    finally:
+        if url is not None:
+            served_address.forget(settings)
     if not server.started:
         raise typer.Exit(code=3)  # as uvicorn.run: startup failed
 
@@ -137,8 +148,12 @@ def migrate() -> None:
 @cli.command()
 def demo(
     url: Annotated[
-        str, typer.Option(help="Base URL of a running `saas-tracker serve`.")
-    ] = "http://127.0.0.1:8000",
+        str | None,
+        typer.Option(
+            help="Base URL of a running `saas-tracker serve`; default: SAAS_TRACKER_PUBLIC_URL, "
+            "else the address the server of this data folder listens on."
+        ),
+    ] = None,
     plan: Annotated[
         str, typer.Option(help="free, ai_cost, starter, growth or enterprise.")
     ] = "growth",
@@ -159,8 +174,10 @@ def demo(
     from app.client import TrackerError
     from app.demo import format_summary, run_demo
     from app.errors import SaasTrackerError
+    from app.served_address import served_url
 
     settings = Settings()
+    url = url or served_url(settings)
     try:
         result = run_demo(
             base_url=url,
