@@ -173,6 +173,16 @@ CUSTOMERS: tuple[tuple[str, int, int], ...] = (
     ("hooli", 12, 5),
     ("stark-industries", 8, 4),
 )
+# The plan each customer is on, sent as `customer_plan` with its AI calls (the PLAN breakdown).
+CUSTOMER_PLANS = {
+    "acme-corp": "enterprise",
+    "Acme-Corp": "team",
+    "globex": "business",
+    "initech": "starter",
+    "umbrella-health": "business",
+    "hooli": "team",
+    "stark-industries": "enterprise",
+}
 PRODUCT_EVENTS: tuple[tuple[str, int], ...] = (
     ("session_started", 50),
     ("ticket_created", 25),
@@ -268,6 +278,7 @@ class TrafficGenerator:
             "model": model.model,
             "workflow_id": workflow,
             "ai_call_id": call_id,
+            "customer_plan": CUSTOMER_PLANS[call["customer_org_id"]],
         }
         latency = rng.randint(*feature.latency_ms)
         if rng.random() < FAILURE_SHARE:

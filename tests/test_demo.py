@@ -73,6 +73,20 @@ def test_the_demo_traffic_shows_every_cost_status_customer_variant_and_environme
     }
 
 
+def test_the_demo_s_plan_breakdown_has_a_row_per_customer_plan(settings: Settings) -> None:
+    with serving(settings) as live:
+        result = demo(live, settings)
+        live.wait_for_events(EVENTS)
+        response = httpx.post(
+            f"{live.base_url}/graphql",
+            json={"query": "{ aiCost(by: PLAN) { rows { key calls } } }"},
+            headers={"authorization": f"Bearer {result['token']}"},
+        )
+    rows = response.json()["data"]["aiCost"]["rows"]
+    assert {row["key"] for row in rows} == {"enterprise", "team", "business", "starter"}
+    assert all(row["calls"] > 0 for row in rows)
+
+
 def test_the_demo_spreads_events_over_the_requested_days(settings: Settings) -> None:
     now = datetime.now(UTC).replace(microsecond=0)
     with serving(settings) as live:
