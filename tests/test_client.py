@@ -7,6 +7,7 @@ responses are then the real thing. `serving` is also used by test_snippets and t
 
 from __future__ import annotations
 
+import gzip
 import random
 import socket
 import threading
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 import uvicorn
 from pydantic import SecretStr
@@ -31,7 +33,7 @@ from app.client import (
     encode_event,
 )
 from app.db import session_scope
-from app.ingest.signature import verify
+from app.ingest.signature import sign_headers, verify
 from app.runtime import Runtime
 from app.server import create_app
 from app.settings import Settings
@@ -245,7 +247,7 @@ def test_a_batch_of_1201_events_goes_in_requests_of_500_500_and_201(settings: Se
         with live.client(http_client=http) as tracker:
             ids = tracker.track_batch(events)
         stored = live.wait_for_events(1201)
-    sizes = [len(httpx.Response(200, content=r.content).json()["batch"]) for r in recorder.requests]
+    sizes = [len(orjson.loads(gzip.decompress(r.content))["batch"]) for r in recorder.requests]
     assert sizes == [500, 500, 201]
     assert recorder.statuses == [202, 202, 202]
     assert len(set(ids)) == 1201
@@ -260,9 +262,9 @@ def test_a_batch_is_split_so_that_no_request_exceeds_one_mebibyte(settings: Sett
         with live.client(http_client=http) as tracker:
             ids = tracker.track_batch(events)
         live.wait_for_events(20)
-    sizes = [len(httpx.Response(200, content=r.content).json()["batch"]) for r in recorder.requests]
+    sizes = [len(orjson.loads(gzip.decompress(r.content))["batch"]) for r in recorder.requests]
     assert sizes == [17, 3]
-    assert max(len(r.content) for r in recorder.requests) <= 1024 * 1024
+    assert max(len(gzip.decompress(r.content)) for r in recorder.requests) <= 1024 * 1024
     assert recorder.statuses == [202, 202]
     assert len(set(ids)) == 20
 
@@ -417,6 +419,25 @@ def test_the_buffered_tracker_sends_from_its_thread_without_a_flush(settings: Se
         stored = live.wait_for_events(1)
         buffered.close()
     assert [row["event_id"] for row in stored] == [enqueued]
+
+
+def test_a_batch_is_sent_gzipped_and_signed_before_compression() -> None:
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(202, json={"accepted": 2, "event_ids": ["e1", "e2"]})
+
+    events = [{**ai_call(), "event_id": "e1"}, {**ai_call(), "event_id": "e2"}]
+    http = httpx.Client(transport=httpx.MockTransport(answer))
+    with TrackerClient("http://tracker.test", uuid.uuid4(), "s", http_client=http) as tracker:
+        tracker.track_batch(events)
+    [request] = seen
+    assert request.headers["content-encoding"] == "gzip"
+    json_body = gzip.decompress(request.content)
+    assert json_body == b'{"batch":[' + b",".join(encode_event(e) for e in events) + b"]}"
+    signed = sign_headers("s", json_body, int(request.headers["x-timestamp"]))
+    assert request.headers["x-signature"] == signed["x-signature"]
 
 
 def test_private_fields_are_dropped_before_the_body_is_built() -> None:
