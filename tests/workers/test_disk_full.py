@@ -108,7 +108,7 @@ def test_events_acknowledged_while_the_disk_is_full_are_stored_once_it_is_freed(
     assert dead_letters(processes) == 0
 
     free(engine_disk)
-    wait_drained(processes.env, port)
+    wait_drained(processes.env, port, timeout=120)  # retries back off up to 30 s apart
     assert readiness(port).status_code == 200
     processes.stop_all()
     assert_stored_exactly_once(processes.env, senders.acknowledged)
@@ -127,7 +127,7 @@ def test_a_disk_filling_and_freed_again_and_again_while_batches_are_written_lose
             fill(engine_disk)
             time.sleep(0.05 * (cycle % 4))  # hold it full for a while, or not at all
             free(engine_disk)
-    wait_drained(processes.env, port)
+    wait_drained(processes.env, port, timeout=120)  # retries back off up to 30 s apart
     processes.stop_all()
     assert_stored_exactly_once(processes.env, senders.acknowledged)
     assert dead_letters(processes) == 0
@@ -161,7 +161,7 @@ def test_while_the_queue_s_disk_is_full_ingest_answers_503_and_loses_nothing_ack
             assert (refused.status_code, refused.headers["retry-after"]) == (503, "5")
             free(engine_disk)
             senders.wait_for(len(senders.acknowledged) + 200)
-        wait_drained(env, port)
+        wait_drained(env, port, timeout=120)
         processes.stop_all()
         assert_stored_exactly_once(env, senders.acknowledged)
     finally:
