@@ -100,3 +100,29 @@ class AnalyticsRejected(SaasTrackerError):
 
     code = "INTERNAL"
     status = 500
+
+
+class QueryTooCostly(SaasTrackerError):
+    """A request asks for more work than one request may cost: refused before it runs."""
+
+    code = "QUERY_TOO_COSTLY"
+    status = 400
+
+
+class AnalyticsLimitExceeded(AnalyticsUnavailable):
+    """A ClickHouse statement hit its time or memory limit (`max_execution_time`,
+    `max_memory_usage`). An `AnalyticsUnavailable`, so a writer retries its batch later; a
+    dashboard request is told which limit with the `QUERY_TOO_COSTLY` code."""
+
+    code = "QUERY_TOO_COSTLY"
+    status = 400
+
+    def __init__(self, message: str, *, limit: str) -> None:
+        super().__init__(message, limit=limit)
+
+
+class TooManyRequests(SaasTrackerError):
+    """The caller already has as many analytics requests running as it may."""
+
+    code = "TOO_MANY_REQUESTS"
+    status = 429

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from enum import Enum
 from typing import Any
@@ -672,18 +672,39 @@ def _customers_latency(scope: AiScope, customers: Sequence[str]) -> tuple[str, P
     return sql, params
 
 
+_BUCKET_WIDTH = {
+    Granularity.HOUR: timedelta(hours=1),
+    Granularity.DAY: timedelta(days=1),
+    Granularity.WEEK: timedelta(weeks=1),
+}
+
+
+def bucket_count(start: datetime, end: datetime, granularity: Granularity) -> int:
+    """How many buckets overlap `[start, end)`: the length of `bucket_starts`, computed
+    without listing them (the request cost is reckoned from it before anything runs)."""
+    first = floor_to(start, granularity)
+    if end <= first:
+        return 0
+    width = _BUCKET_WIDTH.get(granularity)
+    if width is not None:
+        return -((first - end) // width)  # ceiling division
+    last = end.astimezone(UTC)
+    months = (last.year - first.year) * 12 + last.month - first.month
+    return months + (floor_to(last, granularity) < last)
+
+
 def bucket_starts(start: datetime, end: datetime, granularity: Granularity) -> list[datetime]:
     """The start of every bucket that overlaps `[start, end)`, in UTC."""
+    if bucket_count(start, end, granularity) > MAX_SERIES_POINTS:
+        raise BadUserInput(
+            f"The range holds more than {MAX_SERIES_POINTS} buckets: use a coarser "
+            "granularity or a shorter range.",
+            field="granularity",
+        )
     current = floor_to(start, granularity)
     starts: list[datetime] = []
     while current < end:
         starts.append(current)
-        if len(starts) > MAX_SERIES_POINTS:
-            raise BadUserInput(
-                f"The range holds more than {MAX_SERIES_POINTS} buckets: use a coarser "
-                "granularity or a shorter range.",
-                field="granularity",
-            )
         current = next_bucket_start(current, granularity)
     return starts
 

@@ -27,7 +27,13 @@ from chdb import session as chdb_session
 
 from app.analytics import json_results
 from app.analytics.events_table import InsertRow
-from app.analytics.store import TRANSIENT_ERROR_CODES, Params, Row
+from app.analytics.store import (
+    TRANSIENT_ERROR_CODES,
+    Params,
+    Row,
+    current_query_settings,
+    limit_exceeded,
+)
 from app.errors import AnalyticsRejected, AnalyticsUnavailable
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -99,6 +105,8 @@ def _error(exc: Exception) -> AnalyticsRejected | AnalyticsUnavailable:
     text = str(exc).split("\n", 1)[0][:500]
     match = re.search(r"Code: (\d+)", text)
     code = int(match.group(1)) if match else None
+    if (limited := limit_exceeded(code)) is not None:
+        return limited
     if code in TRANSIENT_ERROR_CODES:
         return AnalyticsUnavailable(text)
     return AnalyticsRejected(text, clickhouse_code=code)
@@ -176,6 +184,11 @@ class ChdbStore:
     def query(self, sql: str, params: Params | None = None) -> list[Row]:
         """The rows of a SELECT, read from JSON (app/analytics/json_results.py says which
         Python value each column type gives), or through Arrow for a type JSON cannot carry."""
+        if settings := current_query_settings():
+            # A trailing SETTINGS clause holds for the whole statement, UNION ALL included;
+            # on a line of its own in case the statement ends with a `--` comment. Names and
+            # values were checked by `query_settings`.
+            sql = f"{sql}\nSETTINGS " + ", ".join(f"{k} = {v}" for k, v in settings.items())
         try:
             return json_results.rows(orjson.loads(self._run(sql, params, "JSON").bytes()))
         except (json_results.UnsupportedType, orjson.JSONDecodeError):

@@ -41,7 +41,13 @@ from clickhouse_driver import Client, errors
 from clickhouse_driver.util.helpers import parse_url
 
 from app.analytics.cluster import CLUSTER_QUERY_SETTINGS
-from app.analytics.store import TRANSIENT_ERROR_CODES, Params, Row
+from app.analytics.store import (
+    TRANSIENT_ERROR_CODES,
+    Params,
+    Row,
+    current_query_settings,
+    limit_exceeded,
+)
 from app.errors import AnalyticsRejected, AnalyticsUnavailable
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -244,6 +250,8 @@ def _first_line(message: str) -> str:
 def _mapped(exc: BaseException) -> AnalyticsRejected | AnalyticsUnavailable:
     """Connectivity and transient server errors: retry later; any other: the data or SQL."""
     if isinstance(exc, errors.ServerException):
+        if (limited := limit_exceeded(exc.code)) is not None:
+            return limited
         if exc.code in TRANSIENT_ERROR_CODES:
             return AnalyticsUnavailable(f"Code: {exc.code}. {_first_line(exc.message or '')}")
         # Worded as the chdb backend words it: "Code: 60. DB::Exception: …".
@@ -418,7 +426,13 @@ class NativeStore:
         text, bound = translate(sql, params)
         with self._borrow() as client:
             try:
-                rows, columns = client.execute(text, bound, with_column_types=True)
+                rows, columns = client.execute(
+                    text,
+                    bound,
+                    with_column_types=True,
+                    # The driver adds these to the client's own settings, for this statement.
+                    settings=dict(current_query_settings()),
+                )
             except _HANDLED as exc:
                 raise _mapped(exc) from exc
             server_zone = ZoneInfo(client.connection.server_info.get_timezone())

@@ -7,10 +7,16 @@ Every statement goes through an `AnalyticsStore`; parameters are always bound wi
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import contextvars
+import re
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from types import MappingProxyType
 from typing import Any, Protocol
 from urllib.parse import urlparse
+
+from app.errors import AnalyticsLimitExceeded
 
 Row = dict[str, Any]
 Params = Mapping[str, Any]
@@ -59,6 +65,59 @@ CONTENT_ERROR_CODES = frozenset(
 )
 
 
+# Server error codes of a statement that outgrew the limits it runs with (`query_settings`).
+LIMIT_ERROR_CODES = {
+    159: "max_execution_time",  # TIMEOUT_EXCEEDED
+    241: "max_memory_usage",  # MEMORY_LIMIT_EXCEEDED
+}
+_LIMIT_MESSAGES = {
+    "max_execution_time": "The query ran past its time limit",
+    "max_memory_usage": "The query needed more memory than it may use",
+}
+
+
+def limit_exceeded(code: int | None) -> AnalyticsLimitExceeded | None:
+    """The error of a statement that hit one of `LIMIT_ERROR_CODES`, else None."""
+    limit = LIMIT_ERROR_CODES.get(code) if code is not None else None
+    if limit is None:
+        return None
+    return AnalyticsLimitExceeded(
+        f"{_LIMIT_MESSAGES[limit]} ({limit}): ask for a shorter range, a coarser granularity "
+        "or fewer rows.",
+        limit=limit,
+    )
+
+
+QuerySettings = Mapping[str, int]
+_SETTING_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
+# IMPORTANT: set by `query_settings`, read by every backend's `query`. Ambient rather than an
+# argument so that the limits reach every SELECT of a report (dozens of functions, statements
+# run side by side) and any wrapper of the store, without each one passing them on.
+_NO_SETTINGS: QuerySettings = MappingProxyType({})
+_QUERY_SETTINGS: contextvars.ContextVar[QuerySettings] = contextvars.ContextVar(
+    "clickhouse_query_settings", default=_NO_SETTINGS
+)
+
+
+@contextmanager
+def query_settings(settings: QuerySettings) -> Iterator[None]:
+    """Run every SELECT of this context (thread, task) with these ClickHouse settings, e.g.
+    `max_execution_time`; `side_by_side` carries them into its threads."""
+    for name, value in settings.items():
+        if not _SETTING_NAME.match(name) or type(value) is not int:
+            raise ValueError(f"invalid ClickHouse setting {name}={value!r}")
+    token = _QUERY_SETTINGS.set(settings)
+    try:
+        yield
+    finally:
+        _QUERY_SETTINGS.reset(token)
+
+
+def current_query_settings() -> QuerySettings:
+    """The settings `query_settings` set for this context (empty outside it)."""
+    return _QUERY_SETTINGS.get()
+
+
 class AnalyticsStore(Protocol):
     """What the rest of the application may ask of ClickHouse."""
 
@@ -68,7 +127,8 @@ class AnalyticsStore(Protocol):
         """Run a statement that returns nothing (DDL, ALTER, …)."""
 
     def query(self, sql: str, params: Params | None = None) -> list[Row]:
-        """Run a SELECT; rows as dicts of Python values (Decimal, aware datetime, int, str)."""
+        """Run a SELECT; rows as dicts of Python values (Decimal, aware datetime, int, str).
+        It runs with the settings of `current_query_settings()`."""
 
     def insert(self, table: str, columns: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> None:
         """Insert rows in one INSERT (one part): all of them or, on error, none."""
@@ -93,7 +153,11 @@ def side_by_side(
     the time of the longer one. The first runs in the calling thread.
     """
     first, *others = statements
-    pending = [_SIDE_BY_SIDE.submit(store.query, sql, params) for sql, params in others]
+    # Each in a copy of this context: its `query_settings` hold in the pool's threads too.
+    pending = [
+        _SIDE_BY_SIDE.submit(contextvars.copy_context().run, store.query, sql, params)
+        for sql, params in others
+    ]
     return [store.query(*first), *(future.result() for future in pending)]
 
 

@@ -2,7 +2,10 @@
 
 IMPORTANT: the ingest endpoint shares this event loop, so a resolver must never block it.
 Every SQL statement runs through `Context.read`/`Context.write`, and every ClickHouse query
-through `Context.analytics`, each in a worker thread (`anyio.to_thread`).
+through `Context.analytics`, each in a worker thread (`anyio.to_thread`). Analytics threads
+are few (`analytics_limiter`), each statement runs with `STATEMENT_LIMITS`, and one token has
+at most a few analytics requests in flight (`PrincipalGate`): CPU spent converting results
+holds the GIL that the event loop needs too.
 """
 
 from __future__ import annotations
@@ -23,14 +26,24 @@ from starlette.websockets import WebSocket
 
 from app.accounts.models import Role
 from app.accounts.service import Principal, authenticate
-from app.analytics.store import AnalyticsStore
+from app.analytics.store import AnalyticsStore, QuerySettings, query_settings
 from app.errors import Forbidden, Unauthenticated
+from app.graphql.throttle import PrincipalGate
 from app.runtime import Runtime
 from app.settings import Settings
 
 T = TypeVar("T")
 
 _BEARER = "bearer"
+_ANALYTICS_SLOT = "analytics_slot"
+
+# What one dashboard statement may take of ClickHouse (settings of every SELECT of
+# `Context.analytics`); past them it fails with QUERY_TOO_COSTLY. Dashboard statements take
+# tens of milliseconds and megabytes at 10 M events (bench/README.md).
+STATEMENT_LIMITS: QuerySettings = {
+    "max_execution_time": 15,
+    "max_memory_usage": 1024**3,
+}
 
 
 def bearer_token(request: Request | WebSocket) -> str | None:
@@ -60,6 +73,12 @@ class Context:
     # The GraphQL app's own share of worker threads: dashboard queries must not take every
     # thread of anyio's default limiter, which ingest uses to enqueue (see `GraphQLApp`).
     limiter: anyio.CapacityLimiter | None = None
+    # Threads ClickHouse queries (and the conversion of their results) may use at once, apart
+    # from `limiter`; None: `limiter`.
+    analytics_limiter: anyio.CapacityLimiter | None = None
+    # Analytics requests in flight per token; None: unbounded (a context built outside the app).
+    gate: PrincipalGate | None = None
+    _slot: Hashable | None = field(default=None, init=False, repr=False)
     _session: Session | None = field(default=None, init=False, repr=False)
     _db_lock: anyio.Lock = field(default_factory=anyio.Lock, init=False, repr=False)
     _memo: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False)
@@ -160,19 +179,39 @@ class Context:
         return result
 
     async def analytics(self, query: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-        """Run `query(store, *args, **kwargs)` (a function of `app.analytics.queries`) in a
-        worker thread. Not under the session lock: ClickHouse queries of one request may run
-        side by side."""
+        """Run `query(store, *args, **kwargs)` (a function of `app.analytics.queries`, or one
+        that also turns its result into GraphQL objects: that is CPU work too, kept off the
+        loop) in an analytics thread, its statements under `STATEMENT_LIMITS`. Not under the
+        session lock: ClickHouse queries of one request may run side by side. The first call
+        of a request takes one of the caller's slots (`TooManyRequests` when none frees up)."""
+        await self.once(_ANALYTICS_SLOT, self._take_slot)
+        work = partial(query, self.store, *args, **kwargs)
         return await anyio.to_thread.run_sync(
-            partial(query, self.store, *args, **kwargs), limiter=self.limiter
+            _limited, work, limiter=self.analytics_limiter or self.limiter
         )
 
+    async def _take_slot(self) -> None:
+        if self.gate is None:
+            return
+        principal = await self.principal()
+        await self.gate.acquire(principal.token_id)
+        self._slot = principal.token_id
+
     async def close(self) -> None:
-        """Release the session's connection (called once the response is sent)."""
+        """Release the session's connection and the analytics slot (called once the response
+        is sent)."""
+        slot, self._slot = self._slot, None
+        if slot is not None and self.gate is not None:
+            self.gate.release(slot)
         session, self._session = self._session, None
         if session is not None:
             async with self._db_lock:
                 await anyio.to_thread.run_sync(session.close, limiter=self.limiter)
+
+
+def _limited(work: Callable[[], T]) -> T:
+    with query_settings(STATEMENT_LIMITS):
+        return work()
 
 
 Info = strawberry.Info[Context, None]

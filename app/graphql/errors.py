@@ -3,7 +3,8 @@
 - A `SaasTrackerError` raised by a resolver becomes an error whose `extensions` are its own:
   `code`, `status` and its details (`feature`/`requiredPlan`, `limit`/`current`/`max`, …).
 - An error of the request itself (syntax, validation, a variable or literal of the wrong type:
-  none of them has a `path`) keeps its message and gets `BAD_USER_INPUT` / 400.
+  none of them has a `path`) keeps its message and gets `BAD_USER_INPUT` / 400, or the code
+  of the refusal behind it (`QUERY_TOO_COSTLY`, app/graphql/cost.py).
 - Anything else is unexpected: masked as "Unexpected error." with code `INTERNAL`, logged in
   full (see `SaasTrackerSchema.process_errors`), its text never sent to the client.
 """
@@ -58,9 +59,11 @@ def translate(error: GraphQLError) -> GraphQLError:
     expected = _expected(error)
     extensions: dict[str, Any]
     if _is_request_error(error):
-        details = expected.details if expected is not None else {}
+        # A refusal of the request before it ran keeps its own code (QUERY_TOO_COSTLY); a
+        # scalar's refusal of a value is BAD_USER_INPUT, like every other request error.
+        own = expected.extensions() if expected is not None else {}
         message = error.message
-        extensions = {**details, "code": BadUserInput.code, "status": BadUserInput.status}
+        extensions = {"code": BadUserInput.code, "status": BadUserInput.status, **own}
     elif expected is not None:
         message = expected.message
         extensions = expected.extensions()

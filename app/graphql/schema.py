@@ -28,6 +28,7 @@ from app.graphql.admin.queries import AdminQuery
 from app.graphql.ai_cost.queries import AiCostQuery
 from app.graphql.apps.mutations import AppsMutation
 from app.graphql.apps.queries import AppsQuery
+from app.graphql.cost import CostBudget
 from app.graphql.errors import TranslateErrors, is_expected
 from app.graphql.events.queries import EventsQuery
 from app.graphql.organizations.mutations import OrganizationsMutation
@@ -118,6 +119,8 @@ def make_schema(*, production: bool) -> strawberry.Schema:
         partial(MaxAliasesLimiter, max_alias_count=MAX_ALIASES),
         partial(QueryDepthLimiter, max_depth=MAX_DEPTH),
         partial(MaxTokensLimiter, max_token_count=MAX_TOKENS),
+        # After them: what the valid document asks for, before it runs (app/graphql/cost.py).
+        CostBudget,
     ]
     if production:
         extensions += [DisableIntrospection, ValidateWithoutSuggestions]

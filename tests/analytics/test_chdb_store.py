@@ -14,8 +14,8 @@ import pytest
 
 from app.analytics.events_table import to_queued_row
 from app.analytics.migrations import load_migrations, migrate
-from app.analytics.store import AnalyticsStore, Row, open_store
-from app.errors import AnalyticsRejected
+from app.analytics.store import AnalyticsStore, Row, open_store, query_settings, side_by_side
+from app.errors import AnalyticsLimitExceeded, AnalyticsRejected, AnalyticsUnavailable
 from app.workers.writer import EventWriter
 from tests.analytics.samples import HOSTILE_STRINGS
 
@@ -468,3 +468,42 @@ def test_a_transient_server_error_means_unavailable_not_bad_data() -> None:
 
     error = _error(RuntimeError("Code: 252. DB::Exception: Too many parts (300). (TOO_MANY_PARTS)"))
     assert isinstance(error, AnalyticsUnavailable)
+
+
+# --- statement limits --------------------------------------------------------------------------
+
+
+def test_a_statement_past_its_time_limit_is_query_too_costly(store: AnalyticsStore) -> None:
+    with query_settings({"max_execution_time": 1}), pytest.raises(AnalyticsLimitExceeded) as hit:
+        store.query("SELECT count() AS n FROM numbers(100000000000)")
+    assert hit.value.extensions() == {
+        "code": "QUERY_TOO_COSTLY",
+        "status": 400,
+        "limit": "max_execution_time",
+    }
+    # Still unavailable for a writer: its batch waits and is retried.
+    assert isinstance(hit.value, AnalyticsUnavailable)
+
+
+def test_a_statement_past_its_memory_limit_is_query_too_costly(store: AnalyticsStore) -> None:
+    with (
+        query_settings({"max_memory_usage": 10_000_000}),
+        pytest.raises(AnalyticsLimitExceeded) as hit,
+    ):
+        store.query("SELECT length(groupArray(number)) AS n FROM numbers(100000000)")
+    assert hit.value.details == {"limit": "max_memory_usage"}
+
+
+def test_the_limits_hold_only_inside_query_settings(store: AnalyticsStore) -> None:
+    with query_settings({"max_memory_usage": 10_000_000}):
+        pass
+    assert store.query("SELECT length(groupArray(number)) AS n FROM numbers(2000000)") == [
+        {"n": 2000000}
+    ]
+
+
+def test_statements_side_by_side_keep_the_limits(store: AnalyticsStore) -> None:
+    light = ("SELECT 1 AS n", None)
+    heavy = ("SELECT length(groupArray(number)) AS n FROM numbers(100000000)", None)
+    with query_settings({"max_memory_usage": 10_000_000}), pytest.raises(AnalyticsLimitExceeded):
+        side_by_side(store, [light, heavy])

@@ -23,8 +23,8 @@ import pytest
 from clickhouse_driver.util.escape import escape_params
 
 from app.analytics.native_store import NativeStore, translate, values_as_select
-from app.analytics.store import AnalyticsStore, open_store
-from app.errors import AnalyticsRejected, AnalyticsUnavailable
+from app.analytics.store import AnalyticsStore, open_store, query_settings
+from app.errors import AnalyticsLimitExceeded, AnalyticsRejected, AnalyticsUnavailable
 from tests.analytics.conftest import SERVER_TIMEZONE, ClickHouseServer
 from tests.analytics.samples import HOSTILE_STRINGS
 
@@ -631,3 +631,29 @@ def test_the_translated_sql_runs_on_the_current_engine(
     store: AnalyticsStore, sql: str, params: dict[str, Any], expected: list[dict[str, Any]]
 ) -> None:
     assert store.query(_rendered(sql, params)) == expected
+
+
+# --- statement limits --------------------------------------------------------------------------
+
+
+def test_a_statement_past_its_memory_limit_is_query_too_costly(native: NativeStore) -> None:
+    with (
+        query_settings({"max_memory_usage": 10_000_000}),
+        pytest.raises(AnalyticsLimitExceeded) as hit,
+    ):
+        native.query("SELECT length(groupArray(number)) AS n FROM numbers(100000000)")
+    assert hit.value.extensions() == {
+        "code": "QUERY_TOO_COSTLY",
+        "status": 400,
+        "limit": "max_memory_usage",
+    }
+
+
+def test_a_statement_past_its_time_limit_is_query_too_costly(native: NativeStore) -> None:
+    with query_settings({"max_execution_time": 1}), pytest.raises(AnalyticsLimitExceeded) as hit:
+        native.query("SELECT count() AS n FROM numbers(100000000000)")
+    assert hit.value.details == {"limit": "max_execution_time"}
+    # The client that hit it serves the next statement without the limit.
+    assert native.query("SELECT length(groupArray(number)) AS n FROM numbers(2000000)") == [
+        {"n": 2000000}
+    ]

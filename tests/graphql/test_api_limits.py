@@ -12,6 +12,7 @@ from starlette.testclient import TestClient
 
 from app.analytics.store import AnalyticsStore
 from app.graphql.app import MAX_BODY_BYTES
+from app.graphql.cost import QUERY_BUDGET
 from app.graphql.schema import MAX_ALIASES, MAX_DEPTH, MAX_TOKENS
 from app.server import create_app
 from app.settings import Environment, Settings
@@ -260,3 +261,87 @@ def test_production_keeps_the_limits(production: Api) -> None:
     token = production.tenant().admin_token
     error = _one_error(production, aliased_viewers(MAX_ALIASES + 1), token)
     assert error["extensions"] == BAD_USER_INPUT
+
+
+# --- cost -----------------------------------------------------------------------------------
+
+FIGURES = "key costEur calls latency { p50Ms p99Ms } editRatioDistribution { lower count }"
+# The request that stalled the server: all within the depth, alias and token limits.
+WORST_ALIAS = (
+    "aN: aiCost(from: $from, to: $to, by: FEATURE) { totalCostEur "
+    "rows(limit: 1000) { " + FIGURES + " } "
+    "series(granularity: HOUR, by: FEATURE, top: 50) { start costEur "
+    "latency { p50Ms } rows { " + FIGURES + " } } }"
+)
+TEN_WEEKS = {"from": "2026-09-01T00:00:00+00:00", "to": "2026-11-10T00:00:00+00:00"}
+
+
+def worst_request(aliases: int) -> str:
+    fields = " ".join(WORST_ALIAS.replace("aN:", f"a{i}:") for i in range(aliases))
+    return f"query ($from: DateTime, $to: DateTime) {{ {fields} }}"
+
+
+def test_the_worst_request_is_query_too_costly_before_anything_runs(
+    api: Api, tenant: Tenant
+) -> None:
+    # 70 days by hour: 1,680 points, each with its 51 rows of 12 objects (the row, its latency,
+    # its 10 edit-ratio buckets) and 2 of its own; 1,000 rows of 12; the report.
+    per_alias = 1 + 1000 * 12 + 1680 * (2 + 51 * 12)
+    body = api.gql(worst_request(MAX_ALIASES), TEN_WEEKS, token=tenant.admin_token)
+    assert body == {
+        "data": None,
+        "errors": [
+            {
+                "message": f"This request would cost {20 * per_alias} (result objects) and the "
+                f"budget of one request is {QUERY_BUDGET}: ask for a shorter range, a coarser "
+                "granularity, fewer split keys or rows, or fewer aliases.",
+                "extensions": {
+                    "code": "QUERY_TOO_COSTLY",
+                    "status": 400,
+                    "cost": 20 * per_alias,
+                    "budget": QUERY_BUDGET,
+                },
+            }
+        ],
+    }
+
+
+def test_one_alias_of_the_worst_request_is_too_costly_too(api: Api, tenant: Tenant) -> None:
+    error = api.error(worst_request(1), TEN_WEEKS, token=tenant.admin_token)
+    assert error["extensions"]["code"] == "QUERY_TOO_COSTLY"
+    assert error["extensions"]["cost"] > QUERY_BUDGET
+
+
+def test_the_cost_counts_fragments_and_variables(api: Api, tenant: Tenant) -> None:
+    query = """
+    query ($from: DateTime, $to: DateTime, $g: Granularity!, $top: Int!) {
+      aiCost(from: $from, to: $to) { ...points }
+    }
+    fragment points on AiCostReport {
+      series(granularity: $g, by: CUSTOMER, top: $top) {
+        rows { ... on AiCostRow { key latency { p50Ms } } }
+      }
+    }
+    """
+    variables = {**TEN_WEEKS, "g": "HOUR", "top": 50}
+    error = api.error(query, variables, token=tenant.admin_token)
+    assert error["extensions"] == {
+        "code": "QUERY_TOO_COSTLY",
+        "status": 400,
+        "cost": 1 + 1680 * (1 + 51 * 2),
+        "budget": QUERY_BUDGET,
+    }
+
+
+def test_fifteen_dashboard_pages_at_once_are_within_the_budget(api: Api, tenant: Tenant) -> None:
+    # 30 days by day split ten ways and 100 rows, with every figure: 5,191 each.
+    page = (
+        "pN: aiCost(from: $from, to: $to) { totalCostEur rows { " + FIGURES + " } "
+        "series(by: MODEL) { start rows { " + FIGURES + " } } }"
+    )
+    fields = " ".join(page.replace("pN:", f"p{i}:") for i in range(15))
+    query = f"query ($from: DateTime, $to: DateTime) {{ {fields} }}"
+    variables = {"from": "2026-10-01T00:00:00+00:00", "to": "2026-10-31T00:00:00+00:00"}
+    data = api.data(query, variables, token=tenant.admin_token)
+    assert len(data) == 15
+    assert all(len(report["series"]) == 30 for report in data.values())
