@@ -5,6 +5,8 @@ FROM python:3.11-slim-bookworm AS build
 WORKDIR /src
 COPY pyproject.toml README.md alembic.ini ./
 COPY app ./app
+# The client SDK's source is built into the server's distribution (pyproject.toml).
+COPY clients/python/src ./clients/python/src
 COPY migrations ./migrations
 RUN pip install --no-cache-dir --prefix=/install .
 

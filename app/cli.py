@@ -171,7 +171,8 @@ def demo(
     The server at --url must share this command's database (SAAS_TRACKER_DATABASE_URL).
     Prints the admin token and a GraphQL query to try.
     """
-    from app.client import TrackerError
+    from saas_tracker_client import TrackerError
+
     from app.demo import format_summary, run_demo
     from app.errors import SaasTrackerError
     from app.served_address import served_url

@@ -1,9 +1,9 @@
 """`saas-tracker demo`: a workspace filled with realistic traffic, sent through the real ingest.
 
 The workspace and its app are created in the relational database the server shares; the
-events go over HTTP to `POST /v1/ingest`, signed by `app.client`, so the demo exercises the
-same path as an integrator (signature, validation, privacy stripping, cost resolution, queue,
-ClickHouse). The traffic shows every case the AI Cost page distinguishes:
+events go over HTTP to `POST /v1/ingest`, signed by the client SDK (`saas_tracker_client`), so
+the demo exercises the same path as an integrator (signature, validation, privacy stripping,
+cost resolution, queue, ClickHouse). The traffic shows every case the AI Cost page distinguishes:
 
 - customers, one of them also sent under a case variant (`Acme-Corp` beside `acme-corp`:
   `customer_org_id` is case-sensitive, so they are two organizations, as in real data);
@@ -41,9 +41,9 @@ from rich.progress import (
     TextColumn,
     TimeRemainingColumn,
 )
+from saas_tracker_client import IngestRejected, TrackerClient
 
 from app.accounts import service
-from app.client import IngestRejected, TrackerClient
 from app.db import make_engine, session_scope
 from app.errors import SaasTrackerError
 from app.migrate import migrate_relational

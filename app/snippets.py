@@ -69,39 +69,41 @@ def _app_uuid_text(app_uuid: str | None) -> str:
 
 
 def _python(url: str, app_uuid: str) -> str:
-    properties = ",\n".join(
-        f"            {json.dumps(key)}: {json.dumps(value)}" for key, value in _PROPERTIES.items()
+    # Keywords: every key of the example properties is a Python identifier.
+    properties = "\n".join(
+        f"        {key}={json.dumps(value)}," for key, value in _PROPERTIES.items()
     )
-    # The base URL (not the ingest URL) is what TrackerClient takes.
+    # The base URL (not the ingest URL) is what Tracker takes.
     base = url.removesuffix("/v1/ingest")
-    return f'''# Send AI usage events from Python with the SaaS Tracker client (app.client, httpx).
-# It builds each body once, signs those exact bytes, retries safely and never sends prompts.
+    return f'''# Send AI usage events from Python with the SaaS Tracker SDK (httpx only):
+#   pip install saas-tracker-client    (from the server's checkout: pip install ./clients/python)
+# It signs each body, sends in the background in batches, retries safely, never sends
+# prompts and never raises into your code.
 import hashlib
 import os
 import uuid
 
-from app.client import TrackerClient
+from saas_tracker_client import Tracker
 
-tracker = TrackerClient(
+tracker = Tracker(
     {json.dumps(base)},
     {json.dumps(app_uuid)},
     os.environ["{SECRET_ENV_VAR}"],  # server-side only, never in a browser
 )
 
-# After each AI call: usage and cost metadata only, never the prompt or the output.
-event_ids = tracker.track(
-    {{
-        "event": "ai_call_completed",
-        "user_hash": hashlib.sha256({json.dumps(_USER_ID)}.encode()).hexdigest(),
-        "customer_org_id": "acme-corp",
-        "properties": {{
-{properties},
-            "ai_call_id": str(uuid.uuid4()),
-        }},
-    }}
-)
-print("accepted", event_ids)
-tracker.close()
+# Who the calls are for: set once per request, applied to every event tracked inside.
+user_hash = hashlib.sha256({json.dumps(_USER_ID)}.encode()).hexdigest()
+with tracker.context(customer_org_id="acme-corp", user_hash=user_hash):
+    # After each AI call: usage and cost metadata only, never the prompt or the output.
+    event_id = tracker.track(
+        "ai_call_completed",
+{properties}
+        ai_call_id=str(uuid.uuid4()),
+    )
+
+# Events are sent in the background every second and at exit; flush() sends them now.
+tracker.flush()
+print("tracked", event_id)
 '''
 
 

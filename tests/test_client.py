@@ -1,4 +1,5 @@
-"""app/client.py against the real server over real HTTP: signing, splitting, retries.
+"""The client SDK (clients/python, `saas_tracker_client`) against the real server over real
+HTTP: signing, splitting, retries; `Tracker`'s queue, context and exit; its independence.
 
 The client is meant for a network, so these tests serve the real app with uvicorn on a local
 port (`serving`) instead of the in-process TestClient: timeouts, refused connections and lost
@@ -7,15 +8,22 @@ responses are then the real thing. `serving` is also used by test_snippets and t
 
 from __future__ import annotations
 
+import ast
+import asyncio
 import gzip
+import logging
+import os
 import random
 import socket
+import subprocess
+import sys
 import threading
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,15 +31,16 @@ import orjson
 import pytest
 import uvicorn
 from pydantic import SecretStr
-
-from app.accounts import service
-from app.client import (
+from saas_tracker_client import (
     BufferedTracker,
     IngestRejected,
     IngestUnavailable,
+    Tracker,
     TrackerClient,
     encode_event,
 )
+
+from app.accounts import service
 from app.db import session_scope
 from app.ingest.signature import sign_headers, verify
 from app.runtime import Runtime
@@ -269,9 +278,9 @@ def test_a_batch_is_split_so_that_no_request_exceeds_one_mebibyte(settings: Sett
     assert len(set(ids)) == 20
 
 
-def test_a_503_while_redis_is_down_is_retried_after_retry_after_with_the_same_event_ids(
-    settings: Settings, redis_url: str
-) -> None:
+@contextmanager
+def redis_down(settings: Settings, redis_url: str) -> Iterator[tuple[Settings, TcpGate]]:
+    """Settings whose Redis is behind a closed gate (ingest answers 503, Retry-After: 1)."""
     host_port = redis_url.removeprefix("redis://").split("/")[0]
     host, port = host_port.split(":")
     gate = TcpGate(host, int(port))
@@ -281,20 +290,27 @@ def test_a_503_while_redis_is_down_is_retried_after_retry_after_with_the_same_ev
             "retry_after_s": 1,
         }
     )
-    sleeps: list[float] = []
-
-    def sleep(seconds: float) -> None:
-        sleeps.append(seconds)
-        gate.open()  # Redis comes back while the client waits
-
-    recorder = Recorder()
     try:
+        yield down_then_up, gate
+    finally:
+        gate.close()
+
+
+def test_a_503_while_redis_is_down_is_retried_after_retry_after_with_the_same_event_ids(
+    settings: Settings, redis_url: str
+) -> None:
+    sleeps: list[float] = []
+    recorder = Recorder()
+    with redis_down(settings, redis_url) as (down_then_up, gate):
+
+        def sleep(seconds: float) -> None:
+            sleeps.append(seconds)
+            gate.open()  # Redis comes back while the client waits
+
         with serving(down_then_up) as live, recorder.client() as http:
             with live.client(http_client=http, sleep=sleep) as tracker:
                 ids = tracker.track_batch([ai_call(), ai_call(customer="globex")])
             stored = live.wait_for_events(2, timeout=60)
-    finally:
-        gate.close()
     assert recorder.statuses == [503, 202]
     assert sleeps == [1.0]
     first, second = recorder.requests
@@ -455,3 +471,296 @@ def test_private_fields_are_dropped_before_the_body_is_built() -> None:
     with TrackerClient("http://tracker.test", uuid.uuid4(), "s", http_client=http) as tracker:
         tracker.track(event)
     assert seen == [encode_event({**ai_call(), "event_id": "e1"})]
+
+
+# Tracker (CONTRACT §8): queued, sent in the background, never raising.
+
+CLIENT_SRC = Path(__file__).resolve().parents[1] / "clients" / "python" / "src"
+
+
+def ai_fields(**extra: Any) -> dict[str, Any]:
+    """`ai_call()` as keywords of `Tracker.track` (properties as keywords)."""
+    return {**ai_call()["properties"], **extra}
+
+
+def batches(requests: list[httpx.Request]) -> list[list[dict[str, Any]]]:
+    return [orjson.loads(gzip.decompress(r.content))["batch"] for r in requests]
+
+
+def mock_http(requests: list[httpx.Request]) -> httpx.Client:
+    """An httpx client that accepts every request (202) and keeps it."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        requests.append(request)
+        ids = [event["event_id"] for event in batches([request])[0]]
+        return httpx.Response(202, json={"accepted": len(ids), "event_ids": ids})
+
+    return httpx.Client(transport=httpx.MockTransport(answer))
+
+
+def test_the_client_package_imports_nothing_of_the_server() -> None:
+    # A fresh interpreter: this one has imported the server already.
+    probe = (
+        "import sys, saas_tracker_client\n"
+        "heavy = {'app', 'chdb', 'pyarrow', 'strawberry', 'psycopg', 'sqlmodel', 'starlette'}\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & heavy))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.strip() == "[]"
+    # And statically: every import of every module is the standard library, httpx or itself.
+    imported: set[str] = set()
+    for module in (CLIENT_SRC / "saas_tracker_client").rglob("*.py"):
+        for node in ast.walk(ast.parse(module.read_text())):
+            if isinstance(node, ast.Import):
+                imported |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                imported.add(node.module.split(".")[0])
+    assert imported - sys.stdlib_module_names == {"httpx", "saas_tracker_client"}
+
+
+def test_track_then_flush_stores_the_event_under_the_returned_event_id(
+    settings: Settings,
+) -> None:
+    with serving(settings) as live:
+        tracker = Tracker(live.base_url, live.app_uuid, live.api_secret, flush_interval_s=3600)
+        event_id = tracker.track("ai_call_completed", customer_org_id="acme-corp", **ai_fields())
+        sent = tracker.flush()
+        stored = live.wait_for_events(1)
+        tracker.close()
+    assert is_uuid4(event_id)
+    assert sent == [event_id]
+    assert [(row["event_id"], row["customer_org_id"]) for row in stored] == [
+        (event_id, "acme-corp")
+    ]
+
+
+def test_context_fields_apply_to_the_events_tracked_inside_it(settings: Settings) -> None:
+    with serving(settings) as live:
+        tracker = Tracker(live.base_url, live.app_uuid, live.api_secret, flush_interval_s=3600)
+        with tracker.context(
+            feature="support_reply_generator",
+            customer_org_id="acme-corp",
+            user_hash="a1b2c3",
+            customer_plan="enterprise",
+            environment="staging",
+        ):
+            inside = tracker.track("ai_call_completed", **ai_fields(feature="ignored"))
+            # A nested block adds to the outer one; an explicit keyword wins over both.
+            with tracker.context(customer_org_id="globex"):
+                nested = tracker.track(
+                    "ai_call_completed", user_hash="d4e5f6", **ai_fields(feature="ignored")
+                )
+        outside = tracker.track("ai_call_completed", **ai_fields(feature="summarizer"))
+        tracker.flush()
+        live.wait_for_events(3)
+        rows = live.stored(
+            "SELECT event_id, customer_org_id, user_hash, environment, customer_plan, feature "
+            "FROM ai_usage_events"
+        )
+        tracker.close()
+    by_id = {row.pop("event_id"): row for row in rows}
+    assert by_id == {
+        inside: {
+            "customer_org_id": "acme-corp",
+            "user_hash": "a1b2c3",
+            "environment": "staging",
+            "customer_plan": "enterprise",
+            "feature": "ignored",
+        },
+        nested: {
+            "customer_org_id": "globex",
+            "user_hash": "d4e5f6",
+            "environment": "staging",
+            "customer_plan": "enterprise",
+            "feature": "ignored",
+        },
+        outside: {
+            "customer_org_id": "",
+            "user_hash": "",
+            "environment": "production",
+            "customer_plan": "",
+            "feature": "summarizer",
+        },
+    }
+
+
+async def test_context_is_per_asyncio_task_and_per_thread() -> None:
+    requests: list[httpx.Request] = []
+    tracker = Tracker(
+        "http://tracker.test",
+        uuid.uuid4(),
+        "s",
+        flush_interval_s=3600,
+        http_client=mock_http(requests),
+    )
+
+    async def handle(customer: str) -> None:
+        with tracker.context(customer_org_id=customer):
+            await asyncio.sleep(0.01)  # the other request runs meanwhile
+            tracker.track("page_viewed", page=customer)
+
+    def handle_in_thread(customer: str) -> None:
+        with tracker.context(customer_org_id=customer):
+            time.sleep(0.01)
+            tracker.track("page_viewed", page=customer)
+
+    await asyncio.gather(handle("task-a"), handle("task-b"))
+    threads = [threading.Thread(target=handle_in_thread, args=(c,)) for c in ("th-a", "th-b")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    tracker.flush()
+    tracker.close()
+    events = [event for batch in batches(requests) for event in batch]
+    assert sorted((e["customer_org_id"], e["properties"]["page"]) for e in events) == [
+        ("task-a", "task-a"),
+        ("task-b", "task-b"),
+        ("th-a", "th-a"),
+        ("th-b", "th-b"),
+    ]
+
+
+def test_the_tracker_retries_a_503_after_retry_after_with_the_same_event_ids(
+    settings: Settings, redis_url: str
+) -> None:
+    sleeps: list[float] = []
+    recorder = Recorder()
+    with redis_down(settings, redis_url) as (down_then_up, gate):
+
+        def sleep(seconds: float) -> None:
+            sleeps.append(seconds)
+            gate.open()
+
+        with serving(down_then_up) as live, recorder.client() as http:
+            tracker = Tracker(
+                live.base_url,
+                live.app_uuid,
+                live.api_secret,
+                flush_interval_s=3600,
+                http_client=http,
+                sleep=sleep,
+            )
+            ids = [tracker.track("ai_call_completed", **ai_fields()) for _ in range(2)]
+            sent = tracker.flush()
+            stored = live.wait_for_events(2, timeout=60)
+            tracker.close()
+    assert recorder.statuses == [503, 202]
+    assert sleeps == [1.0]
+    first, second = recorder.requests
+    assert first.content == second.content
+    assert sent == ids
+    assert sorted(row["event_id"] for row in stored) == sorted(ids)
+
+
+def test_the_tracker_never_raises_when_the_server_is_down(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    closed = free_port_socket()  # bound, not listening: connections are refused
+    port = closed.getsockname()[1]
+    tracker = Tracker(
+        f"http://127.0.0.1:{port}",
+        uuid.uuid4(),
+        "secret",
+        flush_interval_s=3600,
+        max_retries=2,
+        sleep=lambda _: None,
+    )
+    with caplog.at_level(logging.WARNING, logger="saas_tracker_client"):
+        event_id = tracker.track("ai_call_completed", **ai_fields())
+        assert tracker.flush() == []
+        tracker.close()
+        tracker.close()  # idempotent
+        tracker.track("after_close")  # disabled now: dropped quietly
+    closed.close()
+    assert is_uuid4(event_id)
+    assert any("could not send" in r.getMessage() for r in caplog.records)
+
+
+def test_a_tracker_without_configuration_is_disabled_and_never_raises(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    for name in ("SAAS_TRACKER_URL", "SAAS_TRACKER_APP_UUID", "SAAS_TRACKER_API_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    with caplog.at_level(logging.WARNING, logger="saas_tracker_client"):
+        tracker = Tracker()
+        event_id = tracker.track("signup")
+        assert tracker.flush() == []
+    assert not tracker.enabled
+    assert is_uuid4(event_id)
+    assert "SAAS_TRACKER_URL, SAAS_TRACKER_APP_UUID, SAAS_TRACKER_API_SECRET not set" in (
+        caplog.text
+    )
+
+
+def test_a_full_queue_refuses_new_events_with_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    requests: list[httpx.Request] = []
+    tracker = Tracker(
+        "http://tracker.test",
+        uuid.uuid4(),
+        "s",
+        flush_interval_s=3600,
+        max_queue=2,
+        http_client=mock_http(requests),
+    )
+    with caplog.at_level(logging.WARNING, logger="saas_tracker_client"):
+        kept = [tracker.track("signup"), tracker.track("signup")]
+        tracker.track("signup")
+        # An event that cannot be encoded is refused in the caller's hands, not in a batch.
+        tracker.track("signup", when=object())
+    assert tracker.dropped == 2
+    assert "queue full" in caplog.text
+    assert tracker.flush() == kept
+    tracker.close()
+    assert [[e["event_id"] for e in batch] for batch in batches(requests)] == [kept]
+
+
+def test_tracked_events_go_in_one_gzipped_signed_batch(settings: Settings) -> None:
+    recorder = Recorder()
+    with serving(settings) as live, recorder.client() as http:
+        tracker = Tracker(
+            live.base_url, live.app_uuid, live.api_secret, flush_interval_s=3600, http_client=http
+        )
+        ids = [tracker.track("ai_call_completed", **ai_fields()) for _ in range(3)]
+        tracker.flush()
+        live.wait_for_events(3)
+        tracker.close()
+    [request] = recorder.requests
+    assert request.headers["content-encoding"] == "gzip"
+    assert [event["event_id"] for event in batches([request])[0]] == ids
+    verify(
+        body=gzip.decompress(request.content),
+        signature=request.headers["x-signature"],
+        timestamp=request.headers["x-timestamp"],
+        secrets=[live.api_secret],
+        now=time.time(),
+        tolerance_s=300,
+    )
+
+
+def test_events_tracked_by_a_script_are_sent_when_it_exits(settings: Settings) -> None:
+    script = (
+        "from saas_tracker_client import Tracker\n"
+        "tracker = Tracker(flush_interval_s=3600)\n"  # only the exit can send it
+        "print(tracker.track('ai_call_completed', customer_org_id='exit-corp', "
+        f"**{ai_fields()!r}))\n"
+    )
+    with serving(settings) as live:
+        env = {
+            **os.environ,
+            "SAAS_TRACKER_URL": live.base_url,
+            "SAAS_TRACKER_APP_UUID": live.app_uuid,
+            "SAAS_TRACKER_API_SECRET": live.api_secret,
+        }
+        done = subprocess.run(
+            [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 0, done.stderr
+        stored = live.wait_for_events(1)
+    assert [(row["event_id"], row["customer_org_id"]) for row in stored] == [
+        (done.stdout.strip(), "exit-corp")
+    ]

@@ -1,8 +1,9 @@
 """HMAC-SHA256 request signatures (CONTRACT §2), modelled on stripe-python's WebhookSignature.
 
 The signature covers the exact raw body bytes (never re-serialised JSON), optionally prefixed
-with `{x-timestamp}.` for replay protection. The signing helpers live beside the verifier so
-that tests, the demo and clients sign exactly the way the server verifies.
+with `{x-timestamp}.` for replay protection. The signing helpers are the client SDK's
+(`saas_tracker_client.signature`, re-exported here) and the verifier builds its expected digest
+with them, so that tests, the demo and clients sign exactly the way the server verifies.
 """
 
 from __future__ import annotations
@@ -12,11 +13,19 @@ import hmac
 import math
 from collections.abc import Sequence
 
-from app.ingest.errors import InvalidSignature
+# The signing side is the client SDK's (one source of truth): re-exported here for tests,
+# the bench and the OpenAPI document, which name the headers from this module.
+from saas_tracker_client.signature import (
+    APP_UUID_HEADER,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    hmac_digest,
+    sign,
+    sign_headers,
+    signed_payload,
+)
 
-SIGNATURE_HEADER = "x-signature"
-TIMESTAMP_HEADER = "x-timestamp"
-APP_UUID_HEADER = "x-app-uuid"
+from app.ingest.errors import InvalidSignature
 
 _PREFIX = "sha256="
 _HEX_DIGITS = frozenset("0123456789abcdef")
@@ -24,38 +33,6 @@ _DIGEST_HEX_LENGTH = hashlib.sha256().digest_size * 2
 # Unix seconds stay below 10**11 until the year 5138: a longer header is garbage, and bounding
 # it keeps int() away from huge inputs.
 _MAX_TIMESTAMP_DIGITS = 11
-
-
-def _signed_payload(body: bytes, timestamp: str | None) -> bytes:
-    if timestamp is None:
-        return body
-    return timestamp.encode("ascii") + b"." + body
-
-
-def _digest(secret: str, payload: bytes) -> bytes:
-    return hmac.new(secret.encode("utf-8"), payload, hashlib.sha256).digest()
-
-
-def sign(secret: str, body: bytes, timestamp: int | None = None) -> str:
-    """Lower-case hex HMAC-SHA256 of `body` (of `f"{timestamp}." + body` with a timestamp)."""
-    stamp = None if timestamp is None else str(int(timestamp))
-    return _digest(secret, _signed_payload(body, stamp)).hex()
-
-
-def sign_headers(
-    secret: str, body: bytes, timestamp: int | None = None, *, app_uuid: str | None = None
-) -> dict[str, str]:
-    """The headers a client sends with `body`.
-
-    Pure on purpose (no clock read): pass `timestamp=int(time.time())` to get replay
-    protection; without it only `x-signature` is produced.
-    """
-    headers = {SIGNATURE_HEADER: sign(secret, body, timestamp)}
-    if timestamp is not None:
-        headers[TIMESTAMP_HEADER] = str(int(timestamp))
-    if app_uuid is not None:
-        headers[APP_UUID_HEADER] = app_uuid
-    return headers
 
 
 def _malformed_signature() -> InvalidSignature:
@@ -116,10 +93,10 @@ def verify(
     stamp_value = 0
     if timestamp is not None:
         stamp, stamp_value = _parse_timestamp(timestamp)
-    payload = _signed_payload(body, stamp)
+    payload = signed_payload(body, stamp)
     # Each active secret in turn, compared in constant time on the raw digests; which secret
     # matched is no secret (a rotation has at most two).
-    if not any(hmac.compare_digest(_digest(secret, payload), expected) for secret in secrets):
+    if not any(hmac.compare_digest(hmac_digest(secret, payload), expected) for secret in secrets):
         raise InvalidSignature("The signature does not match the request body.")
     # Written so that a NaN clock fails closed.
     if stamp is not None and not (math.isfinite(now) and abs(now - stamp_value) <= tolerance_s):
@@ -127,3 +104,13 @@ def verify(
             f"The x-timestamp header is more than {tolerance_s} s away from the server's clock."
         )
     return expected
+
+
+__all__ = [
+    "APP_UUID_HEADER",
+    "SIGNATURE_HEADER",
+    "TIMESTAMP_HEADER",
+    "sign",
+    "sign_headers",
+    "verify",
+]

@@ -74,7 +74,9 @@ class AppWithSecret(App):
     )
 )
 class TrackingSnippet:
-    python: str = strawberry.field(description="Python, with the bundled client (app.client).")
+    python: str = strawberry.field(
+        description="Python, with the client SDK (saas-tracker-client, clients/python)."
+    )
     curl: str = strawberry.field(description="Shell: curl with an openssl HMAC.")
     javascript: str = strawberry.field(description="Node.js 18+: crypto HMAC and fetch.")
     privacy_note: str = strawberry.field(

@@ -1,6 +1,9 @@
-"""A small Python client for `POST /v1/ingest` (CONTRACT §2), for integrators.
+"""The synchronous client for `POST /v1/ingest` (CONTRACT §2), and its buffered wrapper.
 
-    from app.client import TrackerClient
+Most applications want `saas_tracker_client.Tracker` (background sending, never raises); this
+is the layer under it, for scripts and tools that want each answer (or exception) at once:
+
+    from saas_tracker_client import TrackerClient
 
     with TrackerClient("https://tracker.example.com", APP_UUID, API_SECRET) as tracker:
         tracker.track({"event": "ai_call_completed", "customer_org_id": "acme-corp",
@@ -9,8 +12,8 @@
                                       "input_tokens": 1200, "output_tokens": 350}})
 
 What it promises:
-- The body is serialised once, signed over those exact bytes (`app.ingest.signature`, the
-  helper that lives beside the server's verifier) and those exact bytes are sent: no
+- The body is serialised once, signed over those exact bytes (`saas_tracker_client.signature`,
+  the helper the server's verifier is built from) and those exact bytes are sent: no
   re-serialisation between signing and sending, the first cause of signature mismatches.
 - Every event gets a client-side `event_id` (uuid4) before the first attempt, so a retry
   after a lost 202 repeats the same ids and the server stores each event once.
@@ -18,7 +21,8 @@ What it promises:
   exponential backoff and jitter, honouring `Retry-After`; any other answer is final:
   4xx are never retried, they raise `IngestRejected` with the status and the error body.
 - Prompts, messages, completions and transcripts are dropped before the body is built
-  (the same rule as the server's), so they never leave the process.
+  (`saas_tracker_client.privacy`, the rule the server applies too), so they never leave the
+  process.
 - Batches are split into requests within the server's limits (500 events, 1 MiB).
 
 `BufferedTracker` adds an in-memory buffer flushed from a background thread.
@@ -42,8 +46,9 @@ from typing import Any, Self
 
 import httpx
 
-from app.ingest.privacy import strip_private
-from app.ingest.signature import sign_headers
+from saas_tracker_client._version import __version__
+from saas_tracker_client.privacy import strip_private
+from saas_tracker_client.signature import sign_headers
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +62,7 @@ RETRYABLE_STATUSES = frozenset({502, 503, 504})
 # A Retry-After longer than this is treated as this: a client must not sleep for a day
 # because a proxy said so.
 MAX_RETRY_AFTER_S = 300.0
-USER_AGENT = "saas-tracker-python/0.1"
+USER_AGENT = f"saas-tracker-python/{__version__}"
 
 _BATCH_OPEN = b'{"batch":['
 _BATCH_CLOSE = b"]}"
@@ -222,6 +227,8 @@ class TrackerClient:
         self.timestamped = timestamped
         self.max_batch_events = max_batch_events
         self.max_request_bytes = max_request_bytes
+        # What a batch request leaves for its events once the envelope is counted.
+        self._batch_room = max_request_bytes - len(_BATCH_OPEN) - len(_BATCH_CLOSE)
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(
             timeout=timeout, headers={"user-agent": USER_AGENT}
@@ -257,27 +264,58 @@ class TrackerClient:
             )
         return self._send(body, [prepared["event_id"]], accepted=[])
 
-    def track_batch(self, events: Iterable[Event]) -> list[str]:
+    def track_batch(
+        self, events: Iterable[Event], *, give_up_after_s: float | None = None
+    ) -> list[str]:
         """Send events in as few requests as the limits allow; returns every event_id, in order.
 
         Each request is all-or-nothing on the server. When one fails, the exception carries
         the ids of the requests accepted before it (`accepted`); later ones are not sent.
+        `give_up_after_s` bounds the time spent waiting between retries (see `send_encoded`).
         """
         prepared = [prepare_event(event) for event in events]
-        encoded = [encode_event(event) for event in prepared]
-        limit = self.max_request_bytes - len(_BATCH_OPEN) - len(_BATCH_CLOSE)
-        for index, data in enumerate(encoded):
-            if len(data) > limit:
-                # Checked for all events first, so that nothing is sent when one cannot be.
-                raise EventTooLarge(
-                    f"event {index} takes {len(data)} bytes; a request may take "
-                    f"{self.max_request_bytes} with its envelope"
-                )
+        # Every event is checked before anything is sent, so that nothing is sent when one
+        # cannot be.
+        encoded = [self.encode_for_batch(event, index) for index, event in enumerate(prepared)]
+        ids = [str(event["event_id"]) for event in prepared]
+        return self.send_encoded(ids, encoded, give_up_after_s=give_up_after_s)
+
+    def encode_for_batch(self, prepared: Mapping[str, Any], index: int = 0) -> bytes:
+        """`encode_event(prepared)`, or EventTooLarge when it cannot fit in any request."""
+        data = encode_event(prepared)
+        if len(data) > self._batch_room:
+            raise EventTooLarge(
+                f"event {index} takes {len(data)} bytes; a request may take "
+                f"{self.max_request_bytes} with its envelope"
+            )
+        return data
+
+    def send_encoded(
+        self,
+        event_ids: list[str],
+        encoded: list[bytes],
+        *,
+        give_up_after_s: float | None = None,
+    ) -> list[str]:
+        """Send events already prepared and encoded (`encode_for_batch`), split into requests.
+
+        `event_ids[i]` is the `event_id` inside `encoded[i]`. With `give_up_after_s`, a retry
+        whose wait would end past that many seconds from now is not made: the call raises
+        IngestUnavailable instead (a shutdown must not wait for a long Retry-After).
+        """
+        give_up_at = None if give_up_after_s is None else time.monotonic() + give_up_after_s
         accepted: list[str] = []
-        for start, end in self._chunks(encoded, limit):
+        for start, end in self._chunks(encoded, self._batch_room):
             body = _BATCH_OPEN + b",".join(encoded[start:end]) + _BATCH_CLOSE
-            ids = [event["event_id"] for event in prepared[start:end]]
-            accepted.extend(self._send(body, ids, accepted=accepted, compress=True))
+            accepted.extend(
+                self._send(
+                    body,
+                    event_ids[start:end],
+                    accepted=accepted,
+                    compress=True,
+                    give_up_at=give_up_at,
+                )
+            )
         return accepted
 
     def _chunks(self, encoded: list[bytes], limit: int) -> Iterable[tuple[int, int]]:
@@ -293,7 +331,13 @@ class TrackerClient:
             yield start, len(encoded)
 
     def _send(
-        self, body: bytes, event_ids: list[str], *, accepted: list[str], compress: bool = False
+        self,
+        body: bytes,
+        event_ids: list[str],
+        *,
+        accepted: list[str],
+        compress: bool = False,
+        give_up_at: float | None = None,
     ) -> list[str]:
         """POST `body` until accepted; the bytes never change, only the signature headers.
 
@@ -328,7 +372,9 @@ class TrackerClient:
                     )
                 reason = f"{status} {_describe(error_body)}"
                 retry_after = parse_retry_after(response.headers.get("retry-after"))
-            if attempt >= self.max_retries:
+            delay = retry_after if retry_after is not None else self._backoff_delay(attempt)
+            out_of_time = give_up_at is not None and time.monotonic() + delay > give_up_at
+            if attempt >= self.max_retries or out_of_time:
                 raise IngestUnavailable(
                     reason,
                     status=status,
@@ -336,7 +382,6 @@ class TrackerClient:
                     event_ids=event_ids,
                     accepted=list(accepted),
                 )
-            delay = retry_after if retry_after is not None else self._backoff_delay(attempt)
             log.warning(
                 "ingest attempt %d failed (%s); retrying in %.2f s", attempt + 1, reason, delay
             )
@@ -365,9 +410,14 @@ class BufferedTracker:
 
     `enqueue` returns at once with the event's id; the buffer is sent every
     `flush_interval_s`, as soon as it holds a full batch, on `flush()` and on `close()`.
-    A background send that fails is logged and handed to `on_error(exc, events)`; its events
-    are not retried later (the client already retried them). Events are lost if the process
-    dies before a flush: call `close()` (or use `with`) on shutdown.
+    A background send that fails is logged and handed to `on_error(exc, event_ids)`; its
+    events are not retried later (the client already retried them). Events are lost if the
+    process dies before a flush: call `close()` (or use `with`) on shutdown.
+
+    Events are encoded when enqueued, so that an event that cannot be sent (not JSON, too
+    large) fails in the caller's hands instead of sinking the batch it would have joined.
+    The thread starts with the first event: a tracker made at import time in a server that
+    forks its workers gets one thread per worker, not a dead one inherited from the parent.
     """
 
     def __init__(
@@ -376,20 +426,20 @@ class BufferedTracker:
         *,
         flush_interval_s: float = 1.0,
         max_buffer: int = 10_000,
-        on_error: Callable[[TrackerError, list[dict[str, Any]]], None] | None = None,
+        on_error: Callable[[TrackerError, list[str]], None] | None = None,
     ) -> None:
         self.client = client
         self.flush_interval_s = flush_interval_s
         self.max_buffer = max_buffer
         self.on_error = on_error
-        self._buffer: list[dict[str, Any]] = []
+        self._ids: list[str] = []
+        self._encoded: list[bytes] = []
         self._lock = threading.Lock()
         # One send at a time, so that flush() returns only after earlier events are sent.
         self._send_lock = threading.Lock()
         self._wake = threading.Event()
         self._closed = False
-        self._thread = threading.Thread(target=self._run, name="saas-tracker-flush", daemon=True)
-        self._thread.start()
+        self._thread: threading.Thread | None = None
 
     def __enter__(self) -> Self:
         return self
@@ -402,36 +452,77 @@ class BufferedTracker:
     ) -> None:
         self.close()
 
+    def __len__(self) -> int:
+        """How many events wait to be sent."""
+        with self._lock:
+            return len(self._ids)
+
     def enqueue(self, event: Event) -> str:
-        """Buffer one event; returns its event_id (assigned now)."""
+        """Buffer one event; returns its event_id (assigned now).
+
+        Raises EventTooLarge, TypeError or ValueError for an event that cannot be sent,
+        BufferFull when `max_buffer` events wait, TrackerError once closed.
+        """
         prepared = prepare_event(event)
+        event_id = str(prepared["event_id"])
+        data = self.client.encode_for_batch(prepared)
         with self._lock:
             if self._closed:
                 raise TrackerError("the tracker is closed")
-            if len(self._buffer) >= self.max_buffer:
+            if len(self._ids) >= self.max_buffer:
                 raise BufferFull(f"{self.max_buffer} events are waiting to be sent")
-            self._buffer.append(prepared)
-            full = len(self._buffer) >= self.client.max_batch_events
+            self._ids.append(event_id)
+            self._encoded.append(data)
+            full = len(self._ids) >= self.client.max_batch_events
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="saas-tracker-flush", daemon=True
+                )
+                self._thread.start()
         if full:
             self._wake.set()
-        return str(prepared["event_id"])
+        return event_id
 
-    def flush(self) -> list[str]:
+    def flush(self, *, give_up_after_s: float | None = None) -> list[str]:
         """Send everything buffered now; returns the accepted ids, raises on failure."""
         with self._send_lock:
-            with self._lock:
-                events, self._buffer = self._buffer, []
-            return self.client.track_batch(events) if events else []
+            ids, encoded = self._take()
+            if not ids:
+                return []
+            return self.client.send_encoded(ids, encoded, give_up_after_s=give_up_after_s)
 
-    def close(self) -> None:
-        """Stop the thread and send what is left (raises if that last send fails)."""
+    def close(self, *, timeout: float | None = None) -> None:
+        """Stop the thread and send what is left (raises if that last send fails).
+
+        With `timeout`, the whole of it takes about that long at most (a retry that would
+        wait past it is not made): events still unsent then are logged and dropped.
+        """
+        give_up_at = None if timeout is None else time.monotonic() + timeout
         with self._lock:
             if self._closed:
                 return
             self._closed = True
+            thread = self._thread
         self._wake.set()
-        self._thread.join()
-        self.flush()
+        if thread is not None:
+            thread.join(None if give_up_at is None else max(give_up_at - time.monotonic(), 0))
+        # The thread may still be in a send (retrying): then the lock is not ours in time.
+        if not self._send_lock.acquire(timeout=_remaining(give_up_at)):
+            log.error("dropping %d events: still sending when closed", len(self))
+            return
+        try:
+            ids, encoded = self._take()
+            if ids:
+                left = None if give_up_at is None else max(give_up_at - time.monotonic(), 0)
+                self.client.send_encoded(ids, encoded, give_up_after_s=left)
+        finally:
+            self._send_lock.release()
+
+    def _take(self) -> tuple[list[str], list[bytes]]:
+        with self._lock:
+            taken = self._ids, self._encoded
+            self._ids, self._encoded = [], []
+        return taken
 
     def _run(self) -> None:
         while True:
@@ -441,23 +532,27 @@ class BufferedTracker:
                 if self._closed:
                     return
             with self._send_lock:
-                with self._lock:
-                    events, self._buffer = self._buffer, []
-                if not events:
+                ids, encoded = self._take()
+                if not ids:
                     continue
                 try:
-                    self.client.track_batch(events)
+                    self.client.send_encoded(ids, encoded)
                 except TrackerError as exc:
-                    log.error("dropping %d events: %s", len(events), exc)
+                    log.error("dropping %d events: %s", len(ids), exc)
                     if self.on_error is not None:
                         try:
-                            self.on_error(exc, events)
+                            self.on_error(exc, ids)
                         except Exception:
                             log.exception("the on_error callback failed")
                 except Exception:
                     # Anything else (a bad URL scheme, a bug) must not kill the thread
                     # silently: later events would pile up unsent.
-                    log.exception("dropping %d events", len(events))
+                    log.exception("dropping %d events", len(ids))
+
+
+def _remaining(give_up_at: float | None) -> float:
+    """Seconds left until `give_up_at` for a lock's `acquire` (-1: wait as long as needed)."""
+    return -1 if give_up_at is None else max(give_up_at - time.monotonic(), 0.0)
 
 
 __all__ = [
