@@ -53,8 +53,8 @@ from bench.server import VISIBLE_PATH
 
 ROOT = Path(__file__).resolve().parent.parent
 LUA = Path(__file__).resolve().parent / "post.lua"
-# Db 15: the test suite uses 13 and 14 (one per test process).
-REDIS_URL = "redis://127.0.0.1:6379/15"
+# Db 10: the test suite uses 13 to 15 (one per test process).
+REDIS_URL = "redis://127.0.0.1:6379/10"
 SETTLE_S = 1.5  # three batch periods (batch_max_wait_s = 0.5) without a new row: drained
 DRAIN_TIMEOUT_S = 180.0
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")

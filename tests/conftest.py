@@ -35,11 +35,18 @@ POSTGRES_ADMIN_URL = os.environ.get(
 # Under pytest-xdist every worker is a process of its own: "gw0", "gw1"… ("main" without xdist).
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
 _WORKER_INDEX = int(WORKER[2:]) if WORKER.startswith("gw") else 0
-# Redis db 13 for the first (or only) process, 14 for the second…: flushing one never touches
-# another process's keys.
+# Redis db 13 for the first (or only) process, 14 and 15 for the others: flushing one never
+# touches another process's keys.
 REDIS_TEST_URL = os.environ.get("TEST_REDIS_URL", f"redis://127.0.0.1:6379/{13 + _WORKER_INDEX}")
 # chdb allows one data folder per process: every test of this process uses it.
 CHDB_FOLDER = Path(os.environ.get("TEST_CHDB_FOLDER", f"/tmp/saas-tracker-tests-{os.getpid()}"))
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """`-n auto`: one process more than the cores, as a good share of the suite waits on other
+    processes (`serve`, clickhouse-server) rather than computing; at most three, so that each
+    has a Redis db of its own among 13, 14 and 15."""
+    return min((os.cpu_count() or 1) + 1, 3)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
