@@ -387,6 +387,46 @@ def test_value_signals_below_growth_need_an_upgrade(api: Api, selection: str) ->
     }
 
 
+@pytest.mark.parametrize(
+    "selection",
+    [
+        "acceptanceRate @include(if: false)",
+        "acceptanceRate @skip(if: true)",
+        "acceptanceRate @include(if: $signals)",
+        "...signals @include(if: $signals)",
+        "rows { key ... on AiCostRow @skip(if: true) { costPerAcceptedOutputEur } }",
+    ],
+)
+def test_value_signals_left_out_by_include_or_skip_need_no_upgrade(
+    api: Api, selection: str
+) -> None:
+    ai_cost = api.tenant(plan="ai_cost")
+    variables: dict[str, Any] = {**RANGE, "signals": False} if "$signals" in selection else RANGE
+    declared = ", $signals: Boolean!" if "$signals" in selection else ""
+    query = f"""
+    query ($from: DateTime, $to: DateTime{declared}) {{
+      aiCost(from: $from, to: $to) {{ calls {selection} }}
+    }}
+    fragment signals on AiCostReport {{ rows {{ acceptedOutputs }} }}
+    """
+    if "...signals" not in selection:
+        query = query.split("fragment")[0]
+    data = api.data(query, variables, token=ai_cost.admin_token)["aiCost"]
+    assert data["calls"] == 0
+    assert "acceptanceRate" not in data
+
+
+def test_value_signals_included_by_a_variable_need_an_upgrade(api: Api) -> None:
+    ai_cost = api.tenant(plan="ai_cost")
+    query = """
+    query ($from: DateTime, $to: DateTime, $signals: Boolean!) {
+      aiCost(from: $from, to: $to) { calls acceptanceRate @include(if: $signals) }
+    }
+    """
+    error = api.error(query, {**RANGE, "signals": True}, token=ai_cost.admin_token)
+    assert error["extensions"]["code"] == "UPGRADE_REQUIRED"
+
+
 def test_a_refused_report_leaves_the_other_fields_of_the_request(api: Api) -> None:
     free = api.tenant(plan="free")
     body = api.gql("{ viewer { role } aiCost { calls } }", token=free.admin_token)

@@ -372,9 +372,22 @@ def _series_points(store: AnalyticsStore, *args: Any, **kwargs: Any) -> list[AiC
     return [AiCostPoint.of(point) for point in ai_cost.ai_cost_series(store, *args, **kwargs)]
 
 
+def executed(selection: Selection) -> bool:
+    """Whether a field or fragment will be executed: not left out by `@skip(if: true)` or
+    `@include(if: false)` (variables already resolved), so that a query written once for
+    every plan is only gated on what it really asks for."""
+    directives = selection.directives
+    if directives.get("skip", {}).get("if") is True:
+        return False
+    return directives.get("include", {}).get("if") is not False
+
+
 def selects_any(selections: Iterable[Selection], names: frozenset[str]) -> bool:
-    """Whether the selection set (fragments included) asks for any of `names`, at any depth."""
+    """Whether the selection set (fragments included) asks for any of `names`, at any depth,
+    among the fields that will be executed."""
     for selection in selections:
+        if not executed(selection):
+            continue
         if getattr(selection, "name", None) in names:
             return True
         if selects_any(selection.selections, names):
@@ -393,6 +406,8 @@ def selects_directly(info: Info, names: frozenset[str]) -> bool:
 
     def own(selections: Iterable[Selection]) -> bool:
         for selection in selections:
+            if not executed(selection):
+                continue
             if isinstance(selection, SelectedField):
                 if selection.name in names:
                     return True
