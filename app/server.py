@@ -7,9 +7,11 @@ from contextlib import asynccontextmanager
 
 import anyio.to_thread
 from starlette.applications import Starlette
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp
 
 from app.ingest.endpoint import ingest
 from app.metrics import metrics
@@ -63,5 +65,18 @@ def create_app(
         from app.graphql.app import make_graphql_app
 
         # A Route, not a Mount: a Mount would redirect POST /graphql to /graphql/.
-        routes.append(Route("/graphql", make_graphql_app(settings), methods=["GET", "POST"]))
+        graphql: ASGIApp = make_graphql_app(settings)
+        methods = ["GET", "POST"]
+        if settings.cors_origin_list:
+            # Only /graphql: ingest is signed with an app secret, which never sits in a browser.
+            graphql = CORSMiddleware(
+                graphql,
+                allow_origins=settings.cors_origin_list,
+                allow_credentials=True,
+                allow_methods=["GET", "POST"],
+                allow_headers=["authorization", "content-type", "x-csrf-token"],
+                max_age=600,
+            )
+            methods.append("OPTIONS")
+        routes.append(Route("/graphql", graphql, methods=methods))
     return Starlette(routes=routes, lifespan=lifespan)

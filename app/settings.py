@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     # Where integrators reach this server; shown in tracking snippets (never the Host header,
     # which a client controls).
     public_url: str = "http://127.0.0.1:8000"
+    # Origins (comma-separated, e.g. "http://localhost:5173") whose pages may call /graphql
+    # with credentials: a SPA served from another origin. Empty: same origin only.
+    cors_origins: str = ""
     data_dir: Path = Path("./data")
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL; default: a SQLite file under data_dir."
@@ -70,6 +73,10 @@ class Settings(BaseSettings):
     write_failing_after_s: float = 10.0
     queue_stalled_after_s: float = 60.0
     data_min_free_mb: int = 256
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
 
     @property
     def default_database_path(self) -> Path:
