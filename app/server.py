@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -18,6 +19,9 @@ from app.metrics import metrics
 from app.openapi import openapi_json
 from app.runtime import Runtime, open_runtime
 from app.settings import Settings
+
+# Python's default is 5 ms (measured in bench/README.md, bench.concurrency).
+SWITCH_INTERVAL_S = 0.001
 
 
 async def healthz(request: Request) -> JSONResponse:
@@ -43,6 +47,10 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if not ingest_only:
+            # A thread converting a big analytics result holds the interpreter for up to the
+            # switch interval before the loop serving ingest and /healthz gets it back.
+            sys.setswitchinterval(SWITCH_INTERVAL_S)
         runtime = await anyio.to_thread.run_sync(
             lambda: open_runtime(settings, workers=workers, ingest_only=ingest_only)
         )
