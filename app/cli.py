@@ -6,12 +6,16 @@ import contextlib
 import json
 import signal
 import threading
-from typing import Annotated
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Annotated
 from uuid import UUID
 
 import typer
 
 from app.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
 
 cli = typer.Typer(
     help="SaaS Tracker: exact AI cost analytics from signed events.",
@@ -196,7 +200,7 @@ def demo(
     typer.echo(format_summary(result, base_url=url))
 
 
-def _admin_session():  # type: ignore[no-untyped-def]
+def _admin_session() -> AbstractContextManager[Session]:
     from app.db import make_engine, session_scope
     from app.migrate import migrate_relational
 

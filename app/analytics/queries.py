@@ -23,7 +23,6 @@ from app.analytics.ai_cost import (
     AiScope,
     Breakdown,
     EditRatioBucket,
-    Granularity,
     LatencyPercentiles,
     ai_cost_breakdown,
     ai_cost_series,
@@ -32,9 +31,9 @@ from app.analytics.ai_cost import (
     bucket_count,
     bucket_starts,
     edit_ratio_distribution,
-    next_bucket_start,
 )
 from app.analytics.store import AnalyticsStore
+from app.analytics.time_split import Granularity, next_bucket_start
 
 __all__ = [
     "COST_QUANTUM",

@@ -41,7 +41,7 @@ from graphql import (
 from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
 from strawberry.extensions import SchemaExtension
 
-from app.analytics import ai_cost
+from app.analytics import ai_cost, time_split
 from app.analytics.ai_figures import EDIT_RATIO_BUCKETS
 from app.errors import BadUserInput, QueryTooCostly
 from app.graphql.ranges import resolve_range
@@ -115,7 +115,7 @@ class _Walk:
         if (parent, name) == _SERIES:
             split = args.get("by") is not None
             scope = replace(scope, split_rows=int(args.get("top", 0)) + 1 if split else 0)
-            return _points(scope, ai_cost.Granularity[args["granularity"].name]), scope
+            return _points(scope, time_split.Granularity[args["granularity"].name]), scope
         if (parent, name) == _SPLIT_ROWS:
             return scope.split_rows, scope
         if name == _EDIT_RATIOS:
@@ -132,7 +132,7 @@ def _with_range(scope: _Scope, start: datetime | None, end: datetime | None) -> 
     return replace(scope, start=start, end=end)
 
 
-def _points(scope: _Scope, granularity: ai_cost.Granularity) -> int:
+def _points(scope: _Scope, granularity: time_split.Granularity) -> int:
     if scope.start is None or scope.end is None:
         return 1
     count = ai_cost.bucket_count(scope.start, scope.end, granularity)

@@ -107,7 +107,7 @@ class ExecutorWithoutSuggestions(StrawberryGraphQLCoreExecutionContext):
     input field sent in a variable is checked there, not by validation)."""
 
     @classmethod
-    def build(cls, *args: Any, **kwargs: Any) -> list[GraphQLError] | Executor:
+    def build(cls, *args: Any, **kwargs: Any) -> list[GraphQLError] | Executor[Any]:
         return super().build(*args, **{**kwargs, "hide_suggestions": True})
 
 

@@ -390,7 +390,7 @@ def _page_in_python(scored: Sequence[_Scored], page: Page) -> list[_Scored]:
         def beyond(key: Any, org: str) -> bool:
             if key == after_key:
                 return org > after_org
-            return key < after_key if page.descending else key > after_key
+            return bool(key < after_key if page.descending else key > after_key)
 
         keyed = [k for k in keyed if beyond(k[0], k[1])]
     keyed.sort(key=lambda k: k[1])

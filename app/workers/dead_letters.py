@@ -54,7 +54,7 @@ class DeadLetterStore:
     def summary(self) -> DeadLetterSummary:
         with session_scope(self.engine) as session:
             count, oldest = session.exec(
-                select(func.count(), func.min(DeadLetter.created_at))  # type: ignore[call-overload]
+                select(func.count(), func.min(DeadLetter.created_at))
             ).one()
         return DeadLetterSummary(int(count), oldest)
 
@@ -71,7 +71,7 @@ class DeadLetterStore:
                 return 0
             put([letter.row for letter in letters])
             ids = [letter.id for letter in letters]
-            session.exec(delete(DeadLetter).where(col(DeadLetter.id).in_(ids)))  # type: ignore[call-overload]
+            session.exec(delete(DeadLetter).where(col(DeadLetter.id).in_(ids)))
             audit.record(
                 session,
                 actor=actor,

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import strawberry
 from strawberry.types.nodes import SelectedField, Selection
 
-from app.analytics import ai_cost
+from app.analytics import ai_cost, time_split
 from app.analytics.store import AnalyticsStore
 from app.errors import BadUserInput
 from app.graphql.context import Info
@@ -352,7 +352,7 @@ class AiCostReport(AiCostFigures):
         return await info.context.analytics(
             _series_points,
             self.scope,
-            ai_cost.Granularity[granularity.name],
+            time_split.Granularity[granularity.name],
             by=None if by is None else ai_cost.Breakdown[by.name],
             top=top,
             latency=selects(info, LATENCY_FIELDS),
