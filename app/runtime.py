@@ -81,7 +81,6 @@ class Runtime:
                 lambda: self.write_health.seconds_stalled(self.queue.depth()),
                 lambda: float(min(free_bytes(folder) for folder in self._data_folders())),
             )
-        if self.consumer is not None:
             self.consumer.start()
         self._refresher = threading.Thread(
             target=self._refresh_loop, name="cache-refresher", daemon=True
@@ -147,14 +146,12 @@ class Runtime:
                 stalled_after_s=self.settings.queue_stalled_after_s,
                 min_free_bytes=self.settings.data_min_free_mb * 2**20,
             )
-            depth = self.queue.depth()
             checks |= self.write_health.problems(
-                limits, queue_depth=depth, folders=self._data_folders()
+                limits, queue_depth=self.queue.depth(), folders=self._data_folders()
             )
-            if depth >= self.settings.queue_max_depth:
-                checks["backlog"] = (
-                    f"full: {depth:.0f} queued (limit {self.settings.queue_max_depth})"
-                )
+        backlog = self.backlog
+        if backlog is not None and backlog.full:  # what ingest refuses on, in every process
+            checks["backlog"] = f"full: {backlog.depth:.0f} queued (limit {backlog.limit:.0f})"
         return checks
 
     def _data_folders(self) -> list[Path]:
