@@ -16,6 +16,7 @@ from app.settings import Settings
 
 if TYPE_CHECKING:
     from sqlmodel import Session
+    from starlette.types import ASGIApp
 
 cli = typer.Typer(
     help="SaaS Tracker: exact AI cost analytics from signed events.",
@@ -63,8 +64,22 @@ def serve(
             "several processes (e.g. --ingest-only ones) can share one port this way.",
         ),
     ] = None,
+    single_process: Annotated[
+        bool,
+        typer.Option(
+            "--single-process",
+            help="Serve everything from one process. By default, with two cores or more, a "
+            "front process answers ingest and health checks and an engine process (at a lower "
+            "CPU priority) writes events and serves GraphQL behind it.",
+        ),
+    ] = False,
+    engine_socket: Annotated[
+        str | None,
+        typer.Option("--engine-socket", hidden=True, help="Internal: the engine of a split serve."),
+    ] = None,
 ) -> None:
     """Apply migrations, serve HTTP and (unless --no-workers) run the ingest workers."""
+    import os
     import socket
 
     import uvicorn
@@ -73,7 +88,6 @@ def serve(
     from app.log_config import configure_logging
     from app.runtime import EmbeddedEngineRefused, check_process_shape
     from app.served_address import local_url, with_served_url
-    from app.server import create_app
 
     settings = Settings()
     configure_logging(settings)
@@ -81,11 +95,25 @@ def serve(
         check_process_shape(settings, workers=not no_workers, ingest_only=ingest_only)
     except EmbeddedEngineRefused as exc:
         _fail(str(exc))
+    if engine_socket is not None:
+        _serve_engine(settings, engine_socket)
+        return
+    split = (
+        not (single_process or no_workers or ingest_only or fd is not None)
+        and (os.cpu_count() or 1) >= 2
+    )
     url = None if fd is not None else local_url(host, port)
     if url is not None:
         settings = with_served_url(settings, url)
+    split_serve = _start_engine(settings) if split else None
+    if split_serve is not None:
+        app: ASGIApp = split_serve.asgi
+    else:
+        from app.server import create_app
+
+        app = create_app(settings, workers=not no_workers, ingest_only=ingest_only)
     config = uvicorn.Config(
-        create_app(settings, workers=not no_workers, ingest_only=ingest_only),
+        app,
         host=host,
         port=port,
         log_config=None,
@@ -102,8 +130,83 @@ def serve(
     finally:
         if url is not None:
             served_address.forget(settings)
+        if split_serve is not None:
+            split_serve.stop()
     if not server.started:
         raise typer.Exit(code=3)  # as uvicorn.run: startup failed
+
+
+def _start_engine(settings: Settings) -> SplitServe:
+    """Start the engine process of a split `serve` and return the front that proxies to it;
+    exit as the engine did if it could not start (its error is already on stderr)."""
+    from app.front.engine import EngineFailed
+
+    split = SplitServe(settings)
+    try:
+        split.engine.start()
+    except EngineFailed as exc:
+        split.cleanup()
+        raise typer.Exit(code=exc.exit_code or 3) from None
+    except BaseException:
+        split.stop()
+        raise
+    split.engine.supervise()
+    return split
+
+
+class SplitServe:
+    """The two halves of a split `serve`: the engine process and the front app before it."""
+
+    def __init__(self, settings: Settings) -> None:
+        import os
+        import tempfile
+        from pathlib import Path
+
+        from app.front.app import create_front_app
+        from app.front.engine import EngineProcess
+        from app.front.proxy import EngineProxy
+
+        # A private folder (0700): only this user's processes reach the engine's socket, which
+        # trusts the client address the front forwards. Short: a socket path has 108 bytes.
+        self.folder = Path(tempfile.mkdtemp(prefix="saas-tracker-"))
+        socket_path = self.folder / "engine.sock"
+        env = dict(os.environ)
+        env["SAAS_TRACKER_PUBLIC_URL"] = settings.public_url
+        self.engine = EngineProcess(socket_path, env)
+        self.asgi = create_front_app(settings, EngineProxy(socket_path))
+
+    def stop(self) -> None:
+        self.engine.stop()
+        self.cleanup()
+
+    def cleanup(self) -> None:
+        import shutil
+
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _serve_engine(settings: Settings, socket_path: str) -> None:
+    """The engine of a split `serve`: the whole app on a Unix socket, behind the front."""
+    import uvicorn
+
+    from app.server import create_app
+
+    config = uvicorn.Config(
+        create_app(settings),
+        uds=socket_path,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=30,
+        # Only the front reaches this socket (its folder is private): the client address and
+        # scheme it forwards are the real ones.
+        proxy_headers=True,
+        forwarded_allow_ips="*",
+    )
+    server = uvicorn.Server(config)
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run()
+    if not server.started:
+        raise typer.Exit(code=3)
 
 
 @cli.command()

@@ -33,3 +33,5 @@ def configure_logging(settings: Settings) -> None:
     root.handlers[:] = [handler]
     root.setLevel(logging.INFO)
     logging.getLogger("dramatiq").setLevel(logging.WARNING)
+    # The front of a split serve forwards requests with httpx: one line per request otherwise.
+    logging.getLogger("httpx").setLevel(logging.WARNING)

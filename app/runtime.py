@@ -190,9 +190,13 @@ class NoAnalyticsStore:
         pass
 
 
-def check_process_shape(settings: Settings, *, workers: bool, ingest_only: bool = False) -> None:
+def check_process_shape(
+    settings: Settings, *, workers: bool, ingest_only: bool = False, beside_engine: bool = False
+) -> None:
+    """Refuse a shape that could not write what it accepts. `beside_engine`: the front of a
+    split `serve`, whose own engine process consumes the local queue (app/front/)."""
     if ingest_only:
-        if not settings.uses_redis:
+        if not settings.uses_redis and not beside_engine:
             raise EmbeddedEngineRefused(
                 "--ingest-only needs Redis (SAAS_TRACKER_REDIS_URL): events are queued there "
                 "for the process that runs the workers."
@@ -221,12 +225,21 @@ def open_queue(settings: Settings) -> DurableQueue:
     return LocalQueue(settings.local_queue_path)
 
 
-def open_runtime(settings: Settings, *, workers: bool = True, ingest_only: bool = False) -> Runtime:
+def open_runtime(
+    settings: Settings,
+    *,
+    workers: bool = True,
+    ingest_only: bool = False,
+    beside_engine: bool = False,
+) -> Runtime:
     """Open databases, apply migrations (unless `settings.migrate_on_start` is off), load caches
     and build the queue (not started).
 
-    An ingest-only process never opens ClickHouse and runs no workers."""
-    check_process_shape(settings, workers=workers, ingest_only=ingest_only)
+    An ingest-only process never opens ClickHouse and runs no workers. The front of a split
+    `serve` (`beside_engine`) does not migrate either: its engine did before it started."""
+    check_process_shape(
+        settings, workers=workers, ingest_only=ingest_only, beside_engine=beside_engine
+    )
     workers = workers and not ingest_only
     engine = make_engine(settings.resolved_database_url)
     store: AnalyticsStore = (
@@ -234,7 +247,7 @@ def open_runtime(settings: Settings, *, workers: bool = True, ingest_only: bool 
         if ingest_only
         else open_store(settings.resolved_clickhouse_url, cluster=settings.clickhouse_cluster)
     )
-    if settings.migrate_on_start:
+    if settings.migrate_on_start and not beside_engine:
         migrate_all(
             settings.resolved_database_url,
             engine,
@@ -262,8 +275,7 @@ def open_runtime(settings: Settings, *, workers: bool = True, ingest_only: bool 
                 store, dead_letters, locks, cluster=settings.clickhouse_cluster, health=health
             )
             consumer = RedisConsumer(redis_queue, writer, settings)
-    else:
-        assert workers, "the local queue is consumed by the process that fills it"
+    elif workers:
         assert isinstance(queue, LocalQueue)
         consumer = LocalConsumer(
             queue,

@@ -10,6 +10,10 @@ budget (the shape of the one that stalled the server: hourly series split by fea
 with the demo's token. Prints the p50/p99 of both phases, their ratio, what the heavy
 requests got, and the server's peak RSS (VmHWM).
 
+Each serve shape in turn (`--shapes split,single`): the default split serve (a front process
+for ingest and health, an engine process at a lower CPU priority for GraphQL and the writer)
+and `serve --single-process`.
+
 Usage: `python -m bench.concurrency [--events 5000] [--seconds 10] [--clients 4] [--keep]`
 """
 
@@ -167,12 +171,23 @@ def demo(env: dict[str, str], cwd: Path, url: str, events: int) -> dict[str, str
     return found
 
 
-async def run(args: argparse.Namespace, workdir: Path) -> None:
+def children(pid: int) -> list[int]:
+    found = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [int(child) for child in found]
+
+
+async def run(args: argparse.Namespace, workdir: Path, shape: str) -> None:
+    """One `serve` of `shape`: "split" (the default: a front process answers ingest and
+    health, an engine process the rest) or "single" (`--single-process`)."""
+    print(f"\n## serve, {shape}")
+    workdir = workdir / shape
+    workdir.mkdir()
     data_dir = workdir / "data"
     env = base_env(data_dir)
     port = free_port()
     log = workdir / "serve.log"
-    process = spawn(["saas-tracker", "serve", "--port", str(port)], env, workdir, log)
+    flags = ["--single-process"] if shape == "single" else []
+    process = spawn(["saas-tracker", "serve", "--port", str(port), *flags], env, workdir, log)
     server = Server("serve", port, process, log, Credentials("", "", ""), data_dir=data_dir)
     try:
         wait_healthy(server)
@@ -203,7 +218,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> None:
         loaded = await measure(url, creds, Phase(f"{args.clients} heavy"), args.seconds)
         stop_heavy.set()
         outcomes, durations = await heavy
-        rss = peak_rss_mib(process.pid)
+        rss = sum(peak_rss_mib(pid) for pid in [process.pid, *children(process.pid)])
     finally:
         stop(server)
         if args.keep:
@@ -211,7 +226,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> None:
     print(table(idle, loaded))
     answered = f"{percentile(durations, 0.5):.1f} s p50" if durations else "none answered"
     print(f"\nheavy requests: {dict(outcomes)}; answered in {answered}")
-    print(f"server peak RSS (VmHWM): {rss:.0f} MiB")
+    print(f"server peak RSS (VmHWM, its processes together): {rss:.0f} MiB")
 
 
 def table(idle: Phase, loaded: Phase) -> str:
@@ -237,11 +252,13 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=5000)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--shapes", default="split,single", help="serve shapes, in this order")
     parser.add_argument("--keep", action="store_true", help="keep the data folder and log")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="bench-concurrency-"))
     try:
-        asyncio.run(run(args, workdir))
+        for shape in args.shapes.split(","):
+            asyncio.run(run(args, workdir, shape))
     finally:
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
