@@ -6,6 +6,7 @@ Standard library and httpx only: it imports nothing of the server.
 
     tracker = Tracker()  # SAAS_TRACKER_URL, SAAS_TRACKER_APP_UUID, SAAS_TRACKER_API_SECRET
     tracker.track("ai_call_completed", customer_org_id="acme-corp", model="gpt-5.4-mini", ...)
+    client = tracker.wrap(openai.OpenAI())  # or AsyncOpenAI, anthropic.Anthropic, AsyncAnthropic
 
 `Tracker` queues and sends in the background and never raises; `TrackerClient` is the
 synchronous layer under it, which answers (or raises) per call.
@@ -24,6 +25,7 @@ from saas_tracker_client.client import (
     parse_retry_after,
     prepare_event,
 )
+from saas_tracker_client.providers import TrackedAsyncStream, TrackedStream
 from saas_tracker_client.signature import sign, sign_headers
 from saas_tracker_client.tracker import Tracker
 
@@ -33,6 +35,8 @@ __all__ = [
     "EventTooLarge",
     "IngestRejected",
     "IngestUnavailable",
+    "TrackedAsyncStream",
+    "TrackedStream",
     "Tracker",
     "TrackerClient",
     "TrackerError",

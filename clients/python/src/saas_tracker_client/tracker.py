@@ -7,6 +7,14 @@
         tracker.track("ai_call_completed", provider="openai", model="gpt-5.4-mini",
                       input_tokens=1200, output_tokens=350)
 
+Or let it track the calls of an OpenAI or Anthropic client (`saas_tracker_client.providers`):
+
+    client = tracker.wrap(OpenAI())
+    with tracker.context(customer_org_id="acme-corp", feature="support_reply_generator"):
+        client.chat.completions.create(model="gpt-4o-mini", messages=[...])
+    tracker.track("ai_output_accepted", feature="support_reply_generator",
+                  ai_call_id=tracker.last_call_id())
+
 `track` queues the event and returns its `event_id` at once; a background thread sends the
 queue in gzipped, signed batches (`BufferedTracker` over `TrackerClient`: retries with backoff
 on 503 and network errors, honouring Retry-After, with the same event ids). `flush()` sends
@@ -36,7 +44,9 @@ from typing import Any
 
 import httpx
 
+from saas_tracker_client import providers
 from saas_tracker_client.client import BufferedTracker, BufferFull, TrackerClient, TrackerError
+from saas_tracker_client.providers import ClientT
 
 log = logging.getLogger("saas_tracker_client")
 
@@ -131,12 +141,21 @@ class Tracker:
         set those event fields; `properties` (a mapping) and any other keyword are
         properties. They win over the defaults of the enclosing `context`.
         """
+        return self._track(event, fields, None)
+
+    def track_in(self, context: Mapping[str, Any], event: str, /, **fields: Any) -> str:
+        """`track`, with `context` (a `current_context()` taken earlier) in place of the
+        enclosing block's defaults: for an event that ends somewhere else than it began,
+        such as a stream read after the request handler returned."""
+        return self._track(event, fields, context)
+
+    def _track(self, event: str, fields: dict[str, Any], context: Mapping[str, Any] | None) -> str:
         event_id = str(fields.pop("event_id", None) or uuid.uuid4())
         buffer = self._buffer
         if buffer is None:
             return event_id
         try:
-            buffer.enqueue(_build(event, event_id, fields))
+            buffer.enqueue(_build(event, event_id, fields, context))
         except BufferFull:
             self.dropped += 1
             # Once per thousand drops: a server down for an hour must not flood the log.
@@ -183,6 +202,43 @@ class Tracker:
         finally:
             _context.reset(token)
 
+    @staticmethod
+    def current_context() -> Mapping[str, Any]:
+        """The defaults set by the enclosing `context` blocks (read-only)."""
+        return _context.get()
+
+    def wrap(self, client: ClientT, *, provider: str | None = None) -> ClientT:
+        """Track every call of an `openai.OpenAI`, `openai.AsyncOpenAI`, `anthropic.Anthropic`
+        or `anthropic.AsyncAnthropic` client; returns the same client.
+
+        Each call (plain, async or streamed) queues `ai_call_completed`, or `ai_call_failed`
+        when the provider raises (the exception then propagates unchanged), with the
+        provider, the model, the tokens the provider counted, the latency and a fresh
+        `ai_call_id` (see `last_call_id`); never the prompt or the completion. The call's
+        feature, customer and user come from the enclosing `context`, and from the keyword
+        `tracking={"feature": ...}` that every tracked method accepts and removes before the
+        provider sees the call.
+
+        `provider` names the provider when an OpenAI client talks to another one through
+        `base_url` (e.g. "groq"); by default "openai" ("azure_openai" for `AzureOpenAI`) or
+        "anthropic". Raises TypeError for any other object. Details:
+        `saas_tracker_client.providers`.
+        """
+        return providers.wrap_client(self, client, provider=provider)
+
+    @staticmethod
+    def last_call_id() -> str | None:
+        """The `ai_call_id` of the latest call tracked in this thread or asyncio task (None
+        before any): name it on the app's `ai_output_accepted` / `_rejected` / `_edited`
+        events so that they join to the call and its cost.
+
+            reply = client.chat.completions.create(...)
+            ...
+            tracker.track("ai_output_accepted", feature="support_reply_generator",
+                          ai_call_id=tracker.last_call_id())
+        """
+        return providers.last_call_id()
+
     def flush(self) -> list[str]:
         """Send what is queued now, in this thread; returns the event ids accepted.
 
@@ -216,11 +272,17 @@ class Tracker:
             buffer.client.close()
 
 
-def _build(event: str, event_id: str, fields: Mapping[str, Any]) -> dict[str, Any]:
-    """The event as ingest takes it: context defaults, then the caller's fields."""
+def _build(
+    event: str,
+    event_id: str,
+    fields: Mapping[str, Any],
+    context: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The event as ingest takes it: context defaults (`context`, else the enclosing block's),
+    then the caller's fields."""
     top: dict[str, Any] = {}
     properties: dict[str, Any] = {}
-    for source in (_context.get(), fields):
+    for source in (_context.get() if context is None else context, fields):
         for key, value in source.items():
             if key == "properties":
                 properties.update(value or {})
