@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import shlex
 import signal
 import threading
 from contextlib import AbstractContextManager
+from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated
 from uuid import UUID
 
@@ -27,7 +29,35 @@ admin = typer.Typer(help="Operator commands (print JSON).", no_args_is_help=True
 cli.add_typer(admin, name="admin")
 
 
+class OutputFormat(StrEnum):
+    json = "json"
+    shell = "shell"
+
+
+_output = {"format": OutputFormat.json}
+
+
+@admin.callback()
+def _admin_options(
+    output: Annotated[
+        OutputFormat,
+        typer.Option(
+            "--format",
+            help="json, or shell: NAME='value' lines to `eval`, e.g. "
+            '`eval "$(saas-tracker admin --format shell create-workspace Acme)"` sets '
+            "WORKSPACE_ID and TOKEN.",
+        ),
+    ] = OutputFormat.json,
+) -> None:
+    _output["format"] = output
+
+
 def _print_json(data: dict[str, object]) -> None:
+    if _output["format"] is OutputFormat.shell:
+        for name, value in data.items():
+            text = value if isinstance(value, str) else json.dumps(value)
+            typer.echo(f"{name.upper()}={shlex.quote(text)}")
+        return
     typer.echo(json.dumps(data))
 
 
