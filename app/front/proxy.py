@@ -7,14 +7,20 @@ need it) and the scheme in `x-forwarded-proto`.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import anyio
 import httpx
 import orjson
 from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
+from websockets.asyncio.client import unix_connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+from websockets.typing import Subprotocol
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +40,8 @@ _HOP_BY_HOP = frozenset(
         b"x-forwarded-proto",
     }
 )
+# What a WebSocket upgrade carries to the engine: who is calling (token, cookie) and from where.
+_FORWARDED_WEBSOCKET_HEADERS = frozenset({b"authorization", b"cookie", b"origin"})
 # While the engine restarts, a client should come back shortly (it restarts within seconds).
 RETRY_AFTER_S = 2
 
@@ -54,8 +62,7 @@ class EngineProxy:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
-            # Subscriptions are served by the engine; until they are relayed, refuse cleanly.
-            await send({"type": "websocket.close", "code": 1013})
+            await self._relay_websocket(WebSocket(scope, receive, send))
             return
         request = Request(scope, receive)
         headers = [(k, v) for k, v in request.headers.raw if k.lower() not in _HOP_BY_HOP]
@@ -89,6 +96,68 @@ class EngineProxy:
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         finally:
             await response.aclose()
+
+    async def _relay_websocket(self, websocket: WebSocket) -> None:
+        """Relays a WebSocket (GraphQL subscriptions) to the engine, message by message, with
+        the client's subprotocols and headers; the engine's refusal of the handshake is the
+        client's refusal, and either side closing closes the other with its code."""
+        scope = websocket.scope
+        headers = [
+            (k.decode("latin-1"), v.decode("latin-1"))
+            for k, v in scope["headers"]
+            if k.lower() in _FORWARDED_WEBSOCKET_HEADERS
+        ]
+        if scope.get("client"):
+            headers.append(("x-forwarded-for", scope["client"][0]))
+        query = scope.get("query_string", b"").decode("latin-1")
+        uri = f"ws://engine{scope['path']}" + (f"?{query}" if query else "")
+        try:
+            upstream = await unix_connect(
+                str(self.socket_path),
+                uri,
+                subprotocols=[Subprotocol(p) for p in scope.get("subprotocols", [])],
+                additional_headers=headers,
+                compression=None,
+                open_timeout=5,
+                ping_interval=None,
+                max_size=None,
+                user_agent_header=None,
+            )
+        except InvalidStatus:
+            await websocket.close(code=1008)  # before accept: the client gets 403
+            return
+        except (OSError, InvalidHandshake, TimeoutError):
+            await websocket.close(code=1013)  # try again later: the engine restarts
+            return
+        await websocket.accept(subprotocol=upstream.subprotocol)
+        async with upstream, anyio.create_task_group() as tasks:
+
+            async def to_engine() -> None:
+                while True:
+                    message = await websocket.receive()
+                    if message["type"] == "websocket.disconnect":
+                        await upstream.close(message.get("code", 1000))
+                        break
+                    text, data = message.get("text"), message.get("bytes")
+                    await upstream.send(text if text is not None else data or b"")
+                tasks.cancel_scope.cancel()
+
+            async def to_client() -> None:
+                try:
+                    async for frame in upstream:
+                        if isinstance(frame, str):
+                            await websocket.send_text(frame)
+                        else:
+                            await websocket.send_bytes(frame)
+                except ConnectionClosed:
+                    pass
+                code = upstream.close_code or 1000
+                with contextlib.suppress(RuntimeError, OSError):
+                    await websocket.close(code=code, reason=upstream.close_reason or "")
+                tasks.cancel_scope.cancel()
+
+            tasks.start_soon(to_engine)
+            tasks.start_soon(to_client)
 
     async def get(self, path: str) -> httpx.Response:
         """One request of the front's own (readiness, metrics)."""
