@@ -85,7 +85,8 @@ _EDIT_RATIOS = frozenset(f"edited_{i}" for i in range(EDIT_RATIO_BUCKETS))
 
 def _figures(latency: bool, edit_ratios: bool = True) -> tuple[_Figure, ...]:
     """All figures, or without the latency states (the costliest to merge) and without the
-    edit-ratio sums when not wanted: planning a SELECT costs ≈ 0.4 ms per aggregate here."""
+    edit-ratio sums when not wanted: the time ClickHouse spends planning a SELECT grows with
+    every aggregate it names."""
     return tuple(
         f
         for f in _FIGURES
@@ -330,7 +331,8 @@ class _Dimension:
 
 # The organizations' plans (latest `organization_plans` row of each) as two arrays, computed
 # once per statement: each part looks its customers' plans up with transform() and groups by
-# the plan itself (measured 20-25 % faster than a join over the parts' rows per customer).
+# the plan itself, so it returns a row per plan rather than per customer, and nothing is joined
+# per customer over the parts' rows.
 _ORG_PLANS = """WITH (
     SELECT (groupArray(customer_org_id), groupArray(plan))
     FROM
@@ -481,14 +483,13 @@ def _aggregated(
         group_by = f"GROUP BY {', '.join(part.names)}" if part.keys else ""
         if part.branch.rollup is not None and not histograms:
             # A rollup's rows are partial aggregates already: the caller merges them as they
-            # are. Merging them per part first cost more to plan than it saved: without it,
-            # the reports of bench.analytics took 0.83-1.06 times as long (most 0.90-0.97).
+            # are. Merging them per part first would add a level of aggregates to plan, which
+            # costs more than the merge would save.
             select = ", ".join([*part.keys, *(f.alias for f in figures)])
             selects.append(f"(SELECT {select} FROM {part.branch.source} WHERE {part.where})")
             continue
         # A histogram's state is built from its rows as they are: summing them per key and
-        # latency bucket first cost more than it saved (the series by HOUR took 1.27 times
-        # as long, the breakdown by MODEL 1.2 times).
+        # latency bucket first costs more than it saves.
         state = _LATENCY_OF_HISTOGRAM if part.branch.rollup is not None else aggregates
         select = ", ".join([*part.keys, state])
         selects.append(f"(SELECT {select} FROM {part.branch.source} WHERE {part.where} {group_by})")
@@ -734,10 +735,10 @@ def ai_cost_series(
     # One statement groups the top keys and the others of each bucket; their latency comes
     # from a statement beside it. By CUSTOMER, from histograms where they serve the scope, the
     # `other` row's being its bucket's minus the top customers' (counts subtract, states do
-    # not): merging the states of a thousand customers per bucket took 1.3 s against 0.48 s at
-    # 10 M events. By any other dimension (tens of keys), each part of the range builds the
-    # states of the rows straight from its histogram rows: 0.78-0.90 times the time of merging
-    # the rollups' states in the first statement (bench.analytics, 30 days by DAY).
+    # not), so the states of a thousand customers are never merged per bucket. By any other
+    # dimension (tens of keys), each part of the range builds the states of the rows straight
+    # from its histogram rows, which is cheaper than merging the rollups' states in the first
+    # statement once per grouping set.
     ranked = _ranking_key(store, scope, by, granularity, top)
     guess = _LAST_TOP_KEYS.get(ranked)
     latency_params: dict[str, Any] = {}
@@ -852,8 +853,8 @@ class _Split:
         """
         if self.by is Breakdown.CUSTOMER:
             # Only the top keys' totals over the range come back: turning a thousand
-            # customers' into Python rows cost more than ranking them here (0.84-0.89 times
-            # the time with them all; by FEATURE, fifty keys, 1.03-1.12).
+            # customers' into Python rows costs more than ranking them here. The other
+            # dimensions have tens of keys, too few for the ranking here to pay.
             params["top"] = self.top
             sql = f"""
                 SELECT * FROM

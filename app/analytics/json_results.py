@@ -1,9 +1,9 @@
 """A ClickHouse result in the `JSON` format turned into the Python rows the chdb store returns.
 
 Why not Arrow: chdb builds an Arrow table several times slower than it writes JSON, and pyarrow
-turns decimals and zoned timestamps into Python objects slowly too. For the 8,652 rows of a
-30-day hourly series split by feature, the `ArrowTable` result and `to_pylist` took 245 ms
-beyond the statement's 445 ms; `JSON` parsed by orjson and converted here, ≈ 40 ms.
+turns decimals and zoned timestamps into Python objects slowly too. The more rows a result has
+(thousands for an hourly series split by feature), the more of a report's time that conversion
+was; `JSON` parsed by orjson and converted here costs a fraction of it.
 
 The values are those the Arrow path gives, which the rest of the code relies on: `Decimal` at
 the column's scale, `UUID`, aware UTC `datetime` for `DateTime64` (and for `DateTime`, which

@@ -5,11 +5,11 @@ list (migration 014, app/analytics/organization_figures.py).
 
 Why tables rather than the aggregate projections they replace (migrations 008, 011 and 012):
 ClickHouse plans a SELECT that a projection serves against the table's own primary key and the
-projection's query first, which cost 13-25 ms per SELECT here, most of a report; the same
-aggregates read from a plain table plan in less than half that (bench/README, "Analytics
-queries"). Each table is a `SummingMergeTree`: rows of one key are summed as parts merge
-(states are merged like in an `AggregatingMergeTree`, a `SimpleAggregateFunction` by its
-function), so a report still sums them.
+projection's query first, which was most of a report's time; the same aggregates read from a
+plain table plan much faster (bench/README.md, "Why it is built this way"). Each table is a
+`SummingMergeTree`: rows of one key are summed as parts merge (states are merged like in an
+`AggregatingMergeTree`, a `SimpleAggregateFunction` by its function), so a report still sums
+them.
 
 IMPORTANT: a view's part is not committed atomically with the part of the raw table that fed
 it. A worker killed between the two would leave a rollup short of that insert's rows (or,
@@ -152,11 +152,10 @@ HISTOGRAM_ROLLUPS: tuple[Rollup, ...] = (
     Rollup("ai_latency_hourly", _HOUR, _ENV_APP, histogram=True),
     # PLAN groups by customer for the customers without a plan property, so a day of its
     # histogram holds about as many rows per customer as their calls of that day have latency
-    # buckets. The latency of the last 30 days read the whole weeks from these weekly rows in
-    # 0.43 times the time of the daily ones, and the whole hours at its ends from the hourly
-    # rows in 0.41 times that of the raw rows: the PLAN report took 0.7 times as long
-    # (bench.analytics). A weekly histogram per customer was no faster for a page of
-    # customers: sorted by customer first, it reads their granules whatever the period.
+    # buckets. So a range reads its whole weeks from these weekly rows rather than from the
+    # daily ones, and the whole hours at its ends from the hourly rows rather than from the
+    # raw rows: far fewer rows to merge. A weekly histogram per customer would not help a page
+    # of customers: sorted by customer first, it reads their granules whatever the period.
     Rollup("ai_latency_weekly_plan", _WEEK, _PLAN, histogram=True),
     Rollup("ai_latency_hourly_plan", _HOUR, _PLAN, histogram=True),
 )

@@ -149,8 +149,8 @@ def side_by_side(
     """The rows of each statement, run at once on connections of their own.
 
     ClickHouse plans a statement on one core, and planning is most of what a dashboard
-    statement costs (≈ 10-20 ms each here): two independent statements side by side take about
-    the time of the longer one. The first runs in the calling thread.
+    statement costs: two independent statements side by side take about the time of the
+    longer one. The first runs in the calling thread.
     """
     first, *others = statements
     # Each in a copy of this context: its `query_settings` hold in the pool's threads too.
