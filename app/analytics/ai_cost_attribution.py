@@ -5,9 +5,9 @@ The definition: an output event (ai_output_accepted / rejected / edited) that na
 within `ATTRIBUTION_WINDOW` of it (either side: the emitters' clocks differ); ties on the
 timestamp go to the smaller event_id. Only without such a call does it keep its own fields.
 
-Resolving this at query time is a join of every output event against the calls (≈ 600 ms at
-10 M events); resolved at write time it becomes plain columns (`attr_*`, `call_event_id`,
-`call_cost_eur`, migration 005) that aggregate projections can group by. Three idempotent
+Resolving this at query time is a join of every output event against the calls, in every
+report; resolved at write time it becomes plain columns (`attr_*`, `call_event_id`,
+`call_cost_eur`, migration 005) that the rollup tables group by. Three idempotent
 statements keep the stored attribution equal to the definition whatever the arrival order:
 
 1. `DERIVE_OTHER_AI_USAGE` copies the batch's non-output AI events (their attr_* DEFAULT to
@@ -106,26 +106,35 @@ def _best_call(outputs: str) -> str:
     """
 
 
-def derive_other_ai_usage(events_filter: str) -> str:
-    """Step 1: the non-output AI events of `events_filter` not yet in `ai_usage_events`."""
+def _not_yet_derived(events_filter: str, fresh: bool) -> str:
+    """The condition that skips rows already in `ai_usage_events`; none for `fresh` rows (all
+    inserted into `events` by this attempt: no `ai_usage_events` row can exist for them yet,
+    since those are only ever derived from stored `events` rows)."""
+    if fresh:
+        return ""
     return (
-        f"INSERT INTO {AI_USAGE_TABLE} ({', '.join(_OWN_COLUMNS)}) "
-        f"SELECT {', '.join(f'{e} AS {c}' for c, e in AI_USAGE_EXPRESSIONS)} "
-        f"FROM {EVENTS_TABLE} WHERE {events_filter} AND startsWith(event, 'ai_') "
-        f"AND event NOT IN {OUTPUT_EVENTS} "
         f"AND (app_id, event_id) NOT IN (SELECT app_id, event_id FROM {AI_USAGE_TABLE} "
         f"WHERE {events_filter})"
     )
 
 
-def derive_output_usage(events_filter: str) -> str:
+def derive_other_ai_usage(events_filter: str, *, fresh: bool = False) -> str:
+    """Step 1: the non-output AI events of `events_filter` not yet in `ai_usage_events`."""
+    return (
+        f"INSERT INTO {AI_USAGE_TABLE} ({', '.join(_OWN_COLUMNS)}) "
+        f"SELECT {', '.join(f'{e} AS {c}' for c, e in AI_USAGE_EXPRESSIONS)} "
+        f"FROM {EVENTS_TABLE} WHERE {events_filter} AND startsWith(event, 'ai_') "
+        f"AND event NOT IN {OUTPUT_EVENTS} {_not_yet_derived(events_filter, fresh)}"
+    )
+
+
+def derive_output_usage(events_filter: str, *, fresh: bool = False) -> str:
     """Step 2: the output events of `events_filter` not yet in `ai_usage_events`, attributed."""
     own = ", ".join(f"{e} AS {c}" for c, e in AI_USAGE_EXPRESSIONS)
-    fresh = (
+    new_outputs = (
         f"SELECT {own}, {MODEL_KEY} AS own_model FROM {EVENTS_TABLE} "
         f"WHERE {events_filter} AND event IN {OUTPUT_EVENTS} "
-        f"AND (app_id, event_id) NOT IN (SELECT app_id, event_id FROM {AI_USAGE_TABLE} "
-        f"WHERE {events_filter})"
+        f"{_not_yet_derived(events_filter, fresh)}"
     )
     outputs = (
         f"SELECT workspace_id, app_id, event_id, timestamp, "
@@ -143,10 +152,23 @@ def derive_output_usage(events_filter: str) -> str:
     return f"""
         INSERT INTO {AI_USAGE_TABLE} ({", ".join((*_OWN_COLUMNS, *_ATTRIBUTION))})
         SELECT {", ".join(f"e.{c}" for c in _OWN_COLUMNS)}, {", ".join(attributed)}
-        FROM ({fresh}) AS e
+        FROM ({new_outputs}) AS e
         LEFT JOIN ({_best_call(outputs)}) AS m
             ON e.app_id = m.out_app_id AND e.event_id = m.out_event_id
     """
+
+
+def named_call_ids(calls_filter: str) -> str:
+    """The `ai_call_id`s of the calls of `calls_filter` (over `ai_usage_events`) that stored
+    outputs name: the only calls step 3 has anything to do for. Most calls of a batch have none
+    (their outputs come later), so step 3 then runs on those few calls, not the whole batch."""
+    return (
+        f"SELECT DISTINCT ai_call_id FROM {AI_USAGE_TABLE} "
+        f"WHERE workspace_id IN {{workspaces:Array(UUID)}} AND event IN {OUTPUT_EVENTS} "
+        f"AND {_WINDOW_PARAMS} AND ai_call_id IN ("
+        f"SELECT ai_call_id FROM {AI_USAGE_TABLE} WHERE {calls_filter} "
+        f"AND event = 'ai_call_completed' AND ai_call_id != '')"
+    )
 
 
 def reconcile_outputs(calls_filter: str) -> str:

@@ -38,7 +38,10 @@ from app.errors import AnalyticsRejected, AnalyticsUnavailable
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _POOL_SIZE = 3
-_INSERT_SETTINGS = "SETTINGS date_time_input_format = 'best_effort', async_insert = 0"
+_INSERT_SETTINGS = (
+    "SETTINGS date_time_input_format = 'best_effort', async_insert = 0, "
+    "parallel_view_processing = 1"
+)
 
 # Only one data folder may ever be opened per process; remember which one.
 _opened_path: str | None = None
