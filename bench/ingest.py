@@ -5,7 +5,8 @@
 For each shape (one event per request, then batches of 100) it measures, one after the other:
 1. the ceiling: bench/ceiling.py (read body, HMAC verify, parse JSON, 202) under uvicorn;
 2. `saas-tracker serve` (through bench/server.py) on fresh temp data for each mode: embedded
-   (SQLite file queue) and Redis (Dramatiq, db 14, flushed before and after), with chdb.
+   (SQLite file queue) and Redis (Dramatiq, db 10, flushed before and after), with chdb; on
+   2+ cores each is serve's default split (a front process for ingest, an engine process).
 
 wrk posts one pre-signed body for `--duration` seconds over `--connections` connections.
 Meanwhile marked single events ("probes": known event_id, a workspace of their own) are sent at

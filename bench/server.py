@@ -2,8 +2,9 @@
 
 - If `app.graphql.app` cannot be imported yet (a colleague is writing it), it is replaced by a
   stub that answers 404 under /graphql, and a note is printed on stderr.
-- A visibility watcher: a thread that, every 100 ms, asks the server's own `runtime.store`
-  (the process owns the embedded ClickHouse folder, so nobody else can read it while it runs)
+- A visibility watcher (in the engine process of a split serve, which this module starts
+  too): a thread that, every 100 ms, asks the server's own `runtime.store` (the process owns
+  the embedded ClickHouse folder, so nobody else can read it while it runs)
   for the row count of `events` and the event_ids stored in the probe workspace
   (BENCH_PROBE_WORKSPACE). It notes the wall-clock time at which each probe was first seen and
   when the count last changed. `GET /_bench/visible` returns that; the benchmark reads it once
@@ -111,6 +112,15 @@ def main() -> None:
         return asgi
 
     app.server.create_app = create_app_with_probe  # the CLI imports it at call time
+
+    # A split serve (2+ cores) answers /_bench/visible from its engine process (the front
+    # proxies it there): start the engine through this module too, so it has the route.
+    import app.front.engine
+
+    def bench_engine_command(self: app.front.engine.EngineProcess) -> list[str]:
+        return [sys.executable, "-m", "bench.server", "--engine-socket", str(self.socket_path)]
+
+    app.front.engine.EngineProcess.command = property(bench_engine_command)  # type: ignore[assignment,method-assign]
     from app.cli import main as cli_main
 
     sys.argv = ["saas-tracker", "serve", *sys.argv[1:]]

@@ -9,9 +9,9 @@ For each stored size, on a fresh embedded engine folder:
    functions (validation, pricing, `build_row`).
 
 The realistic mix, per 20 events: 12 completed calls, 1 failed call, 7 outputs (accepted,
-rejected, edited) naming a call by `ai_call_id`; timestamps spread over the last 30 days, and
-1 in 10 late (received up to 7 days after it happened); every `event_id` and `ai_call_id`
-unique; an output names a call of an earlier batch, of its own batch, or of the NEXT batch (it
+rejected, edited) naming a call by `ai_call_id`; each batch spans 30 days (timestamps spread
+over the last 30 days, as back-filled, retried and mobile traffic does; 1 in 10 within the
+last 7 days), all received now; every `event_id` and `ai_call_id` unique; an output names a call of an earlier batch, of its own batch, or of the NEXT batch (it
 arrives before its call, as with mobile clients and retries). The wall time of each kind of
 statement the writer sends is summed and shown per row.
 """
