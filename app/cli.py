@@ -6,6 +6,7 @@ import contextlib
 import json
 import shlex
 import signal
+import sys
 import threading
 from contextlib import AbstractContextManager
 from enum import StrEnum
@@ -419,6 +420,108 @@ def replay_dead_letters(
         queue.close()
         engine.dispose()
     _print_json({"replayed": replayed})
+
+
+class WorkspaceRole(StrEnum):
+    admin = "admin"
+    member = "member"
+
+
+def _password_from_stdin() -> str:
+    # One line: `printf '%s\n' "$PASSWORD" | saas-tracker admin create-user … --password-stdin`.
+    password = sys.stdin.readline().rstrip("\r\n")
+    if not password:
+        _fail("--password-stdin: standard input holds no password (one line expected).")
+    return password
+
+
+@admin.command("create-user")
+def create_user(
+    email: str,
+    workspace: Annotated[UUID, typer.Option("--workspace", help="The workspace's id.")],
+    role: Annotated[WorkspaceRole, typer.Option(help="The person's role in the workspace.")],
+    password_stdin: Annotated[
+        bool,
+        typer.Option(
+            "--password-stdin",
+            help="Read the password from standard input (one line) instead of printing a "
+            "single-use link that sets it.",
+        ),
+    ] = False,
+) -> None:
+    """Create a person in a workspace; prints {"user_id", "set_password_url"} (the URL, a
+    single-use expiring link to hand them, is null with --password-stdin)."""
+    from datetime import timedelta
+
+    from app.accounts import people
+    from app.accounts.models import Role
+    from app.accounts.passwords import passwords_for
+    from app.errors import SaasTrackerError
+    from app.served_address import served_url
+
+    settings = Settings()
+    password = _password_from_stdin() if password_stdin else None
+    try:
+        with _admin_session() as session:
+            user, link = people.create_user(
+                session,
+                email=email,
+                workspace_id=workspace,
+                role=Role(role.value),
+                actor="cli",
+                passwords=passwords_for(settings),
+                password=password,
+                link_ttl=timedelta(seconds=settings.invitation_ttl_s),
+            )
+    except SaasTrackerError as exc:
+        _fail(exc.message)
+    url = None if link is None else link.url(served_url(settings))
+    _print_json({"user_id": str(user.id), "set_password_url": url})
+
+
+@admin.command("reset-password")
+def reset_password(email: str) -> None:
+    """A single-use expiring link that sets the person's password and ends their sessions;
+    prints {"set_password_url", "expires_at"}."""
+    from datetime import timedelta
+
+    from app.accounts import people
+    from app.errors import SaasTrackerError
+    from app.served_address import served_url
+
+    settings = Settings()
+    try:
+        with _admin_session() as session:
+            link = people.create_password_reset(
+                session,
+                email=email,
+                actor="cli",
+                ttl=timedelta(seconds=settings.password_reset_ttl_s),
+            )
+    except SaasTrackerError as exc:
+        _fail(exc.message)
+    _print_json(
+        {
+            "set_password_url": link.url(served_url(settings)),
+            "expires_at": link.expires_at.isoformat(),
+        }
+    )
+
+
+@admin.command("reencrypt-secrets")
+def reencrypt_secrets() -> None:
+    """Seal every app secret with the newest key of SAAS_TRACKER_SECRET_KEY; prints
+    {"resealed"}. Rotation: put the new key first (every process), run this, then drop the
+    old key."""
+    from app.accounts import sealing
+
+    try:
+        keyring = sealing.configure(Settings())
+        with _admin_session() as session:
+            resealed = sealing.reseal_all(session, keyring)
+    except sealing.KeyringError as exc:
+        _fail(str(exc))
+    _print_json({"resealed": resealed})
 
 
 def main() -> None:

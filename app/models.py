@@ -2,7 +2,17 @@
 
 from sqlmodel import SQLModel
 
-from app.accounts.models import ApiToken, App, Superuser, Workspace
+from app.accounts.models import (
+    AccessLink,
+    ApiToken,
+    App,
+    LoginThrottle,
+    Membership,
+    Superuser,
+    User,
+    UserSession,
+    Workspace,
+)
 from app.audit import AuditEntry
 from app.cache_versions import CacheVersion
 from app.organizations.models import HealthModelConfig as HealthModelConfig
@@ -13,6 +23,7 @@ from app.workers.models import DeadLetter
 metadata = SQLModel.metadata
 
 __all__ = [
+    "AccessLink",
     "ApiToken",
     "App",
     "AuditEntry",
@@ -21,9 +32,13 @@ __all__ = [
     "CatalogPrice",
     "DeadLetter",
     "FxRate",
+    "LoginThrottle",
+    "Membership",
     "ModelAlias",
     "Plan",
     "Superuser",
+    "User",
+    "UserSession",
     "Workspace",
     "WorkspacePrice",
     "metadata",

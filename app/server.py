@@ -82,7 +82,7 @@ def create_app(
                 allow_origins=settings.cors_origin_list,
                 allow_credentials=True,
                 allow_methods=["GET", "POST"],
-                allow_headers=["authorization", "content-type", "x-csrf-token"],
+                allow_headers=["authorization", "content-type", "x-csrf-token", "x-workspace-id"],
                 max_age=600,
             )
             methods.append("OPTIONS")

@@ -7,7 +7,7 @@ from functools import cached_property
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -22,7 +22,12 @@ class Environment(StrEnum):
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="SAAS_TRACKER_", env_file=".env", extra="ignore", frozen=True
+        env_prefix="SAAS_TRACKER_",
+        env_file=".env",
+        extra="ignore",
+        frozen=True,
+        # A refused setting is named, its value never echoed: URLs carry passwords.
+        hide_input_in_errors=True,
     )
 
     env: Environment = Environment.development
@@ -32,6 +37,9 @@ class Settings(BaseSettings):
     # Origins (comma-separated, e.g. "http://localhost:5173") whose pages may call /graphql
     # with credentials: a SPA served from another origin. Empty: same origin only.
     cors_origins: str = ""
+    # Automatic persisted queries (app/graphql/persisted_queries.py): how many queries each
+    # process remembers by hash (least recently used out first); 0 turns them off.
+    persisted_queries_max_entries: int = Field(default=1000, ge=0)
     data_dir: Path = Path("./data")
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL; default: a SQLite file under data_dir."
@@ -73,6 +81,45 @@ class Settings(BaseSettings):
     write_failing_after_s: float = 10.0
     queue_stalled_after_s: float = 60.0
     data_min_free_mb: int = 256
+
+    # People and access (CONTRACT §6).
+    # Fernet keys sealing app secrets at rest, comma-separated, newest first: the newest seals,
+    # every one opens (rotation: prepend a new key, run `saas-tracker admin reencrypt-secrets`,
+    # then drop the old one). Unset outside production: a key generated into
+    # `data_dir/secret_key` on first use. Required in production.
+    secret_key: SecretStr | None = None
+    # Argon2id cost of password hashes (argon2-cffi's defaults, RFC 9106's low-memory profile);
+    # a hash of other parameters is upgraded at its next sign-in. Tests make them cheap.
+    password_hash_time_cost: int = 3
+    password_hash_memory_kib: int = 64 * 1024
+    password_hash_parallelism: int = 4
+    password_min_length: int = 10
+    session_ttl_s: int = 14 * 24 * 3600
+    invitation_ttl_s: int = 7 * 24 * 3600
+    password_reset_ttl_s: int = 24 * 3600
+    # Failed sign-ins, counted per e-mail address and per client address over a window: past
+    # `login_delay_after` failures each answer waits longer (doubling from `login_delay_s`, at
+    # most `login_delay_max_s`); past the `…_lockout_after` failures, sign-ins are refused for
+    # `login_lockout_s`, a correct password too.
+    login_window_s: int = 15 * 60
+    login_delay_after: int = 3
+    login_delay_s: float = 0.5
+    login_delay_max_s: float = 4.0
+    login_account_lockout_after: int = 10
+    login_address_lockout_after: int = 50
+    login_lockout_s: int = 15 * 60
+
+    @model_validator(mode="after")
+    def _production_needs_a_secret_key(self) -> Settings:
+        # A key generated into the data folder would seal secrets with a key that lives next to
+        # the database it protects, and differ between the hosts of a deployment.
+        if self.env == Environment.production and self.secret_key is None:
+            raise ValueError(
+                "SAAS_TRACKER_SECRET_KEY is required in production (it seals app secrets at "
+                "rest). Generate one with: python -c 'from cryptography.fernet import Fernet; "
+                "print(Fernet.generate_key().decode())'"
+            )
+        return self
 
     @property
     def cors_origin_list(self) -> list[str]:

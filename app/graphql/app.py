@@ -5,6 +5,11 @@ tokens, depth and aliases (the schema's extensions, `app.graphql.schema`), then 
 what it asks for (`app.graphql.cost`), then each ClickHouse statement's time and memory
 (`app.graphql.context.STATEMENT_LIMITS`). What bounds the analytics work running at once: a few
 analytics threads for all requests, a few analytics requests per token (`app.graphql.throttle`).
+
+The HTTP side follows the GraphQL-over-HTTP specification (media types, status codes, request
+parameters and batches: `app.graphql.over_http`) and Apollo's automatic persisted queries
+(`app.graphql.persisted_queries`). A batch's operations share the request's context (one
+caller, one analytics slot of the throttle) and its cost budget.
 """
 
 from __future__ import annotations
@@ -16,14 +21,31 @@ from collections.abc import Awaitable
 from typing import Any, TypeVar
 
 import anyio
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from graphql import GraphQLError
+from starlette.datastructures import Headers
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.http.base import BaseRequestProtocol
+from strawberry.http.parse_content_type import parse_content_type
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.types import ExecutionResult, SubscriptionExecutionResult
 
+from app.accounts import sealing
 from app.errors import BadUserInput
+from app.graphql import over_http, persisted_queries
 from app.graphql.context import Context
+from app.graphql.cost import LEDGER_KEY, CostLedger
+from app.graphql.over_http import APPLICATION_JSON, GRAPHQL_RESPONSE_JSON, RequestRefused
+from app.graphql.persisted_queries import (
+    PersistedQueries,
+    PersistedQueryNotFound,
+    PersistedQueryNotSupported,
+)
 from app.graphql.schema import make_schema
 from app.graphql.throttle import PrincipalGate
 from app.settings import Environment, Settings
@@ -32,6 +54,8 @@ T = TypeVar("T")
 
 # Where the request's context waits to be closed once the response is sent.
 _CONTEXT_KEY = "saas_tracker.graphql_context"
+# Where the request's negotiated response media type is kept (`over_http.negotiate`).
+_MEDIA_TYPE_KEY = "saas_tracker.graphql_media_type"
 # Worker threads GraphQL may use at once, of anyio's default 40 that ingest shares: slow
 # analytics queries then queue up here instead of delaying every ingest request's enqueue.
 GRAPHQL_THREADS = 16
@@ -78,31 +102,15 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
-class BodyRefused(Exception):
-    """A request body refused before GraphQL sees it, answered as a GraphQL error."""
-
-    def __init__(self, status_code: int, message: str, **extensions: Any) -> None:
-        super().__init__(message)
-        self.status_code = status_code
-        self.message = message
-        self.extensions = extensions
-
-    def response(self) -> Response:
-        error = {
-            "message": self.message,
-            "extensions": {
-                "code": BadUserInput.code,
-                "status": BadUserInput.status,
-                **self.extensions,
-            },
-        }
-        return JSONResponse({"data": None, "errors": [error]}, status_code=self.status_code)
-
-
-def _too_large() -> BodyRefused:
-    return BodyRefused(
+def _too_large() -> RequestRefused:
+    return RequestRefused(
         413, f"The request body exceeds {MAX_BODY_BYTES} bytes.", maxBytes=MAX_BODY_BYTES
     )
+
+
+def _media_type(request: Request) -> str:
+    media_type = request.scope.get(_MEDIA_TYPE_KEY)
+    return media_type if isinstance(media_type, str) else APPLICATION_JSON
 
 
 class _ExecutionLoop:
@@ -144,6 +152,12 @@ class GraphQLApp(GraphQL[Context, None]):
     _analytics_limiter: anyio.CapacityLimiter | None = None
     _gate: PrincipalGate | None = None
 
+    def __init__(
+        self, *args: Any, persisted: PersistedQueries | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.persisted = persisted if persisted is not None else PersistedQueries(0)
+
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
@@ -159,7 +173,7 @@ class GraphQLApp(GraphQL[Context, None]):
         return context
 
     def decode_json(self, data: str | bytes) -> object:
-        """The request body (or a GET's `variables`) as JSON, or `BodyRefused`.
+        """The request body (or a GET's `variables`) as JSON, or `RequestRefused`.
 
         IMPORTANT: the json module parses nesting by recursion, so a body nested about 1,000
         levels deep raises RecursionError: it is the client's fault, not a server error.
@@ -167,9 +181,9 @@ class GraphQLApp(GraphQL[Context, None]):
         try:
             return json.loads(data)
         except RecursionError:
-            raise BodyRefused(400, "The request's JSON is nested too deeply.") from None
+            raise RequestRefused(400, "The request's JSON is nested too deeply.") from None
         except ValueError:  # JSONDecodeError, and UnicodeDecodeError of undecodable bytes
-            raise BodyRefused(400, "The request's JSON is not valid.") from None
+            raise RequestRefused(400, "The request's JSON is not valid.") from None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve the request on the execution loop; the server's `receive` and `send` run on
@@ -190,29 +204,206 @@ class GraphQLApp(GraphQL[Context, None]):
             self._limiter = anyio.CapacityLimiter(GRAPHQL_THREADS)
             self._analytics_limiter = anyio.CapacityLimiter(ANALYTICS_THREADS)
             self._gate = PrincipalGate()
-        if scope["type"] == "http" and scope["method"] == "POST":
-            body = await _read_body(receive, MAX_BODY_BYTES)
-            if body is None:
-                await _too_large().response()(scope, receive, send)
-                return
-            receive = _replay(body, receive)
         try:
-            await super().__call__(scope, receive, send)
-        except BodyRefused as refused:
-            # Raised while the body is parsed, before anything of the response is sent.
-            await refused.response()(scope, receive, send)
+            if scope["type"] == "http":
+                response = await self._respond(scope, receive)
+                await response(scope, receive, send)
+            else:
+                await super().__call__(scope, receive, send)
         finally:
             context: Context | None = scope.pop(_CONTEXT_KEY, None)
             if context is not None:
                 await context.close()
 
+    # --- GraphQL over HTTP (app.graphql.over_http) -----------------------------------------
+
+    async def _respond(self, scope: Scope, receive: Receive) -> Response:
+        """The response to an HTTP request, in the media type its `Accept` header prefers; a
+        request refused before any operation ran is answered with a GraphQL error."""
+        media_type = over_http.negotiate(Headers(scope=scope).get("accept"))
+        scope[_MEDIA_TYPE_KEY] = media_type
+        # One budget for every operation of the request (a batch's): app/graphql/cost.py.
+        scope[LEDGER_KEY] = CostLedger()
+        try:
+            if scope["method"] == "POST":
+                body = await _read_body(receive, MAX_BODY_BYTES)
+                if body is None:
+                    raise _too_large()
+                receive = _replay(body, receive)
+            try:
+                return await self.run(Request(scope, receive))
+            except HTTPException as refused:  # strawberry's own (a method it does not serve)
+                raise RequestRefused(refused.status_code, refused.reason) from None
+        except RequestRefused as refused:
+            return refused.response(media_type)
+
+    async def get_sub_response(self, request: Request | WebSocket) -> Response:
+        sub_response = await super().get_sub_response(request)
+        # Read back by `create_response`, which is not handed the request.
+        sub_response.media_type = _media_type(request) if isinstance(request, Request) else None
+        return sub_response
+
+    def create_response(
+        self,
+        response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
+        sub_response: Response,
+    ) -> Response:
+        response = super().create_response(response_data, sub_response)
+        response.headers["content-type"] = over_http.content_type(
+            sub_response.media_type or APPLICATION_JSON
+        )
+        response.headers.add_vary_header("Accept")
+        return response
+
+    def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
+        # Without an IDE (outside development) a GET without `query` is a request without
+        # one; a GET with only a persisted query's hash has no `query` either.
+        return (
+            self.graphql_ide is not None
+            and super().should_render_graphql_ide(request)
+            and request.query_params.get("extensions") is None
+        )
+
+    async def parse_http_body(
+        self, request: AsyncHTTPRequestAdapter
+    ) -> GraphQLRequestData | list[GraphQLRequestData]:
+        """The operation (or a batch's operations) of the request, its parameters checked."""
+        if request.method == "GET":
+            return over_http.get_operation(self.parse_query_params(request.query_params))
+        media_type, _ = parse_content_type(request.content_type or "")
+        if media_type.lower() != APPLICATION_JSON:
+            raise RequestRefused(
+                415, "Send GraphQL requests as JSON, with 'Content-Type: application/json'."
+            )
+        return over_http.operations(self.parse_json(await request.get_body()))
+
+    async def execute_operation(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        request_data: GraphQLRequestData | list[GraphQLRequestData],
+        context: Context,
+        root_value: None,
+        sub_response: Response,
+    ) -> ExecutionResult | list[ExecutionResult] | SubscriptionExecutionResult:
+        if isinstance(request_data, list):
+            # Side by side, as strawberry runs a batch: each operation reaches its cost check
+            # (before its first await) in the batch's order.
+            return list(
+                await asyncio.gather(
+                    *(
+                        self._execute(request, request_adapter, data, context, sub_response)
+                        for data in request_data
+                    )
+                )
+            )
+        result = await self._execute(
+            request, request_adapter, request_data, context, sub_response, batched=False
+        )
+        if (
+            _media_type(request) == GRAPHQL_RESPONSE_JSON
+            and over_http.is_request_error(result)
+            and not persisted_queries.is_miss(result)
+        ):
+            sub_response.status_code = 400
+        return result
+
+    async def _execute(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        request_data: GraphQLRequestData,
+        context: Context,
+        sub_response: Response,
+        *,
+        batched: bool = True,
+    ) -> ExecutionResult:
+        """One operation, its persisted query looked up; a refusal of it raises (the whole
+        request is refused) unless it is one of a batch (its result is the refusal)."""
+        try:
+            try:
+                lookup = self.persisted.lookup(request_data)
+            except (PersistedQueryNotFound, PersistedQueryNotSupported) as error:
+                return persisted_queries.miss(error)
+            if lookup.request.query is None:
+                raise RequestRefused(
+                    400, "The request has no `query`: send the GraphQL document to execute."
+                )
+            result = await self._execute_single(
+                request, request_adapter, lookup.request, context, sub_response
+            )
+        except RequestRefused as refused:
+            if not batched:
+                raise
+            return refused.result()
+        if lookup.register is not None and not over_http.is_request_error(result):
+            assert lookup.request.query is not None
+            self.persisted.remember(lookup.register, lookup.request.query)
+        return result
+
+    async def _execute_single(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        request_data: GraphQLRequestData,
+        context: Context,
+        sub_response: Response,
+    ) -> ExecutionResult:
+        """strawberry's execution, with its refusals as the specification has them."""
+        try:
+            return await self.execute_single(
+                request=request,
+                request_adapter=request_adapter,
+                sub_response=sub_response,
+                context=context,
+                root_value=None,
+                request_data=request_data,
+            )
+        except HTTPException as refused:
+            cause = refused.__cause__
+            if isinstance(cause, InvalidOperationTypeError) and request_adapter.method == "GET":
+                raise RequestRefused(
+                    405,
+                    "Mutations are not allowed with GET: send them with POST.",
+                    headers={"allow": "POST"},
+                ) from None
+            if isinstance(cause, CannotGetOperationTypeError):
+                # A request error like a validation error: 200 with application/json.
+                return ExecutionResult(
+                    data=None,
+                    errors=[
+                        GraphQLError(
+                            cause.as_http_error_reason(),
+                            extensions={
+                                "code": BadUserInput.code,
+                                "status": BadUserInput.status,
+                            },
+                        )
+                    ],
+                )
+            raise RequestRefused(refused.status_code, refused.reason) from None
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        processed = await super().process_result(request, result)
+        if _media_type(request) == GRAPHQL_RESPONSE_JSON and over_http.is_request_error(result):
+            # Nothing executed: no `data` entry (application/json keeps `"data": null`).
+            processed.pop("data", None)
+        return processed
+
 
 def make_graphql_app(settings: Settings) -> GraphQLApp:
-    """GraphiQL only in development; introspection and field suggestions off in production."""
+    """GraphiQL only in development; introspection and field suggestions off in production.
+
+    The process seals and opens app secrets with the keys of these settings (a missing or
+    malformed key fails here, at start, not at the first request that needs it)."""
+    sealing.configure(settings)
     production = settings.env == Environment.production
     return GraphQLApp(
         make_schema(production=production),
         graphql_ide="graphiql" if settings.env == Environment.development else None,
         # No subscriptions: refuse WebSocket upgrades rather than keep idle connections.
         subscription_protocols=(),
+        persisted=PersistedQueries(settings.persisted_queries_max_entries),
     )

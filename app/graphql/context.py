@@ -1,5 +1,11 @@
 """The per-request GraphQL context: who is calling, one DB session, and blocking work off the loop.
 
+Who is calling: an `Authorization: Bearer` token (an API key or a session token), else the
+session cookie `st_session` a browser got from `login`. A cookie-authenticated mutation must
+also send the header `x-csrf-token` with the value of the cookie `st_csrf` (`FORBIDDEN`
+otherwise); a bearer token needs none (a browser never adds one by itself). The header
+`x-workspace-id` names the workspace a person's request works on (default: their first).
+
 IMPORTANT: the ingest endpoint shares this event loop, so a resolver must never block it.
 Every SQL statement runs through `Context.read`/`Context.write`, and every ClickHouse query
 through `Context.analytics`, each in a worker thread (`anyio.to_thread`). Analytics threads
@@ -10,8 +16,11 @@ holds the GIL that the event loop needs too.
 
 from __future__ import annotations
 
+import hmac
+import math
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import partial
 from typing import Any, TypeVar
 from uuid import UUID
@@ -25,9 +34,10 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket
 
 from app.accounts.models import Role
-from app.accounts.service import Principal, authenticate
+from app.accounts.service import Principal, authenticate, hash_token
 from app.analytics.store import AnalyticsStore, QuerySettings, query_settings
-from app.errors import Forbidden, Unauthenticated
+from app.db import utcnow
+from app.errors import BadUserInput, Forbidden, Unauthenticated
 from app.graphql.throttle import PrincipalGate
 from app.runtime import Runtime
 from app.settings import Settings
@@ -35,6 +45,11 @@ from app.settings import Settings
 T = TypeVar("T")
 
 _BEARER = "bearer"
+SESSION_COOKIE = "st_session"
+CSRF_COOKIE = "st_csrf"
+CSRF_HEADER = "x-csrf-token"
+WORKSPACE_HEADER = "x-workspace-id"
+NOT_SIGNED_IN = "Sign in, or send 'Authorization: Bearer <token>'."
 _ANALYTICS_SLOT = "analytics_slot"
 
 # What one dashboard statement may take of ClickHouse (settings of every SELECT of
@@ -55,6 +70,30 @@ def bearer_token(request: Request | WebSocket) -> str | None:
     if scheme.lower() != _BEARER or not token.strip():
         return None
     return token.strip()
+
+
+def credential(request: Request | WebSocket) -> tuple[str | None, bool]:
+    """The caller's token and whether it came from the session cookie (the bearer token wins
+    when both are sent)."""
+    token = bearer_token(request)
+    if token is not None:
+        return token, False
+    cookie = request.cookies.get(SESSION_COOKIE)
+    return (cookie, True) if cookie else (None, False)
+
+
+def requested_workspace(request: Request | WebSocket) -> UUID | None:
+    """The workspace the x-workspace-id header names (None without the header)."""
+    value = request.headers.get(WORKSPACE_HEADER)
+    if value is None or not value.strip():
+        return None
+    try:
+        return UUID(value.strip())
+    except ValueError:
+        raise BadUserInput(
+            f"The header {WORKSPACE_HEADER} must be a workspace id (a UUID).",
+            field=WORKSPACE_HEADER,
+        ) from None
 
 
 @dataclass
@@ -96,15 +135,100 @@ class Context:
 
     async def principal(self) -> Principal:
         """The caller, authenticated on first use (raises `Unauthenticated`)."""
+        token, _ = credential(self.request)
+        if token is None:
+            raise Unauthenticated(NOT_SIGNED_IN)
+        workspace_id = requested_workspace(self.request)
+        return await self.once(
+            "principal",
+            lambda: self.read(partial(authenticate, token=token, workspace_id=workspace_id)),
+        )
+
+    async def authorize_mutation(self) -> Principal:
+        """The caller of a mutation: `Forbidden` for an API key of scope READ and for a
+        cookie-authenticated request without the CSRF header (the permission classes call
+        this for every mutation field)."""
+        principal = await self.principal()
+        if principal.read_only:
+            raise Forbidden("This API key has the READ scope: it may not change anything.")
+        _, via_cookie = credential(self.request)
+        if via_cookie and not self._csrf_ok(principal):
+            raise Forbidden(
+                f"Send the header '{CSRF_HEADER}' with the value of the cookie '{CSRF_COOKIE}'."
+            )
+        return principal
+
+    def _csrf_ok(self, principal: Principal) -> bool:
+        header = self.request.headers.get(CSRF_HEADER, "")
+        cookie = self.request.cookies.get(CSRF_COOKIE, "")
+        return (
+            bool(header)
+            and principal.csrf_hash is not None
+            and hmac.compare_digest(header.encode(), cookie.encode())
+            and hmac.compare_digest(hash_token(header), principal.csrf_hash)
+        )
+
+    async def refuse_read_only_key(self) -> None:
+        """For the public mutations (sign-in, links): a READ key may call no mutation at all;
+        any other credential, valid or not, is not looked at."""
         token = bearer_token(self.request)
         if token is None:
-            raise Unauthenticated("Send 'Authorization: Bearer <token>'.")
-        return await self.once("principal", lambda: self.read(partial(authenticate, token=token)))
+            return
+        try:
+            principal = await self.principal()
+        except (Unauthenticated, Forbidden, BadUserInput):
+            return
+        if principal.read_only:
+            raise Forbidden("This API key has the READ scope: it may not change anything.")
+
+    async def session_principal(self) -> Principal:
+        """The caller if it is a signed-in person; `Forbidden` for API keys."""
+        principal = await self.principal()
+        if not principal.is_session:
+            raise Forbidden("Only a signed-in person may do this; API keys may not.")
+        return principal
+
+    def client_address(self) -> str:
+        client = self.request.client
+        return client.host if client is not None else "unknown"
+
+    def set_session_cookies(self, *, token: str, csrf_token: str, expires_at: datetime) -> None:
+        """`st_session` (HttpOnly) and `st_csrf` (readable by the page's script), both
+        `Secure` (browsers accept Secure cookies from http://localhost too) and
+        `SameSite=Lax`."""
+        response = self.response
+        if not isinstance(response, Response):
+            return
+        max_age = max(0, math.ceil((expires_at - utcnow()).total_seconds()))
+        for name, value, httponly in (
+            (SESSION_COOKIE, token, True),
+            (CSRF_COOKIE, csrf_token, False),
+        ):
+            response.set_cookie(
+                name,
+                value,
+                max_age=max_age,
+                path="/",
+                secure=True,
+                httponly=httponly,
+                samesite="lax",
+            )
+
+    def clear_session_cookies(self) -> None:
+        response = self.response
+        if not isinstance(response, Response):
+            return
+        for name, httponly in ((SESSION_COOKIE, True), (CSRF_COOKIE, False)):
+            response.delete_cookie(name, path="/", secure=True, httponly=httponly, samesite="lax")
 
     async def workspace_principal(self, *, admin: bool = False) -> tuple[Principal, UUID]:
         """The caller and its workspace; `Forbidden` for operators (they have no workspace) and,
         with `admin`, for members."""
         principal = await self.principal()
+        if principal.workspace_id is None and principal.is_session:
+            raise Forbidden(
+                "Your account belongs to no workspace any more: ask an admin to invite you."
+            )
         if principal.workspace_id is None:
             raise Forbidden(
                 "This operation works on a workspace's data: use a workspace token "
@@ -194,8 +318,8 @@ class Context:
         if self.gate is None:
             return
         principal = await self.principal()
-        await self.gate.acquire(principal.token_id)
-        self._slot = principal.token_id
+        await self.gate.acquire(principal.throttle_key)
+        self._slot = principal.throttle_key
 
     async def close(self) -> None:
         """Release the session's connection and the analytics slot (called once the response

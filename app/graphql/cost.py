@@ -12,9 +12,13 @@ sub-fields — from its arguments, variables included:
 
 Aliases add up, so the cost grows with range, granularity, split, rows and aliases. Above
 `QUERY_BUDGET` the request is refused whole with `QUERY_TOO_COSTLY` (extensions `cost` and
-`budget`) before any SQL runs. The reckoning is an upper bound: the range is taken before
-the workspace's retention shortens it, and a split counts `top` keys whether or not the data
-has that many.
+`budget`) before any SQL runs. The budget is one HTTP request's, however many operations it
+holds: the operations of a batch draw on one `CostLedger` in their order, and one that would
+take the batch's sum above the budget is refused (extensions `cost`, `budget` and
+`batchCost`), so batching cannot multiply what one request may cost.
+
+The reckoning is an upper bound: the range is taken before the workspace's retention shortens
+it, and a split counts `top` keys whether or not the data has that many.
 """
 
 from __future__ import annotations
@@ -44,12 +48,16 @@ from strawberry.extensions import SchemaExtension
 from app.analytics import ai_cost, time_split
 from app.analytics.ai_figures import EDIT_RATIO_BUCKETS
 from app.errors import BadUserInput, QueryTooCostly
+from app.graphql.context import Context
 from app.graphql.ranges import resolve_range
 
 # Result objects one request may ask for. A dashboard page asks for a few thousand (30 days
 # by day split ten ways, with latency and edit ratios: ≈ 4,300; a week by hour: ≈ 24,000);
 # the request that stalled the server asked for ≈ 22 million.
 QUERY_BUDGET = 100_000
+
+# Where the HTTP view keeps each request's `CostLedger` (its ASGI scope).
+LEDGER_KEY = "saas_tracker.cost_ledger"
 
 # Sub-fields whose item count the reckoning knows, by (type, field) of the schema.
 _SERIES = ("AiCostReport", "series")
@@ -166,9 +174,51 @@ def request_cost(
     return walk.selection_cost(root, operation.selection_set, _Scope())
 
 
+@dataclass
+class CostLedger:
+    """The cost admitted so far for the operations of one HTTP request (one, or a batch's)."""
+
+    budget: int = QUERY_BUDGET
+    spent: int = 0
+
+    def admit(self, cost: int) -> QueryTooCostly | None:
+        """Charge `cost`, or the refusal when it does not fit in what is left (then nothing is
+        charged)."""
+        if self.spent + cost <= self.budget:
+            self.spent += cost
+            return None
+        if self.spent == 0 or cost > self.budget:
+            return QueryTooCostly(
+                f"This request would cost {cost} (result objects) and the budget of one "
+                f"request is {self.budget}: ask for a shorter range, a coarser "
+                "granularity, fewer split keys or rows, or fewer aliases.",
+                cost=cost,
+                budget=self.budget,
+            )
+        return QueryTooCostly(
+            f"This operation would cost {cost} (result objects) and the operations of the "
+            f"batch before it {self.spent}: together they exceed the budget of one request, "
+            f"{self.budget}. Send it in a request of its own, or ask for less.",
+            cost=cost,
+            budget=self.budget,
+            batchCost=self.spent + cost,
+        )
+
+
+def request_ledger(context: object) -> CostLedger:
+    """The ledger of the HTTP request `context` serves; a ledger of its own otherwise (an
+    operation executed outside the HTTP view)."""
+    if isinstance(context, Context):
+        ledger = context.request.scope.get(LEDGER_KEY)
+        if isinstance(ledger, CostLedger):
+            return ledger
+    return CostLedger()
+
+
 class CostBudget(SchemaExtension):
-    """Refuses a request whose cost exceeds `QUERY_BUDGET`, after validation (the document is
-    then known to be valid) and before execution."""
+    """Refuses an operation whose cost exceeds what is left of its request's budget
+    (`QUERY_BUDGET`), after validation (the document is then known to be valid) and before
+    execution."""
 
     def on_execute(self) -> Iterator[None]:
         context = self.execution_context
@@ -179,14 +229,8 @@ class CostBudget(SchemaExtension):
                 context.operation_name,
                 context.variables,
             )
-            if cost is not None and cost > QUERY_BUDGET:
-                refused = QueryTooCostly(
-                    f"This request would cost {cost} (result objects) and the budget of one "
-                    f"request is {QUERY_BUDGET}: ask for a shorter range, a coarser "
-                    "granularity, fewer split keys or rows, or fewer aliases.",
-                    cost=cost,
-                    budget=QUERY_BUDGET,
-                )
+            refused = None if cost is None else request_ledger(context.context).admit(cost)
+            if refused is not None:
                 # A result set before execution makes strawberry skip it.
                 context.result = ExecutionResult(
                     data=None, errors=[GraphQLError(refused.message, original_error=refused)]

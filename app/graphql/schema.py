@@ -26,6 +26,8 @@ from strawberry.utils.logging import StrawberryLogger
 from app.graphql.admin.mutations import AdminMutation
 from app.graphql.admin.queries import AdminQuery
 from app.graphql.ai_cost.queries import AiCostQuery
+from app.graphql.api_keys.mutations import ApiKeysMutation
+from app.graphql.api_keys.queries import ApiKeysQuery
 from app.graphql.apps.mutations import AppsMutation
 from app.graphql.apps.queries import AppsQuery
 from app.graphql.cost import CostBudget
@@ -33,6 +35,8 @@ from app.graphql.errors import TranslateErrors, is_expected
 from app.graphql.events.queries import EventsQuery
 from app.graphql.organizations.mutations import OrganizationsMutation
 from app.graphql.organizations.queries import OrganizationsQuery
+from app.graphql.people.mutations import PeopleMutation
+from app.graphql.people.queries import PeopleQuery
 from app.graphql.plans.mutations import PlansMutation
 from app.graphql.plans.queries import PlansQuery
 from app.graphql.pricing.mutations import PricingMutation
@@ -60,12 +64,22 @@ class Query(
     AdminQuery,
     OrganizationsQuery,
     PlansQuery,
+    PeopleQuery,
+    ApiKeysQuery,
 ):
     pass
 
 
 @strawberry.type(description="Changes: refused with FORBIDDEN unless the token's role allows them.")
-class Mutation(AppsMutation, PricingMutation, AdminMutation, OrganizationsMutation, PlansMutation):
+class Mutation(
+    AppsMutation,
+    PricingMutation,
+    AdminMutation,
+    OrganizationsMutation,
+    PlansMutation,
+    PeopleMutation,
+    ApiKeysMutation,
+):
     pass
 
 

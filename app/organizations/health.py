@@ -43,6 +43,12 @@ class HealthSignal(StrEnum):
     error_rate = "error_rate"
     cost_per_user = "cost_per_user"
 
+    @property
+    def api_name(self) -> str:
+        """The signal as the GraphQL enum `HealthSignal` spells it (ACTIVITY_TREND): the only
+        spelling messages to API clients use."""
+        return self.value.upper()
+
 
 @dataclass(frozen=True)
 class SignalDefinition:
@@ -187,7 +193,7 @@ def validate_model(settings: Sequence[SignalSetting]) -> HealthModel:
         where = f"signals[{index}]"
         if setting.signal in seen:
             raise BadUserInput(
-                f"The signal '{setting.signal.value}' appears twice.", field=f"{where}.signal"
+                f"The signal '{setting.signal.api_name}' appears twice.", field=f"{where}.signal"
             )
         seen.add(setting.signal)
         if not math.isfinite(setting.weight) or not 0 <= setting.weight <= MAX_WEIGHT:
@@ -199,7 +205,7 @@ def validate_model(settings: Sequence[SignalSetting]) -> HealthModel:
         for name, value in (("good", setting.good), ("bad", setting.bad)):
             if not math.isfinite(value) or not 0 <= value <= upper:
                 raise BadUserInput(
-                    f"'{name}' of '{setting.signal.value}' must be between 0 and {upper:g}.",
+                    f"'{name}' of '{setting.signal.api_name}' must be between 0 and {upper:g}.",
                     field=f"{where}.{name}",
                 )
         ordered = (
@@ -210,7 +216,7 @@ def validate_model(settings: Sequence[SignalSetting]) -> HealthModel:
         if not ordered:
             relation = "below" if definition.higher_is_better else "above"
             raise BadUserInput(
-                f"For '{setting.signal.value}' (higher is "
+                f"For '{setting.signal.api_name}' (higher is "
                 f"{'better' if definition.higher_is_better else 'worse'}) 'bad' must be "
                 f"{relation} 'good'.",
                 field=f"{where}.bad",

@@ -26,6 +26,9 @@ from app.pricing.resolver import EUR, LOCAL_PREFIX
 # Sanity bounds: prices are EUR per 1M tokens, stored as exact text of bounded length.
 _MAX_PRICE = Decimal(1_000_000)
 _MAX_DECIMALS = 12
+# `BadUserInput.field` names the argument as the GraphQL API spells it (CONTRACT §7): every
+# operation that takes a model key calls it `canonicalModelKey`.
+CANONICAL_KEY_ARGUMENT = "canonicalModelKey"
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,21 +120,21 @@ def _text(name: str, value: str, max_length: int) -> str:
 
 def _priceable_key(session: Session, canonical_key: str) -> str:
     """A key prices can apply to: a catalog key, or a `local:` model string."""
-    _text("canonical_key", canonical_key, 200)
+    _text(CANONICAL_KEY_ARGUMENT, canonical_key, 200)
     if canonical_key.startswith(LOCAL_PREFIX):
         return canonical_key
     if session.get(CatalogModel, canonical_key) is not None:
         return canonical_key
     raise BadUserInput(
         f"Unknown model key '{canonical_key}': use a catalog key or a 'local:' model.",
-        field="canonical_key",
+        field=CANONICAL_KEY_ARGUMENT,
     )
 
 
 def _catalog_key(session: Session, canonical_key: str) -> CatalogModel:
     model = session.get(CatalogModel, canonical_key)
     if model is None:
-        raise BadUserInput(f"Unknown catalog key '{canonical_key}'.", field="canonical_key")
+        raise BadUserInput(f"Unknown catalog key '{canonical_key}'.", field=CANONICAL_KEY_ARGUMENT)
     return model
 
 
@@ -163,11 +166,14 @@ def create_catalog_model(
     _text("provider", provider, 100)
     _text("model", model, 200)
     key = canonical_key or f"{provider}/{model}"
-    _text("canonical_key", key, 200)
+    _text(CANONICAL_KEY_ARGUMENT, key, 200)
     if key.startswith(LOCAL_PREFIX):
-        raise BadUserInput("'local:' models are priced per workspace, not in the catalog.")
+        raise BadUserInput(
+            "'local:' models are priced per workspace, not in the catalog.",
+            field=CANONICAL_KEY_ARGUMENT,
+        )
     if session.get(CatalogModel, key) is not None:
-        raise BadUserInput(f"The catalog already has '{key}'.", field="canonical_key")
+        raise BadUserInput(f"The catalog already has '{key}'.", field=CANONICAL_KEY_ARGUMENT)
     if _mapping_of(session, provider, model) is not None:
         raise BadUserInput(f"'{provider}' / '{model}' is already mapped.", field="model")
     row = CatalogModel(canonical_key=key, provider=provider, model=model)
@@ -198,11 +204,9 @@ def set_catalog_price(
     A row with the same valid-from is corrected in place; otherwise the history gains a row.
     """
     _catalog_key(session, canonical_key)
-    input_price = _required_price("input_per_million_eur", input_per_million_eur)
-    output_price = _required_price("output_per_million_eur", output_per_million_eur)
-    cached_price = _price(
-        "cached_input_per_million_eur", cached_input_per_million_eur, optional=True
-    )
+    input_price = _required_price("inputPerMillionEur", input_per_million_eur)
+    output_price = _required_price("outputPerMillionEur", output_per_million_eur)
+    cached_price = _price("cachedInputPerMillionEur", cached_input_per_million_eur, optional=True)
     valid_from = as_utc(valid_from)
 
     history = list(
@@ -299,11 +303,9 @@ def set_customer_price(
     that stored costs stay explainable)."""
     _workspace(session, workspace_id)
     _priceable_key(session, canonical_key)
-    input_price = _required_price("input_per_million_eur", input_per_million_eur)
-    output_price = _required_price("output_per_million_eur", output_per_million_eur)
-    cached_price = _price(
-        "cached_input_per_million_eur", cached_input_per_million_eur, optional=True
-    )
+    input_price = _required_price("inputPerMillionEur", input_per_million_eur)
+    output_price = _required_price("outputPerMillionEur", output_per_million_eur)
+    cached_price = _price("cachedInputPerMillionEur", cached_input_per_million_eur, optional=True)
 
     now = utcnow()
     history = session.exec(
@@ -346,7 +348,7 @@ def set_fx_rate(
     if code == EUR:
         raise BadUserInput("EUR is the reference currency: its rate is always 1.", field="currency")
     if not isinstance(rate_to_eur, Decimal) or not rate_to_eur.is_finite() or rate_to_eur <= 0:
-        raise BadUserInput("'rate_to_eur' must be a positive decimal number.", field="rate_to_eur")
+        raise BadUserInput("'rateToEur' must be a positive decimal number.", field="rateToEur")
     valid_from = as_utc(valid_from)
     history = session.exec(select(FxRate).where(FxRate.currency == code))
     row = next((r for r in history if as_utc(r.valid_from) == valid_from), None)

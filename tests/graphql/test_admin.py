@@ -47,8 +47,8 @@ def test_unmapped_models_are_listed_across_workspaces(api: Api, tenant: Tenant) 
             "provider": "acme-llm",
             "model": "mini-2026",
             "count": 3,
-            "firstSeen": "2026-11-02T00:00:00+00:00",
-            "lastSeen": "2026-11-02T00:10:00+00:00",
+            "firstSeen": "2026-11-02T00:00:00.000Z",
+            "lastSeen": "2026-11-02T00:10:00.000Z",
             "exampleApps": sorted([str(tenant.app_uuid), str(other.app_uuid)]),
         }
     ]

@@ -164,7 +164,7 @@ def test_a_catalog_key_already_known_is_bad_user_input(api: Api) -> None:
     assert error["extensions"] == {
         "code": "BAD_USER_INPUT",
         "status": 400,
-        "field": "canonical_key",
+        "field": "canonicalModelKey",
     }
 
 
@@ -180,7 +180,7 @@ def test_set_catalog_price_answers_the_price_and_audits_the_one_it_replaces(api:
     price = api.data(SET_PRICE, variables, token=operator)["setCatalogPrice"]
     assert price == {
         "canonicalModelKey": "openai/gpt-5.4-mini",
-        "validFrom": "2026-06-01T00:00:00+00:00",
+        "validFrom": "2026-06-01T00:00:00.000Z",
         "inputPerMillionEur": "0.5",
         "outputPerMillionEur": "3",
         "cachedInputPerMillionEur": "0.05",
@@ -206,9 +206,9 @@ def test_set_catalog_price_answers_the_price_and_audits_the_one_it_replaces(api:
 @pytest.mark.parametrize(
     ("change", "field"),
     [
-        ({"key": "acme-ai/unknown"}, "canonical_key"),
-        ({"input": "-1"}, "input_per_million_eur"),
-        ({"output": "1000000"}, "output_per_million_eur"),
+        ({"key": "acme-ai/unknown"}, "canonicalModelKey"),
+        ({"input": "-1"}, "inputPerMillionEur"),
+        ({"output": "1000000"}, "outputPerMillionEur"),
     ],
     ids=["unknown-key", "negative", "too-large"],
 )
@@ -233,7 +233,7 @@ def test_fx_rates_list_the_history_with_the_rate_in_force(api: Api) -> None:
     gbp = {"currency": "GBP", "validFrom": "2025-01-01T00:00:00Z", "rate": "1.15"}
     assert api.data(SET_FX, later, token=operator)["setFxRate"] == {
         "currency": "USD",
-        "validFrom": "2026-01-01T00:00:00+00:00",
+        "validFrom": "2026-01-01T00:00:00.000Z",
         "rateToEur": "0.9",
         "inForce": True,
     }
@@ -242,25 +242,25 @@ def test_fx_rates_list_the_history_with_the_rate_in_force(api: Api) -> None:
     assert api.data(FX_RATES, token=operator)["fxRates"] == [
         {
             "currency": "GBP",
-            "validFrom": "2025-01-01T00:00:00+00:00",
+            "validFrom": "2025-01-01T00:00:00.000Z",
             "rateToEur": "1.15",
             "inForce": True,
         },
         {
             "currency": "USD",
-            "validFrom": "2299-01-01T00:00:00+00:00",
+            "validFrom": "2299-01-01T00:00:00.000Z",
             "rateToEur": "0.5",
             "inForce": False,
         },
         {
             "currency": "USD",
-            "validFrom": "2026-01-01T00:00:00+00:00",
+            "validFrom": "2026-01-01T00:00:00.000Z",
             "rateToEur": "0.9",
             "inForce": True,
         },
         {
             "currency": "USD",
-            "validFrom": "2024-01-01T00:00:00+00:00",
+            "validFrom": "2024-01-01T00:00:00.000Z",
             "rateToEur": "0.86",
             "inForce": False,
         },

@@ -459,19 +459,19 @@ def test_the_series_has_every_bucket_of_the_range(api: Api, tenant: Tenant) -> N
     series = api.data(query, variables, token=tenant.admin_token)["aiCost"]["series"]
     assert series == [
         {
-            "start": "2026-11-02T00:00:00+00:00",
+            "start": "2026-11-02T00:00:00.000Z",
             "costEur": "0",
             "calls": 0,
             "callsWithUnknownCost": 0,
         },
         {
-            "start": "2026-11-02T01:00:00+00:00",
+            "start": "2026-11-02T01:00:00.000Z",
             "costEur": "0.01",
             "calls": 2,
             "callsWithUnknownCost": 1,
         },
         {
-            "start": "2026-11-02T02:00:00+00:00",
+            "start": "2026-11-02T02:00:00.000Z",
             "costEur": "0",
             "calls": 0,
             "callsWithUnknownCost": 0,

@@ -273,7 +273,7 @@ WORST_ALIAS = (
     "series(granularity: HOUR, by: FEATURE, top: 50) { start costEur "
     "latency { p50Ms } rows { " + FIGURES + " } } }"
 )
-TEN_WEEKS = {"from": "2026-09-01T00:00:00+00:00", "to": "2026-11-10T00:00:00+00:00"}
+TEN_WEEKS = {"from": "2026-09-01T00:00:00.000Z", "to": "2026-11-10T00:00:00.000Z"}
 
 
 def worst_request(aliases: int) -> str:
@@ -341,7 +341,7 @@ def test_fifteen_dashboard_pages_at_once_are_within_the_budget(api: Api, tenant:
     )
     fields = " ".join(page.replace("pN:", f"p{i}:") for i in range(15))
     query = f"query ($from: DateTime, $to: DateTime) {{ {fields} }}"
-    variables = {"from": "2026-10-01T00:00:00+00:00", "to": "2026-10-31T00:00:00+00:00"}
+    variables = {"from": "2026-10-01T00:00:00.000Z", "to": "2026-10-31T00:00:00.000Z"}
     data = api.data(query, variables, token=tenant.admin_token)
     assert len(data) == 15
     assert all(len(report["series"]) == 30 for report in data.values())

@@ -59,7 +59,7 @@ def test_a_refused_value_carries_the_field_in_its_extensions(api: Api, tenant: T
     assert error["extensions"] == {
         "code": "BAD_USER_INPUT",
         "status": 400,
-        "field": "input_per_million_eur",
+        "field": "inputPerMillionEur",
     }
 
 

@@ -183,8 +183,8 @@ def test_items_carry_received_at_and_app_uuid(api: Api, tenant: Tenant) -> None:
     assert api.data(query, token=tenant.admin_token)["events"] == [
         {
             "eventId": "late",
-            "timestamp": "2026-11-02T00:00:00+00:00",
-            "receivedAt": "2026-11-02T03:00:00.250000+00:00",
+            "timestamp": "2026-11-02T00:00:00.000Z",
+            "receivedAt": "2026-11-02T03:00:00.250Z",
             "appUuid": str(tenant.app_uuid),
             "environment": "production",
         }
@@ -266,10 +266,10 @@ def test_ingest_status_lists_what_was_received_by_received_time(api: Api, tenant
     variables = {"from": DAY.isoformat(), "to": (DAY + timedelta(days=1)).isoformat()}
     status = api.data(INGEST_STATUS, variables, token=tenant.admin_token)["ingestStatus"]
     assert status == {
-        "receivedFrom": "2026-11-02T00:00:00+00:00",
-        "receivedTo": "2026-11-03T00:00:00+00:00",
+        "receivedFrom": "2026-11-02T00:00:00.000Z",
+        "receivedTo": "2026-11-03T00:00:00.000Z",
         "eventsReceived": 3,
-        "lastReceivedAt": "2026-11-02T03:00:00+00:00",
+        "lastReceivedAt": "2026-11-02T03:00:00.000Z",
         "environments": ["production", "staging"],
         "eventNames": ["ai_call_completed", "signup"],
         "groups": [
@@ -278,18 +278,18 @@ def test_ingest_status_lists_what_was_received_by_received_time(api: Api, tenant
                 "environment": "staging",
                 "event": "ai_call_completed",
                 "count": 1,
-                "firstTimestamp": "1970-01-21T11:05:24+00:00",
-                "lastTimestamp": "1970-01-21T11:05:24+00:00",
-                "lastReceivedAt": "2026-11-02T03:00:00+00:00",
+                "firstTimestamp": "1970-01-21T11:05:24.000Z",
+                "lastTimestamp": "1970-01-21T11:05:24.000Z",
+                "lastReceivedAt": "2026-11-02T03:00:00.000Z",
             },
             {
                 "appUuid": str(tenant.app_uuid),
                 "environment": "production",
                 "event": "signup",
                 "count": 2,
-                "firstTimestamp": "2026-11-02T00:00:00+00:00",
-                "lastTimestamp": "2026-11-02T00:00:00+00:00",
-                "lastReceivedAt": "2026-11-02T02:00:00+00:00",
+                "firstTimestamp": "2026-11-02T00:00:00.000Z",
+                "lastTimestamp": "2026-11-02T00:00:00.000Z",
+                "lastReceivedAt": "2026-11-02T02:00:00.000Z",
             },
         ],
     }

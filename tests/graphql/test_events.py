@@ -49,7 +49,7 @@ def test_events_are_listed_newest_first_with_their_fields(api: Api, tenant: Tena
         {
             "eventId": "second",
             "event": "ai_call_completed",
-            "timestamp": "2026-11-02T00:00:01+00:00",
+            "timestamp": "2026-11-02T00:00:01.000Z",
             "appUuid": str(tenant.app_uuid),
             "customerOrgId": "acme-corp",
             "environment": "production",
@@ -63,7 +63,7 @@ def test_events_are_listed_newest_first_with_their_fields(api: Api, tenant: Tena
         {
             "eventId": "first",
             "event": "signup",
-            "timestamp": "2026-11-02T00:00:00+00:00",
+            "timestamp": "2026-11-02T00:00:00.000Z",
             "appUuid": str(tenant.app_uuid),
             "customerOrgId": None,
             "environment": "production",

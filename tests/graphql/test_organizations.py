@@ -64,7 +64,8 @@ def at(days: float, hours: float = 0) -> datetime:
 
 
 def iso(instant: datetime) -> str:
-    return instant.isoformat()
+    """The instant as the API writes a DateTime (RFC 3339, UTC, milliseconds)."""
+    return instant.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def crafted(tenant: Tenant) -> list[dict[str, Any]]:

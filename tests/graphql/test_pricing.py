@@ -82,5 +82,5 @@ def test_an_unknown_model_key_is_bad_user_input(api: Api, tenant: Tenant) -> Non
     assert error["extensions"] == {
         "code": "BAD_USER_INPUT",
         "status": 400,
-        "field": "canonical_key",
+        "field": "canonicalModelKey",
     }

@@ -103,7 +103,7 @@ def test_customer_price_for_a_local_model_is_accepted(session: Session, workspac
 def test_negative_customer_price_is_refused(session: Session, workspace_id: UUID) -> None:
     with pytest.raises(BadUserInput) as error:
         _set_customer(session, workspace_id, output_per_million_eur=Decimal("-1"))
-    assert error.value.details == {"field": "output_per_million_eur"}
+    assert error.value.details == {"field": "outputPerMillionEur"}
 
 
 def test_negative_cached_customer_price_is_refused(session: Session, workspace_id: UUID) -> None:

@@ -150,7 +150,7 @@ class AdminMutation:
         ],
         valid_from: Annotated[
             datetime,
-            strawberry.argument(description="In force from this instant on (UTC if no offset)."),
+            strawberry.argument(description="In force from this instant on."),
         ],
         input_per_million_eur: Annotated[
             Decimal, strawberry.argument(description="EUR per 1M input tokens.")
@@ -198,7 +198,7 @@ class AdminMutation:
         ],
         valid_from: Annotated[
             datetime,
-            strawberry.argument(description="In force from this instant on (UTC if no offset)."),
+            strawberry.argument(description="In force from this instant on."),
         ],
         rate_to_eur: Annotated[
             Decimal, strawberry.argument(description='EUR per one unit, e.g. "0.86"; > 0.')

@@ -15,12 +15,13 @@ from uuid import UUID
 
 from sqlmodel import Session, col, or_, select
 
-from app.accounts.models import ApiToken, Role, Superuser
+from app.accounts.models import ApiToken, Role, Superuser, User
 from app.audit import AuditEntry
 from app.db import as_utc, utcnow
 from app.pricing.models import FxRate
 
 _TOKEN_ACTOR = "token:"
+_USER_ACTOR = "user:"
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,26 +72,44 @@ class AuditPage:
     has_more: bool
 
 
-def _token_id(actor: str) -> UUID | None:
-    if not actor.startswith(_TOKEN_ACTOR):
+def _actor_id(actor: str, prefix: str) -> UUID | None:
+    if not actor.startswith(prefix):
         return None
     try:
-        return UUID(actor.removeprefix(_TOKEN_ACTOR))
+        return UUID(actor.removeprefix(prefix))
     except ValueError:
         return None
 
 
+def _token_id(actor: str) -> UUID | None:
+    return _actor_id(actor, _TOKEN_ACTOR)
+
+
+def _user_actors(session: Session, actors: set[str]) -> dict[str, Actor]:
+    """One query for every person among a page's actors (their e-mail; their role depends on
+    the workspace, so none)."""
+    by_user = {user_id: actor for actor in actors if (user_id := _actor_id(actor, _USER_ACTOR))}
+    if not by_user:
+        return {}
+    users = session.exec(select(User).where(col(User.id).in_(list(by_user))))
+    return {
+        by_user[user.id]: Actor(role=None, email=user.email, workspace_id=None) for user in users
+    }
+
+
 def _actors(session: Session, actors: set[str]) -> dict[str, Actor]:
-    """One query for every token actor of a page (an operator's token names its e-mail)."""
+    """One query for every token actor of a page (an operator's token names its e-mail), one
+    for every person."""
+    found = _user_actors(session, actors)
     by_token = {token_id: actor for actor in actors if (token_id := _token_id(actor))}
     if not by_token:
-        return {}
+        return found
     rows = session.exec(
         select(ApiToken, Superuser)
         .join(Superuser, col(ApiToken.superuser_id) == col(Superuser.id), isouter=True)
         .where(col(ApiToken.id).in_(list(by_token)))
     )
-    return {
+    return found | {
         by_token[token.id]: Actor(
             role=token.role,
             email=superuser.email if superuser is not None else None,

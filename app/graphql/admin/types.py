@@ -142,13 +142,19 @@ class AuditEntry:
     id: UUID = strawberry.field(description="The entry's id.")
     at: datetime = strawberry.field(description="When the change was made (UTC).")
     actor: str = strawberry.field(
-        description="Who made it: 'token:<token id>' for an API token, 'cli' for the CLI."
+        description=(
+            "Who made it: 'token:<token id>' for an API token, 'user:<user id>' for a signed-in "
+            "person, 'cli' for the CLI, 'anonymous' for a failed sign-in."
+        )
     )
     actor_role: str | None = strawberry.field(
         description="The token's role: superuser, admin or member; null for the CLI."
     )
     actor_email: str | None = strawberry.field(
-        description="The operator's e-mail for a superuser token; null otherwise."
+        description=(
+            "The operator's e-mail for a superuser token, the person's for a signed-in person; "
+            "null otherwise."
+        )
     )
     workspace_id: UUID | None = strawberry.field(
         description="The workspace changed; null for installation-wide changes (catalog, FX)."

@@ -9,22 +9,44 @@ import anyio.to_thread
 import strawberry
 
 from app.accounts.models import Workspace as WorkspaceRow
+from app.accounts.people import WorkspaceRole, user_workspaces
 from app.analytics import queries
 from app.db import utcnow
 from app.graphql.context import Info
 from app.plans.models import Plan as PlanRow
 
 
-@strawberry.enum(description="What a token may do.")
+@strawberry.enum(description="What a person or a token may do.")
 class Role(Enum):
-    MEMBER = strawberry.enum_value("member", description="Reads its workspace's data.")
+    MEMBER = strawberry.enum_value(
+        "member",
+        description="Reads its workspace's data; a person changes only their own session.",
+    )
     ADMIN = strawberry.enum_value(
-        "admin", description="Reads and changes its workspace (apps, prices)."
+        "admin", description="Reads and changes its workspace (apps, prices, members, keys)."
     )
     SUPERUSER = strawberry.enum_value(
         "superuser",
         description="An operator of the installation: catalog and unmapped models; no workspace.",
     )
+
+
+@strawberry.type(description="A person who signs in with an e-mail address and a password.")
+class User:
+    email: str = strawberry.field(description="Their e-mail address, in lower case.")
+
+
+@strawberry.type(description="A workspace the signed-in person belongs to, with their role there.")
+class UserWorkspace:
+    id: UUID = strawberry.field(
+        description="The workspace's id: send it as the x-workspace-id header to work on it."
+    )
+    name: str = strawberry.field(description="Its display name.")
+    role: Role = strawberry.field(description="The person's role there: ADMIN or MEMBER.")
+
+    @classmethod
+    def of(cls, row: WorkspaceRole) -> UserWorkspace:
+        return cls(id=row.id, name=row.name, role=Role(row.role.value))
 
 
 @strawberry.type(description="A customer account: its apps, events and settings are its own.")
@@ -78,15 +100,25 @@ class DeadLetters:
 
 @strawberry.type(
     description=(
-        "The caller: its role and, for a workspace token, the workspace with its plan, limits "
-        "(subscription overrides applied) and usage. An operator (superuser) token has a role "
-        "and no workspace: every workspace field is then null."
+        "The caller: its role and, for a workspace credential, the workspace with its plan, "
+        "limits (subscription overrides applied) and usage. An operator (superuser) token has "
+        "a role and no workspace: every workspace field is then null. A signed-in person works "
+        "on the workspace the header x-workspace-id names (default: the first they joined), "
+        "with their role there."
     )
 )
 class Viewer:
-    role: Role = strawberry.field(description="What the token may do.")
+    role: Role = strawberry.field(
+        description=(
+            "What the caller may do in `workspace`: ADMIN, MEMBER (a person's role, or an API "
+            "key's scope: ADMIN or READ), or SUPERUSER for an operator."
+        )
+    )
+    user: User | None = strawberry.field(
+        description="The signed-in person; null for API keys and operators' tokens."
+    )
     workspace: Workspace | None = strawberry.field(
-        description="The token's workspace; null for operators."
+        description="The workspace this request works on; null for operators."
     )
     plan: Plan | None = strawberry.field(description="The workspace's plan; null for operators.")
     features: list[str] = strawberry.field(
@@ -106,6 +138,20 @@ class Viewer:
     )
     retention_days: int | None = strawberry.field(description="How many days raw events are kept.")
     workspace_id: strawberry.Private[UUID | None]
+    user_id: strawberry.Private[UUID | None]
+
+    @strawberry.field(
+        description=(
+            "Every workspace the signed-in person belongs to, with their role there (switch "
+            "with the x-workspace-id header); empty for API keys."
+        )
+    )
+    async def workspaces(self, info: Info) -> list[UserWorkspace]:
+        user_id = self.user_id
+        if user_id is None:
+            return []
+        rows = await info.context.read(lambda session: user_workspaces(session, user_id))
+        return [UserWorkspace.of(row) for row in rows]
 
     async def _events_this_month(self, info: Info) -> int | None:
         workspace_id = self.workspace_id

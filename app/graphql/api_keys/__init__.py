@@ -1,0 +1,1 @@
+"""API keys of a workspace for integrators: listed, created (shown once) and revoked."""

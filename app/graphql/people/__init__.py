@@ -1,0 +1,1 @@
+"""People: sign-in, sessions, invitations, password links and the workspace's members."""
