@@ -77,3 +77,15 @@ def test_the_image_s_default_command_exists_in_the_cli() -> None:
 def test_the_build_context_leaves_local_data_environments_and_secrets_out() -> None:
     ignored = set((ROOT / ".dockerignore").read_text().split())
     assert {".git", ".venv", "data", ".env"} <= ignored
+
+
+def test_every_production_process_of_compose_is_given_the_secret_key() -> None:
+    # Production refuses to start without it (app secrets are sealed with it).
+    services = compose()["services"]
+    ours = {name: s["environment"] for name, s in services.items() if s.get("image") == IMAGE}
+    assert ours
+    for name, environment in ours.items():
+        assert environment["SAAS_TRACKER_ENV"] == "production", name
+        assert environment["SAAS_TRACKER_SECRET_KEY"].startswith("${SAAS_TRACKER_SECRET_KEY:?"), (
+            name
+        )
