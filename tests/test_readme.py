@@ -94,3 +94,16 @@ def test_an_operator_creates_a_model_alias_as_the_readme_shows(
     shown = json.loads(blocks(operator, "json")[0])
     script = f"URL=http://127.0.0.1:{port}\n" + alias
     assert json.loads(bash(script, processes.env, tmp_path)) == shown
+
+
+def test_a_person_signs_in_with_a_cookie_and_signs_out_with_the_csrf_header_as_shown(
+    served: tuple[Processes, int], tmp_path: Path
+) -> None:
+    processes, port = served
+    signing_in = section("For a workspace admin").split("#### Signing in", 1)[1]
+    script = blocks(signing_in, "sh")[0].replace(
+        "URL=http://127.0.0.1:8000", f"URL=http://127.0.0.1:{port}"
+    )
+    printed = bash(script, processes.env, tmp_path).splitlines()
+    shown = blocks(signing_in, "json")[0].splitlines()
+    assert [json.loads(line) for line in printed[1:]] == [json.loads(line) for line in shown]
