@@ -15,7 +15,9 @@ over the last 30 days, as back-filled, retried and mobile traffic does; 1 in 10 
 last 7 days), all received now; every `event_id` and `ai_call_id` unique; an output names a
 call of an earlier batch, of its own batch, or of the NEXT batch (it arrives before its call,
 as with mobile clients and retries). The wall time of each kind of
-statement the writer sends is summed and shown per row.
+statement the writer sends is summed and shown per row. Last, the floor: what any writer of
+today's tables must pay for one more batch (`insert_floor`), which bounds the events/s a
+writer can reach with these rollups on this machine.
 """
 
 from __future__ import annotations
@@ -35,7 +37,14 @@ from typing import Any
 
 from app.accounts import service
 from app.analytics.ai_cost_attribution import OUTPUT_EVENTS
-from app.analytics.events_table import AI_USAGE_EXPRESSIONS, AI_USAGE_TABLE, format_timestamp
+from app.analytics.events_table import (
+    AI_USAGE_EXPRESSIONS,
+    AI_USAGE_TABLE,
+    EVENT_COLUMNS,
+    EVENTS_TABLE,
+    format_timestamp,
+    to_insert_row,
+)
 from app.db import session_scope, utcnow
 from app.ingest.app_cache import AppCredentials
 from app.ingest.rows import build_row
@@ -198,6 +207,24 @@ def statement_kind(sql: str) -> str:
     return "other"
 
 
+def insert_floor(runtime: Runtime, rows: list[Any]) -> float:
+    """Wall µs per row of the least any writer of today's tables must do for a batch: its
+    INSERT into `events` and ONE insert of its AI rows into `ai_usage_events` (every rollup's
+    view fed by both), with no look-up, no de-duplication, no attribution."""
+    store = runtime.store
+    columns = ", ".join(c for c, _ in AI_USAGE_EXPRESSIONS)
+    expressions = ", ".join(f"{e} AS {c}" for c, e in AI_USAGE_EXPRESSIONS)
+    started = time.perf_counter()
+    store.insert(EVENTS_TABLE, EVENT_COLUMNS, [to_insert_row(r) for r in rows])
+    store.command(
+        f"INSERT INTO {AI_USAGE_TABLE} ({columns}) SELECT {expressions} FROM {EVENTS_TABLE} "
+        "WHERE event_id IN {ids:Array(String)} AND startsWith(event, 'ai_') "
+        "SETTINGS parallel_view_processing = 1",
+        {"ids": [r["event_id"] for r in rows]},
+    )
+    return (time.perf_counter() - started) / len(rows) * 1e6
+
+
 def measure(stored: int, batches: int, batch_rows: int = BATCH_ROWS) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="bench-writer-", ignore_cleanup_errors=True) as folder:
         runtime, app = open_bench_runtime(Path(folder))
@@ -234,6 +261,9 @@ def measure(stored: int, batches: int, batch_rows: int = BATCH_ROWS) -> dict[str
                 result[f"  {kind}"] = seconds / rows_written * 1e6
             result["  Python around them"] = result["µs per row"] - sum(
                 seconds / rows_written * 1e6 for seconds in spent.values()
+            )
+            result["floor: the two inserts alone, µs per row"] = insert_floor(
+                runtime, queued_rows(runtime, app, mix.batch())
             )
             return result
         finally:
