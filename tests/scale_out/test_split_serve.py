@@ -24,20 +24,34 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-@pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("SAAS_TRACKER_")}
-    return environment | {
-        "SAAS_TRACKER_DATA_DIR": str(tmp_path / "data"),
-        "SAAS_TRACKER_CLICKHOUSE_URL": f"chdb://{tmp_path / 'clickhouse'}?database=split",
+def environment(folder: Path) -> dict[str, str]:
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith("SAAS_TRACKER_")}
+    return inherited | {
+        "SAAS_TRACKER_DATA_DIR": str(folder / "data"),
+        "SAAS_TRACKER_CLICKHOUSE_URL": f"chdb://{folder / 'clickhouse'}?database=split",
         "SAAS_TRACKER_BATCH_MAX_WAIT_S": "0.2",
     }
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    return environment(tmp_path)
 
 
 @pytest.fixture
 def processes(env: dict[str, str], tmp_path: Path) -> Iterator[Processes]:
     processes = Processes(env, tmp_path)
     yield processes
+    processes.stop_all()
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Processes, int]]:
+    """One split serve for the tests that only look at it (none stops or kills it)."""
+    folder = tmp_path_factory.mktemp("split")
+    processes = Processes(environment(folder), folder)
+    port = processes.serve()
+    yield processes, port
     processes.stop_all()
 
 
@@ -64,8 +78,10 @@ def is_running(pid: int) -> bool:
         return False
 
 
-def test_serve_runs_its_engine_in_a_process_of_lower_cpu_priority(processes: Processes) -> None:
-    processes.serve()
+def test_serve_runs_its_engine_in_a_process_of_lower_cpu_priority(
+    served: tuple[Processes, int],
+) -> None:
+    processes, _ = served
     front = processes.last.pid
     engine = engine_of(front)
     assert (niceness(front), niceness(engine)) == (0, ENGINE_NICE)
@@ -76,9 +92,11 @@ def test_serve_single_process_runs_no_engine_process(processes: Processes) -> No
     assert Path(f"/proc/{processes.last.pid}/task/{processes.last.pid}/children").read_text() == ""
 
 
-def test_graphql_is_answered_by_the_engine_through_the_front(processes: Processes) -> None:
+def test_graphql_is_answered_by_the_engine_through_the_front(
+    served: tuple[Processes, int],
+) -> None:
+    processes, port = served
     workspace = processes.cli("admin", "create-workspace", "Acme", "--plan", "growth")
-    port = processes.serve()
     response = httpx.post(
         f"http://127.0.0.1:{port}/graphql",
         json={"query": "{ viewer { workspace { name } } }"},
@@ -122,11 +140,11 @@ def test_ingest_acknowledges_while_the_engine_restarts_and_loses_nothing(
 
 
 def test_metrics_join_the_front_s_ingest_counts_and_the_engine_s_writing(
-    processes: Processes,
+    served: tuple[Processes, int],
 ) -> None:
+    processes, port = served
     workspace = processes.cli("admin", "create-workspace", "Metrics Co", "--plan", "growth")
     app = processes.cli("admin", "create-app", workspace["workspace_id"], "metrics app")
-    port = processes.serve()
     with Senders(port, app, threads=1, batch=10) as senders:
         senders.wait_for(10)
     accepted = len(senders.acknowledged)
