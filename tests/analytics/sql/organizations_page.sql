@@ -1,0 +1,26 @@
+-- parameters: {"limit": 25, "mid": "2026-10-18 00:00:00+00:00", "t0": "2026-10-04 00:00:00+00:00", "t1": "2026-11-02 00:00:00+00:00", "t2": "2026-10-03 08:00:00+00:00", "t3": "2026-10-04 00:00:00+00:00", "t4": "2026-11-02 00:00:00+00:00", "t5": "2026-11-02 16:00:00+00:00", "t6": "2026-10-03 07:30:00+00:00", "t7": "2026-10-03 08:00:00+00:00", "t8": "2026-11-02 16:00:00+00:00", "t9": "2026-11-02 16:45:00+00:00", "workspace_id": "5a9e3c1d-7b2f-4e60-8d14-c0ffee5a1d01"}
+SELECT * FROM (
+    SELECT a.*, p.assigned_plan AS assigned_plan
+    FROM (
+    SELECT customer_org_id, sum(f_event_count) AS event_count, uniqExactIfMerge(f_active_users) AS active_users, sum(f_known_cost) AS known_cost, sum(f_costed_calls) AS costed_calls, sum(f_calls) AS calls, sum(f_calls_with_unknown_cost) AS calls_with_unknown_cost, sum(f_failed_calls) AS failed_calls, sum(f_accepted) AS accepted, sum(f_rejected) AS rejected, sum(f_edited) AS edited, fromUnixTimestamp64Milli(min(f_first_seen_in_range), 'UTC') AS first_seen_in_range, fromUnixTimestamp64Milli(max(f_last_seen), 'UTC') AS last_seen, argMaxIfMerge(f_event_plan) AS event_plan,
+        sumIf(f_event_count, early) AS early_events,
+        sumIf(f_event_count, NOT early) AS late_events
+    FROM ((SELECT customer_org_id, period < {mid:DateTime64(3, 'UTC')} AS early, f_event_count, f_active_users, f_known_cost, f_costed_calls, f_calls, f_calls_with_unknown_cost, f_failed_calls, f_accepted, f_rejected, f_edited, f_first_seen_in_range, f_last_seen, f_event_plan FROM organizations_daily WHERE workspace_id = {workspace_id:UUID} AND customer_org_id != '' AND ((period >= {t0:DateTime('UTC')} AND period < {t1:DateTime('UTC')}))) UNION ALL (SELECT customer_org_id, period < {mid:DateTime64(3, 'UTC')} AS early, f_event_count, f_active_users, f_known_cost, f_costed_calls, f_calls, f_calls_with_unknown_cost, f_failed_calls, f_accepted, f_rejected, f_edited, f_first_seen_in_range, f_last_seen, f_event_plan FROM organizations_hourly WHERE workspace_id = {workspace_id:UUID} AND customer_org_id != '' AND ((period >= {t2:DateTime('UTC')} AND period < {t3:DateTime('UTC')}) OR (period >= {t4:DateTime('UTC')} AND period < {t5:DateTime('UTC')}))) UNION ALL (SELECT customer_org_id, timestamp < {mid:DateTime64(3, 'UTC')} AS early, count() AS f_event_count, uniqExactIfState(cityHash64(user_hash), notEmpty(user_hash)) AS f_active_users, sumIf(assumeNotNull(estimated_cost_eur), event IN ('ai_call_completed', 'ai_call_failed') AND cost_known) AS f_known_cost, countIf(event IN ('ai_call_completed', 'ai_call_failed') AND cost_known) AS f_costed_calls, countIf(event = 'ai_call_completed') AS f_calls, countIf(event = 'ai_call_completed' AND NOT cost_known) AS f_calls_with_unknown_cost, countIf(event = 'ai_call_failed') AS f_failed_calls, countIf(event = 'ai_output_accepted') AS f_accepted, countIf(event = 'ai_output_rejected') AS f_rejected, countIf(event = 'ai_output_edited') AS f_edited, min(toUnixTimestamp64Milli(timestamp)) AS f_first_seen_in_range, max(toUnixTimestamp64Milli(timestamp)) AS f_last_seen, argMaxIfState(customer_plan, toUnixTimestamp64Milli(timestamp), notEmpty(customer_plan)) AS f_event_plan FROM events WHERE workspace_id = {workspace_id:UUID} AND customer_org_id != '' AND ((timestamp >= {t6:DateTime64(3, 'UTC')} AND timestamp < {t7:DateTime64(3, 'UTC')}) OR (timestamp >= {t8:DateTime64(3, 'UTC')} AND timestamp < {t9:DateTime64(3, 'UTC')})) GROUP BY customer_org_id, early))
+    GROUP BY customer_org_id
+) AS a
+    LEFT JOIN
+    (
+        SELECT customer_org_id, argMax(plan, updated_at) AS assigned_plan
+        FROM organization_plans
+        WHERE workspace_id = {workspace_id:UUID}
+        GROUP BY customer_org_id
+    ) AS p ON a.customer_org_id = p.customer_org_id
+)
+        ORDER BY event_count DESC, customer_org_id ASC
+        LIMIT {limit:UInt32};
+
+-- parameters: {"t0": "2026-01-04 00:00:00+00:00", "t1": "2026-10-03 00:00:00+00:00", "t2": "2026-01-03 08:00:00+00:00", "t3": "2026-01-04 00:00:00+00:00", "t4": "2026-10-03 00:00:00+00:00", "t5": "2026-10-03 07:00:00+00:00", "t6": "2026-01-03 07:30:00+00:00", "t7": "2026-01-03 08:00:00+00:00", "t8": "2026-10-03 07:00:00+00:00", "t9": "2026-10-03 07:30:00+00:00", "workspace_id": "5a9e3c1d-7b2f-4e60-8d14-c0ffee5a1d01"}
+SELECT customer_org_id,
+    fromUnixTimestamp64Milli(min(f_first_seen_in_range), 'UTC') AS first_seen
+FROM ((SELECT customer_org_id, f_first_seen_in_range FROM organizations_daily WHERE workspace_id = {workspace_id:UUID} AND customer_org_id != '' AND ((period >= {t0:DateTime('UTC')} AND period < {t1:DateTime('UTC')}))) UNION ALL (SELECT customer_org_id, f_first_seen_in_range FROM organizations_hourly WHERE workspace_id = {workspace_id:UUID} AND customer_org_id != '' AND ((period >= {t2:DateTime('UTC')} AND period < {t3:DateTime('UTC')}) OR (period >= {t4:DateTime('UTC')} AND period < {t5:DateTime('UTC')}))) UNION ALL (SELECT customer_org_id, min(toUnixTimestamp64Milli(timestamp)) AS f_first_seen_in_range FROM events WHERE workspace_id = {workspace_id:UUID} AND customer_org_id != '' AND ((timestamp >= {t6:DateTime64(3, 'UTC')} AND timestamp < {t7:DateTime64(3, 'UTC')}) OR (timestamp >= {t8:DateTime64(3, 'UTC')} AND timestamp < {t9:DateTime64(3, 'UTC')})) GROUP BY customer_org_id))
+GROUP BY customer_org_id;
