@@ -199,9 +199,11 @@ def statement_kind(sql: str) -> str:
     if head.startswith("INSERT INTO events "):
         return "INSERT INTO events"
     if head.startswith(f"INSERT INTO {AI_USAGE_TABLE}"):
-        if " sign," in head.split("SELECT", 1)[0]:
+        if "UNION ALL SELECT * FROM" in head:
+            return "derive output rows + reconcile, one insert"
+        if "ARRAY JOIN [toInt8(-1), toInt8(1)]" in head:
             return "reconcile outputs with late calls"
-        if OUTPUT_EVENTS in head and "argMin" in head:
+        if OUTPUT_EVENTS in head and "argMin" in head:  # after the two above: they hold it too
             return "derive output rows"
         return "derive call rows"
     return "other"

@@ -128,8 +128,38 @@ def derive_other_ai_usage(events_filter: str, *, fresh: bool = False) -> str:
     )
 
 
+# The columns steps 2 and 3 insert, in this order.
+_ATTRIBUTED_ROW = (*_OWN_COLUMNS, "sign", *_ATTRIBUTION)
+
+
+def _insert(select: str) -> str:
+    return f"INSERT INTO {AI_USAGE_TABLE} ({', '.join(_ATTRIBUTED_ROW)}) {select}"
+
+
 def derive_output_usage(events_filter: str, *, fresh: bool = False) -> str:
     """Step 2: the output events of `events_filter` not yet in `ai_usage_events`, attributed."""
+    return _insert(_attributed_outputs(events_filter, fresh))
+
+
+def reconcile_outputs(calls_filter: str) -> str:
+    """Step 3: correction pairs for stored outputs that name the calls of `calls_filter` (over
+    `ai_usage_events`) and are not attributed to their best call."""
+    return _insert(_correction_pairs(calls_filter))
+
+
+def derive_output_usage_and_reconcile(
+    events_filter: str, calls_filter: str, *, fresh: bool = False
+) -> str:
+    """Steps 2 and 3 in one insert: every insert into `ai_usage_events` pays a fixed cost for
+    the rollups' views it feeds, whatever its size. Step 3's rows are stored outputs, step 2's
+    new ones: the two never overlap."""
+    return _insert(
+        f"SELECT * FROM ({_attributed_outputs(events_filter, fresh)}) "
+        f"UNION ALL SELECT * FROM ({_correction_pairs(calls_filter)})"
+    )
+
+
+def _attributed_outputs(events_filter: str, fresh: bool) -> str:
     own = ", ".join(f"{e} AS {c}" for c, e in AI_USAGE_EXPRESSIONS)
     new_outputs = (
         f"SELECT {own}, {MODEL_KEY} AS own_model FROM {EVENTS_TABLE} "
@@ -150,8 +180,8 @@ def derive_output_usage(events_filter: str, *, fresh: bool = False) -> str:
         own = "own_model" if source == "model_key" else f"e.{source}"
         attributed.append(f"if({found}, m.best.{i}, {own}) AS {column}")
     return f"""
-        INSERT INTO {AI_USAGE_TABLE} ({", ".join((*_OWN_COLUMNS, *_ATTRIBUTION))})
-        SELECT {", ".join(f"e.{c}" for c in _OWN_COLUMNS)}, {", ".join(attributed)}
+        SELECT {", ".join(f"e.{c}" for c in _OWN_COLUMNS)}, toInt8(1) AS sign,
+               {", ".join(attributed)}
         FROM ({new_outputs}) AS e
         LEFT JOIN ({_best_call(outputs)}) AS m
             ON e.app_id = m.out_app_id AND e.event_id = m.out_event_id
@@ -171,9 +201,7 @@ def named_call_ids(calls_filter: str) -> str:
     )
 
 
-def reconcile_outputs(calls_filter: str) -> str:
-    """Step 3: correction pairs for stored outputs that name the calls of `calls_filter` (over
-    `ai_usage_events`) and are not attributed to their best call."""
+def _correction_pairs(calls_filter: str) -> str:
     call_ids = (
         f"SELECT ai_call_id FROM {AI_USAGE_TABLE} WHERE {calls_filter} "
         "AND event = 'ai_call_completed' AND ai_call_id != ''"
@@ -198,8 +226,7 @@ def reconcile_outputs(calls_filter: str) -> str:
         for i, (column, _) in enumerate(ATTRIBUTED_COLUMNS, start=3)
     ]
     return f"""
-        INSERT INTO {AI_USAGE_TABLE} ({", ".join((*_OWN_COLUMNS, "sign", *_ATTRIBUTION))})
-        SELECT {", ".join(f"e.{c}" for c in _OWN_COLUMNS)}, s, {", ".join(new)}
+        SELECT {", ".join(f"e.{c}" for c in _OWN_COLUMNS)}, s AS sign, {", ".join(new)}
         FROM ({current}) AS e
         INNER JOIN ({_best_call(outputs)}) AS m
             ON e.app_id = m.out_app_id AND e.event_id = m.out_event_id

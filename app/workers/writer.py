@@ -43,6 +43,7 @@ from typing import Any
 from app.analytics.ai_cost_attribution import (
     derive_other_ai_usage,
     derive_output_usage,
+    derive_output_usage_and_reconcile,
     named_call_ids,
     reconcile_outputs,
     window_params,
@@ -74,6 +75,8 @@ from app.workers.write_locks import WriteLocks
 log = logging.getLogger(__name__)
 
 DeadLetterSink = Callable[[QueuedRow, str], None]
+# Hears of the rows a write stored (app/live: GraphQL subscriptions); must return at once.
+StoredSink = Callable[[Sequence[QueuedRow]], None]
 
 _KEYS_FILTER = (
     "workspace_id IN {workspaces:Array(UUID)} AND app_id IN {apps:Array(UUID)}"
@@ -98,10 +101,13 @@ _DERIVE_OUTPUT_USAGE = {
     for fresh in (False, True)
 }
 _NAMED_CALL_IDS = named_call_ids(_BATCH_FILTER)
-_RECONCILE_OUTPUTS = (
-    reconcile_outputs(_BATCH_FILTER + " AND ai_call_id IN {named:Array(String)}")
+_NAMED_CALLS_FILTER = _BATCH_FILTER + " AND ai_call_id IN {named:Array(String)}"
+_RECONCILE_OUTPUTS = reconcile_outputs(_NAMED_CALLS_FILTER) + _VIEWS_IN_PARALLEL
+_DERIVE_OUTPUT_USAGE_AND_RECONCILE = {
+    fresh: derive_output_usage_and_reconcile(_BATCH_FILTER, _NAMED_CALLS_FILTER, fresh=fresh)
     + _VIEWS_IN_PARALLEL
-)
+    for fresh in (False, True)
+}
 _OUTPUT_EVENTS = frozenset({"ai_output_accepted", "ai_output_rejected", "ai_output_edited"})
 
 
@@ -110,6 +116,8 @@ class WriteResult:
     inserted: int = 0
     duplicates: int = 0
     in_events: list[QueuedRow] = field(default_factory=list)
+    # The rows this write inserted (not those a retried batch found stored already).
+    stored: list[QueuedRow] = field(default_factory=list)
     dead_lettered: int = 0
     errors: list[str] = field(default_factory=list)
 
@@ -142,15 +150,18 @@ class EventWriter:
         *,
         cluster: str | None = None,
         health: WriteHealth | None = None,
+        on_stored: StoredSink | None = None,
     ) -> None:
         """`write_locks` is needed when several processes write: without it, only one may.
         `cluster`: the ClickHouse cluster the tables are sharded over, if any. `health` hears
-        of every batch written or failed (readiness)."""
+        of every batch written or failed (readiness). `on_stored` hears of the rows each
+        write inserted, once they are visible (live events); it must not block."""
         self.store = store
         self.dead_letter = dead_letter
         self.write_locks = write_locks
         self.cluster = cluster
         self.health = health or WriteHealth()
+        self.on_stored = on_stored
 
     def write(self, rows: Sequence[QueuedRow]) -> WriteResult:
         try:
@@ -164,6 +175,11 @@ class EventWriter:
             raise
         self.health.succeeded()
         _observe_lag(rows)
+        if self.on_stored is not None and result.stored:
+            try:
+                self.on_stored(result.stored)
+            except Exception:  # the batch is written: announcing it must not undo that
+                log.exception("could not announce stored events")
         return result
 
     def _write(self, rows: Sequence[QueuedRow]) -> WriteResult:
@@ -219,8 +235,6 @@ class EventWriter:
         # between is completed by the retry.
         fresh = not retried
         self.store.command(_DERIVE_OTHER_AI_USAGE[fresh], params)
-        if any(row["event"] in _OUTPUT_EVENTS for row in rows):
-            self.store.command(_DERIVE_OUTPUT_USAGE[fresh], params)
         # Outputs stored before their call (another batch, clock skew) are re-attributed: only
         # those naming a call of this batch, so first which calls they name. Only calls that
         # carry an ai_call_id can be named (a cheap test on the raw JSON text).
@@ -230,7 +244,15 @@ class EventWriter:
             for row in rows
         ):
             named = [r["ai_call_id"] for r in self.store.query(_NAMED_CALL_IDS, params)]
-        if named:
+        outputs = any(row["event"] in _OUTPUT_EVENTS for row in rows)
+        # The new outputs and the corrections of stored ones in one insert where both are due:
+        # each insert pays a fixed cost for the views it feeds.
+        if outputs and named:
+            both = _DERIVE_OUTPUT_USAGE_AND_RECONCILE[fresh]
+            self.store.command(both, {**params, "named": named})
+        elif outputs:
+            self.store.command(_DERIVE_OUTPUT_USAGE[fresh], params)
+        elif named:
             self.store.command(_RECONCILE_OUTPUTS, {**params, "named": named})
         if retried:
             # The days these statements may have written: the rows' own, and those of outputs
@@ -255,6 +277,7 @@ class EventWriter:
             BATCH_ROWS.observe(len(rows))
             result.inserted += len(rows)
             result.in_events.extend(rows)
+            result.stored.extend(rows)
             return
         except AnalyticsRejected as exc:
             if exc.details.get("clickhouse_code") not in CONTENT_ERROR_CODES:
