@@ -54,6 +54,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     chose it with TEST_CHDB_FOLDER to look into it."""
     if "TEST_CHDB_FOLDER" not in os.environ:
         shutil.rmtree(CHDB_FOLDER, ignore_errors=True)
+    if "PYTEST_XDIST_WORKER" not in os.environ:  # the session's own process: after the workers
+        from tests.served import TEMPLATES_ROOT
+
+        shutil.rmtree(TEMPLATES_ROOT, ignore_errors=True)
 
 
 def _sqlalchemy_pg(url: str) -> str:

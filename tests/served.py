@@ -3,16 +3,21 @@ free port, the CLI run against the same environment, and what they stored read b
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlparse
 
 import httpx
 import orjson
@@ -28,15 +33,95 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+# Migrated data folders, one per ClickHouse database name, made once per test run and shared by
+# its processes (a file lock each): a served test starts from a copy instead of migrating a new
+# engine folder (seconds per `serve`). tests/conftest.py removes them when the run ends.
+# Keyed by the pytest process that runs the session (an xdist worker's parent).
+_SESSION_PID = os.getppid() if "PYTEST_XDIST_WORKER" in os.environ else os.getpid()
+TEMPLATES_ROOT = Path(tempfile.gettempdir()) / f"saas-tracker-served-templates-{_SESSION_PID}"
+_TEMPLATES_LOCK = threading.Lock()
+
+
+def _engine_folder(env: dict[str, str]) -> tuple[Path, str]:
+    """The embedded engine's folder and database of `env` (as Settings reads them)."""
+    url = env.get("SAAS_TRACKER_CLICKHOUSE_URL") or ""
+    data_dir = Path(env.get("SAAS_TRACKER_DATA_DIR", "data"))
+    if not url:
+        return data_dir / "clickhouse", "saas_tracker"
+    parsed = urlparse(url)
+    database = parse_qs(parsed.query).get("database", ["saas_tracker"])[0]
+    return Path(parsed.path), database
+
+
+def _template(database: str) -> Path:
+    folder = TEMPLATES_ROOT / database
+    TEMPLATES_ROOT.mkdir(exist_ok=True)
+    with _TEMPLATES_LOCK, open(TEMPLATES_ROOT / f"{database}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (folder / "migrated").exists():
+            shutil.rmtree(folder, ignore_errors=True)  # a run that died half-way
+            env = {k: v for k, v in os.environ.items() if not k.startswith("SAAS_TRACKER_")}
+            engine = f"chdb://{folder / 'clickhouse'}?database={database}"
+            env |= {"SAAS_TRACKER_DATA_DIR": str(folder / "data")}
+            env |= {"SAAS_TRACKER_CLICKHOUSE_URL": engine}
+            migrate = [sys.executable, "-m", "app.cli", "migrate"]
+            subprocess.run(migrate, env=env, check=True, capture_output=True)
+            (folder / "migrated").touch()
+    return folder
+
+
+def start_migrated(env: dict[str, str]) -> None:
+    """Give the data folders of `env` a copy of a migrated installation, unless they exist: the
+    embedded engine's folder, and the SQLite database (with its secret key) when `env` names no
+    other database."""
+    engine_folder, database = _engine_folder(env)
+    if not env.get("SAAS_TRACKER_CLICKHOUSE_URL", "chdb://").startswith("chdb://"):
+        return
+    if engine_folder.exists():
+        return
+    template = _template(database)
+    # ClickHouse links its databases and tables into the store with relative symlinks.
+    shutil.copytree(template / "clickhouse", engine_folder, symlinks=True)
+    if not env.get("SAAS_TRACKER_DATABASE_URL"):
+        data_dir = Path(env.get("SAAS_TRACKER_DATA_DIR", "data"))
+        data_dir.mkdir(parents=True, exist_ok=True)
+        for path in (template / "data").iterdir():
+            if path.is_file() and not (data_dir / path.name).exists():
+                shutil.copy2(path, data_dir / path.name)
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def _alive(pid: int) -> bool:
+    """Whether `pid` runs (a zombie, waiting for its parent to read its status, does not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
 class Processes:
-    """The `serve` processes of a test, stopped (SIGTERM, then SIGKILL) at its end."""
+    """The `serve` processes of a test, stopped (SIGTERM, then SIGKILL) at its end. Their data
+    folders start as a copy of a migrated installation (`start_migrated`)."""
 
     def __init__(self, env: dict[str, str], logs: Path) -> None:
         self.env = env
         self.logs = logs
         self.started: list[subprocess.Popen[bytes]] = []
+        self._prepared = False
+
+    def _prepare(self) -> None:
+        if not self._prepared:
+            start_migrated(self.env)
+            self._prepared = True
 
     def cli(self, *args: str) -> dict[str, str]:
+        self._prepare()
         out = subprocess.run(
             [sys.executable, "-m", "app.cli", *args],
             env=self.env,
@@ -48,6 +133,7 @@ class Processes:
 
     def serve(self, *flags: str, port: int | None = None) -> int:
         """Start `serve` (on `port`, or a free one) and return its port once it is ready."""
+        self._prepare()
         port = port or _free_port()
         number = len(self.started)
         path = self.logs / f"serve-{port}-{number}.log"
@@ -76,6 +162,9 @@ class Processes:
         return self.started[-1]
 
     def stop_all(self) -> None:
+        # A split serve's engine process: gone only after its front (which stops it), or
+        # killed with it. Nobody may open the engine's folder before it is gone.
+        engines = [child for proc in self.started for child in _children(proc.pid)]
         for proc in self.started:
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
@@ -85,6 +174,7 @@ class Processes:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+        wait_until(lambda: not any(_alive(pid) for pid in engines), timeout=60)
 
 
 def ai_calls(count: int) -> bytes:
