@@ -24,6 +24,7 @@ from app.db import make_engine, session_scope
 from app.errors import AnalyticsUnavailable
 from app.ingest.app_cache import AppCache
 from app.ingest.enqueuer import GroupCommitEnqueuer
+from app.live import LiveEvents, open_live_events
 from app.metrics import track_queue_depth, track_writing
 from app.migrate import migrate_all
 from app.pricing.cache import PricingCache
@@ -68,6 +69,8 @@ class Runtime:
     queue: DurableQueue
     enqueuer: GroupCommitEnqueuer
     dead_letters: DeadLetterStore
+    # What the writer stored, for GraphQL subscriptions (app/live).
+    live: LiveEvents
     consumer: Consumer | None = None
     write_health: WriteHealth = field(default_factory=WriteHealth)
     backlog: Backlog | None = None
@@ -167,6 +170,7 @@ class Runtime:
         if self.consumer is not None:
             self.consumer.stop()
         self.queue.close()
+        self.live.close()
         self.store.close()
         self.engine.dispose()
 
@@ -260,6 +264,7 @@ def open_runtime(
     apps = AppCache(engine, ttl_s=settings.app_cache_ttl_s)
     dead_letters = DeadLetterStore(engine)
     health = WriteHealth()
+    live = open_live_events(settings)
 
     queue = open_queue(settings)
     consumer: Consumer | None = None
@@ -272,14 +277,25 @@ def open_runtime(
             # Several worker processes may consume one queue: they take turns per workspace.
             locks = RedisWriteLocks(redis_queue.broker.client, store.database)
             writer = EventWriter(
-                store, dead_letters, locks, cluster=settings.clickhouse_cluster, health=health
+                store,
+                dead_letters,
+                locks,
+                cluster=settings.clickhouse_cluster,
+                health=health,
+                on_stored=live.publish,
             )
             consumer = RedisConsumer(redis_queue, writer, settings)
     elif workers:
         assert isinstance(queue, LocalQueue)
         consumer = LocalConsumer(
             queue,
-            EventWriter(store, dead_letters, cluster=settings.clickhouse_cluster, health=health),
+            EventWriter(
+                store,
+                dead_letters,
+                cluster=settings.clickhouse_cluster,
+                health=health,
+                on_stored=live.publish,
+            ),
             max_rows=settings.batch_max_rows,
             max_wait_s=settings.batch_max_wait_s,
         )
@@ -292,6 +308,7 @@ def open_runtime(
         queue=queue,
         enqueuer=GroupCommitEnqueuer(queue.put),
         dead_letters=dead_letters,
+        live=live,
         consumer=consumer,
         write_health=health,
     )

@@ -11,7 +11,7 @@ from starlette.applications import Starlette
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.types import ASGIApp
 
 from app.ingest.endpoint import ingest
@@ -19,6 +19,7 @@ from app.metrics import metrics
 from app.openapi import openapi_json
 from app.runtime import Runtime, open_runtime
 from app.settings import Settings
+from app.web.routes import web_routes
 
 # Python's default is 5 ms (measured in bench/README.md, bench.concurrency).
 SWITCH_INTERVAL_S = 0.001
@@ -73,7 +74,8 @@ def create_app(
         from app.graphql.app import make_graphql_app
 
         # A Route, not a Mount: a Mount would redirect POST /graphql to /graphql/.
-        graphql: ASGIApp = make_graphql_app(settings)
+        graphql_app = make_graphql_app(settings)
+        graphql: ASGIApp = graphql_app
         methods = ["GET", "POST"]
         if settings.cors_origin_list:
             # Only /graphql: ingest is signed with an app secret, which never sits in a browser.
@@ -87,4 +89,8 @@ def create_app(
             )
             methods.append("OPTIONS")
         routes.append(Route("/graphql", graphql, methods=methods))
+        # Subscriptions (graphql-transport-ws); browsers' origins are checked by the app.
+        routes.append(WebSocketRoute("/graphql", graphql_app))
+        # The dashboard: static files on the GraphQL API above (app/web).
+        routes.extend(web_routes())
     return Starlette(routes=routes, lifespan=lifespan)

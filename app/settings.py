@@ -40,6 +40,14 @@ class Settings(BaseSettings):
     # Automatic persisted queries (app/graphql/persisted_queries.py): how many queries each
     # process remembers by hash (least recently used out first); 0 turns them off.
     persisted_queries_max_entries: int = Field(default=1000, ge=0)
+    # Live events (GraphQL subscriptions over WebSocket, app/graphql/live_socket.py), counted
+    # per serving process: subscriptions one connection may hold, connections one workspace
+    # may hold, and events one subscription may have waiting to be sent before it is dropped
+    # as too slow (close code 4008); how often a connection's credential is checked again.
+    live_max_subscriptions_per_connection: int = Field(default=10, ge=1)
+    live_max_connections_per_workspace: int = Field(default=20, ge=1)
+    live_max_queued_events: int = Field(default=1000, ge=1)
+    live_reauthenticate_s: float = Field(default=60.0, gt=0)
     data_dir: Path = Path("./data")
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL; default: a SQLite file under data_dir."

@@ -25,6 +25,7 @@ from uuid import UUID
 
 import orjson
 
+from app.analytics.events_table import QueuedRow, parse_timestamp
 from app.analytics.store import AnalyticsStore
 
 MAX_PAGE_SIZE = 500
@@ -135,6 +136,47 @@ def list_events(
     sql = f"SELECT {_COLUMNS} FROM events WHERE {where} ORDER BY {_ORDER} LIMIT {{limit:UInt32}}"
     rows = store.query(sql, params)
     return EventPage([_stored_event(row) for row in rows[:limit]], has_more=len(rows) > limit)
+
+
+def find_event(
+    store: AnalyticsStore,
+    *,
+    workspace_id: UUID,
+    app_id: UUID,
+    event_id: str,
+    not_before: datetime | None = None,
+) -> StoredEvent | None:
+    """One event of the workspace by its key (events are unique by app and event id), or None;
+    `not_before`: the retention start, before which events are not shown. The event-id bloom
+    filter (migration 004) skips the granules that cannot hold it."""
+    sql = (
+        f"SELECT {_COLUMNS} FROM events WHERE workspace_id = {{workspace_id:UUID}}"
+        " AND app_id = {app_id:UUID} AND event_id = {event_id:String}"
+    )
+    params: dict[str, Any] = {"workspace_id": workspace_id, "app_id": app_id, "event_id": event_id}
+    if not_before is not None:
+        sql += " AND timestamp >= {not_before:DateTime64(3, 'UTC')}"
+        params["not_before"] = not_before
+    rows = store.query(sql + " LIMIT 1", params)
+    return _stored_event(rows[0]) if rows else None
+
+
+def _milliseconds(value: datetime) -> datetime:
+    # The table's times are DateTime64(3): what a reader of the stream sees.
+    return value.replace(microsecond=value.microsecond // 1000 * 1000)
+
+
+def from_queued(row: QueuedRow) -> StoredEvent:
+    """An event as the writer stored it (its queued form), as the stream will show it."""
+    cost = row["estimated_cost_eur"]
+    return _stored_event(
+        {
+            **row,
+            "timestamp": _milliseconds(parse_timestamp(row["timestamp"])),
+            "received_at": _milliseconds(parse_timestamp(row["received_at"])),
+            "estimated_cost_eur": None if cost is None else Decimal(cost),
+        }
+    )
 
 
 def _stored_event(row: Mapping[str, Any]) -> StoredEvent:

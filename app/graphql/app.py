@@ -19,6 +19,7 @@ import json
 import threading
 from collections.abc import Awaitable
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import anyio
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
@@ -33,6 +34,7 @@ from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.base import BaseRequestProtocol
 from strawberry.http.parse_content_type import parse_content_type
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult, SubscriptionExecutionResult
 
 from app.accounts import sealing
@@ -40,6 +42,7 @@ from app.errors import BadUserInput
 from app.graphql import over_http, persisted_queries
 from app.graphql.context import Context
 from app.graphql.cost import LEDGER_KEY, CostLedger
+from app.graphql.live_socket import LiveConnections, LiveLimits, LiveSocketHandler
 from app.graphql.over_http import APPLICATION_JSON, GRAPHQL_RESPONSE_JSON, RequestRefused
 from app.graphql.persisted_queries import (
     PersistedQueries,
@@ -49,6 +52,7 @@ from app.graphql.persisted_queries import (
 from app.graphql.schema import make_schema
 from app.graphql.throttle import PrincipalGate
 from app.settings import Environment, Settings
+from app.web.graphiql import VendoredGraphiQL
 
 T = TypeVar("T")
 
@@ -145,18 +149,25 @@ async def _run_on(loop: asyncio.AbstractEventLoop, awaitable: Awaitable[T]) -> T
     return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(_awaited(awaitable), loop))
 
 
-class GraphQLApp(GraphQL[Context, None]):
+class GraphQLApp(VendoredGraphiQL, GraphQL[Context, None]):
     """strawberry's ASGI view with a per-request `Context` closed after each response."""
 
     _limiter: anyio.CapacityLimiter | None = None
     _analytics_limiter: anyio.CapacityLimiter | None = None
     _gate: PrincipalGate | None = None
+    # Subscriptions (graphql-transport-ws): authenticated and bounded (app.graphql.live_socket).
+    graphql_transport_ws_handler_class = LiveSocketHandler
 
     def __init__(
-        self, *args: Any, persisted: PersistedQueries | None = None, **kwargs: Any
+        self,
+        *args: Any,
+        persisted: PersistedQueries | None = None,
+        live_limits: LiveLimits | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.persisted = persisted if persisted is not None else PersistedQueries(0)
+        self.live_limits = live_limits or LiveLimits(10, LiveConnections(20))
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -403,7 +414,23 @@ def make_graphql_app(settings: Settings) -> GraphQLApp:
     return GraphQLApp(
         make_schema(production=production),
         graphql_ide="graphiql" if settings.env == Environment.development else None,
-        # No subscriptions: refuse WebSocket upgrades rather than keep idle connections.
-        subscription_protocols=(),
+        # Subscriptions over graphql-transport-ws only (not the legacy graphql-ws protocol).
+        subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+        # Counted by LiveSocketHandler, whose refusal carries LIMIT_REACHED.
+        max_subscriptions_per_connection=None,
+        # Pages of these origins may open a socket with the user's cookies (same-origin pages
+        # always may): the CORS origins, and the public URL's, which the engine behind the
+        # front of a split serve sees as another host.
+        allowed_origins=[*settings.cors_origin_list, _origin(settings.public_url)],
         persisted=PersistedQueries(settings.persisted_queries_max_entries),
+        live_limits=LiveLimits(
+            settings.live_max_subscriptions_per_connection,
+            LiveConnections(settings.live_max_connections_per_workspace),
+            reauthenticate_s=settings.live_reauthenticate_s,
+        ),
     )
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"

@@ -5,7 +5,9 @@ hourly series split fifty ways over two months each ask for ~90,000 result rows,
 them. Here every field counts the result objects it can return — its own, times those of its
 sub-fields — from its arguments, variables included:
 
-- a field with a `limit` argument returns at most `limit` items;
+- a field with a `limit` argument returns at most `limit` items, and a connection with a
+  `first` argument at most `first` edges (counted on the connection: its edges, their nodes
+  and its pageInfo are each `first` objects at most — an upper bound);
 - `series` returns one point per bucket of its range (at most `MAX_SERIES_POINTS`: a longer
   series is refused by the resolver anyway), each with `top + 1` rows when split `by`;
 - `editRatioDistribution` has its ten buckets; any other field returns one object.
@@ -128,7 +130,7 @@ class _Walk:
             return scope.split_rows, scope
         if name == _EDIT_RATIOS:
             return EDIT_RATIO_BUCKETS, scope
-        limit = args.get("limit")
+        limit = args.get("limit", args.get("first"))
         return (max(int(limit), 1) if isinstance(limit, int) else 1), scope
 
 

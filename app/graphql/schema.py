@@ -33,6 +33,9 @@ from app.graphql.apps.queries import AppsQuery
 from app.graphql.cost import CostBudget
 from app.graphql.errors import TranslateErrors, is_expected
 from app.graphql.events.queries import EventsQuery
+from app.graphql.events.subscriptions import Subscription
+from app.graphql.live_socket import SubscriptionsOverWebSocket
+from app.graphql.node import NodeQuery
 from app.graphql.organizations.mutations import OrganizationsMutation
 from app.graphql.organizations.queries import OrganizationsQuery
 from app.graphql.people.mutations import PeopleMutation
@@ -66,6 +69,7 @@ class Query(
     PlansQuery,
     PeopleQuery,
     ApiKeysQuery,
+    NodeQuery,
 ):
     pass
 
@@ -135,13 +139,28 @@ def make_schema(*, production: bool) -> strawberry.Schema:
         partial(MaxTokensLimiter, max_token_count=MAX_TOKENS),
         # After them: what the valid document asks for, before it runs (app/graphql/cost.py).
         CostBudget,
+        SubscriptionsOverWebSocket,
     ]
     if production:
         extensions += [DisableIntrospection, ValidateWithoutSuggestions]
-    return SaasTrackerSchema(
+    schema = SaasTrackerSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         extensions=extensions,
         execution_context_class=ExecutorWithoutSuggestions if production else None,
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
     )
+    subscription = schema._schema.subscription_type
+    assert subscription is not None
+    for field in subscription.fields.values():
+        # strawberry resolves each value a subscription yields with `lambda event, *_, **__`,
+        # which the arguments are passed to by name: an argument named `event` (liveEvents'
+        # filter, as the event stream's) collides with it.
+        field.resolve = _yielded
+    return schema
+
+
+def _yielded(value: object, *_: object, **__: object) -> object:
+    """The value a subscription yielded, as its field's result."""
+    return value

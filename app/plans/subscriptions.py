@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from enum import Enum
 from typing import Any
 from uuid import UUID
 
 from sqlalchemy import func
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, or_, select
 
 from app import audit
 from app.accounts.models import App, Workspace
@@ -52,11 +53,32 @@ def list_plans(session: Session) -> list[Plan]:
     return list(session.exec(select(Plan).order_by(col(Plan.rank))))
 
 
+@dataclass(frozen=True)
+class WorkspacePosition:
+    """Where a workspace sits in the list's order (oldest first, ties by id)."""
+
+    created_at: datetime
+    id: UUID
+
+
 def list_workspaces(
-    session: Session, *, search: str | None = None, limit: int = 100, offset: int = 0
+    session: Session,
+    *,
+    search: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+    after: WorkspacePosition | None = None,
 ) -> list[Workspace]:
-    """Workspaces, oldest first; `search` matches the name case-insensitively or the exact id."""
+    """Workspaces, oldest first; `search` matches the name case-insensitively or the exact id;
+    `after`: only those that follow that position (keyset paging)."""
     statement = select(Workspace)
+    if after is not None:
+        statement = statement.where(
+            or_(
+                col(Workspace.created_at) > after.created_at,
+                (col(Workspace.created_at) == after.created_at) & (col(Workspace.id) > after.id),
+            )
+        )
     if search:
         needle = search.strip()
         try:

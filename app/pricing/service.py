@@ -159,6 +159,22 @@ def list_catalog(session: Session) -> list[CatalogEntry]:
     ]
 
 
+def catalog_entry(session: Session, canonical_key: str) -> CatalogEntry | None:
+    """One catalog model as `list_catalog` shows it; None for an unknown key."""
+    if session.get(CatalogModel, canonical_key) is None:
+        return None
+    return next(e for e in list_catalog(session) if e.canonical_key == canonical_key)
+
+
+def catalog_price(
+    session: Session, *, canonical_key: str, valid_from: datetime
+) -> PriceView | None:
+    """The global price row of a model from exactly `valid_from`; None if there is none."""
+    rows = session.exec(select(CatalogPrice).where(CatalogPrice.canonical_key == canonical_key))
+    at = as_utc(valid_from)
+    return next((_view(row) for row in rows if as_utc(row.valid_from) == at), None)
+
+
 def create_catalog_model(
     session: Session, *, actor: str, provider: str, model: str, canonical_key: str | None = None
 ) -> CatalogModel:
@@ -287,6 +303,24 @@ def list_customer_prices(session: Session, *, workspace_id: UUID) -> list[PriceV
     rows = session.exec(select(WorkspacePrice).where(WorkspacePrice.workspace_id == workspace_id))
     current = _in_force(rows, utcnow())
     return [current[key] for key in sorted(current)]
+
+
+def customer_price(session: Session, *, workspace_id: UUID, canonical_key: str) -> PriceView | None:
+    """The workspace's own price of a model in force now; None when it has none."""
+    rows = session.exec(
+        select(WorkspacePrice).where(
+            WorkspacePrice.workspace_id == workspace_id,
+            WorkspacePrice.canonical_key == canonical_key,
+        )
+    )
+    return _in_force(rows, utcnow()).get(canonical_key)
+
+
+def model_alias(session: Session, *, provider: str, model: str) -> ModelAlias | None:
+    """The alias of a (provider, model) string; None when it has none."""
+    return session.exec(
+        select(ModelAlias).where(ModelAlias.provider == provider, ModelAlias.model == model)
+    ).first()
 
 
 def set_customer_price(

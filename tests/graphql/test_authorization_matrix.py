@@ -24,6 +24,7 @@ from app.accounts import people, service
 from app.accounts.models import Role
 from app.accounts.passwords import passwords_for
 from app.db import session_scope, utcnow
+from app.graphql.node import encode_node_id
 from app.graphql.schema import make_schema
 from tests.accounts.people import (
     PASSWORD,
@@ -238,6 +239,18 @@ MATRIX: dict[str, Row] = {
     "workspaces": Row("{ workspaces { __typename } }", OPERATOR),
     "members": Row("{ members { role } }", WORKSPACE_READ),
     "apiKeys": Row("{ apiKeys { id } }", WORKSPACE_READ),
+    # Any credential may ask; what it may not see is null (tests/graphql/test_node.py).
+    "node": Row(
+        "query ($id: ID!) { node(id: $id) { id } }",
+        AUTHENTICATED,
+        lambda world: {"id": encode_node_id("App", str(world.acme.app_uuid))},
+    ),
+    "eventsConnection": Row("{ eventsConnection { pageInfo { hasNextPage } } }", WORKSPACE_READ),
+    "organizationsConnection": Row(
+        "{ organizationsConnection { pageInfo { hasNextPage } } }", WORKSPACE_READ
+    ),
+    "workspacesConnection": Row("{ workspacesConnection { pageInfo { hasNextPage } } }", OPERATOR),
+    "auditLogConnection": Row("{ auditLogConnection { pageInfo { hasNextPage } } }", OPERATOR),
     # --- mutations -------------------------------------------------------------------------
     "createApp": Row('mutation { createApp(name: "Matrix") { uuid } }', WORKSPACE_ADMIN),
     "rotateAppSecret": Row(

@@ -171,8 +171,10 @@ def test_the_operations_of_a_batch_share_one_cost_budget(api: Api, tenant: Tenan
 
 
 def graphql_app(api: Api) -> GraphQLApp:
-    [route] = [r for r in api.client.app.routes if getattr(r, "path", None) == "/graphql"]  # type: ignore[attr-defined]
-    assert isinstance(route, Route) and isinstance(route.app, GraphQLApp)
+    routes = api.client.app.routes  # type: ignore[attr-defined]
+    # The HTTP route (/graphql also has a WebSocketRoute, for subscriptions).
+    [route] = [r for r in routes if isinstance(r, Route) and r.path == "/graphql"]
+    assert isinstance(route.app, GraphQLApp)
     return route.app
 
 

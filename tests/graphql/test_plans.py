@@ -18,7 +18,7 @@ PLANS = """
 """
 
 SUBSCRIPTION = """
-  id name
+  workspaceId name
   plan { key appsMax eventsMonthlyLimit retentionDays }
   overrides { appsMax eventsMonthlyLimit retentionDays }
   appsMax eventsMonthlyLimit retentionDays appsCount eventsThisMonth overage
@@ -84,7 +84,7 @@ def test_an_operator_lists_workspaces_with_limits_and_usage(api: Api, tenant: Te
     listed = api.data(f"{{ workspaces {{ {SUBSCRIPTION} }} }}", token=operator)["workspaces"]
     assert listed == [
         {
-            "id": str(tenant.workspace_id),
+            "workspaceId": str(tenant.workspace_id),
             "name": "Acme",
             "plan": {"key": "growth", "appsMax": 10, "eventsMonthlyLimit": 10_000_000,
                      "retentionDays": 365},
@@ -97,7 +97,7 @@ def test_an_operator_lists_workspaces_with_limits_and_usage(api: Api, tenant: Te
             "overage": False,
         },
         {
-            "id": str(other.workspace_id),
+            "workspaceId": str(other.workspace_id),
             "name": "Other",
             "plan": {"key": "free", "appsMax": 1, "eventsMonthlyLimit": 10_000,
                      "retentionDays": 30},

@@ -104,3 +104,28 @@ def test_a_repeated_event_id_with_another_timestamp_is_stored_once(
     result = writer.write([queued_row("e1", timestamp="2026-11-20T08:00:00.000000Z")])
     assert (result.inserted, result.duplicates) == (0, 1)
     assert store.query("SELECT count() AS n FROM ai_usage_events") == [{"n": 1}]
+
+
+def test_on_stored_hears_of_the_rows_a_write_inserted_only(
+    store: AnalyticsStore, engine: Engine
+) -> None:
+    # What live subscribers are fed (app/live): stored rows, never a duplicate, never a
+    # dead-lettered row, and a failing listener never fails the write.
+    announced: list[list[str]] = []
+    writer = EventWriter(
+        store,
+        DeadLetterStore(engine),
+        on_stored=lambda rows: announced.append([row["event_id"] for row in rows]),
+    )
+    writer.write([queued_row("e1"), queued_row("e2")])
+    poison = queued_row("bad", estimated_cost_eur="not-a-number")
+    writer.write([queued_row("e1"), poison, queued_row("e3")])
+    writer.write([queued_row("e2")])
+    assert announced == [["e1", "e2"], ["e3"]]
+
+    def broken(rows: object) -> None:
+        raise RuntimeError("a listener that fails")
+
+    result = EventWriter(store, DeadLetterStore(engine), on_stored=broken).write([queued_row("e4")])
+    assert result.inserted == 1
+    assert [r["event_id"] for r in _events(store)] == ["e1", "e2", "e3", "e4"]

@@ -50,6 +50,23 @@ def list_fx_rates(session: Session, *, currency: str | None = None) -> list[FxRa
     return views
 
 
+def fx_rate(session: Session, *, currency: str, valid_from: datetime) -> FxRateView | None:
+    """The FX rate row of `currency` from exactly `valid_from`; None if there is none."""
+    at = as_utc(valid_from)
+    return next(
+        (view for view in list_fx_rates(session, currency=currency) if view.valid_from == at),
+        None,
+    )
+
+
+def audit_entry(session: Session, entry_id: UUID) -> tuple[AuditEntry, Actor | None] | None:
+    """One audit entry with who its actor is; None if there is none."""
+    entry = session.get(AuditEntry, entry_id)
+    if entry is None:
+        return None
+    return entry, _actors(session, {entry.actor}).get(entry.actor)
+
+
 @dataclass(frozen=True, slots=True)
 class AuditPosition:
     at: datetime

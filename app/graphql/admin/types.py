@@ -13,8 +13,11 @@ from strawberry.scalars import JSON
 from app.audit import AuditEntry as AuditRow
 from app.errors import BadUserInput
 from app.graphql.admin.reads import Actor, AuditPosition, FxRateView
+from app.graphql.context import Info
 from app.graphql.events.cursor import decode_cursor, encode_cursor
-from app.graphql.pricing.types import UnitPrice
+from app.graphql.node import Node, NodeKey
+from app.graphql.pricing.types import CatalogModel, UnitPrice, time_key
+from app.pricing import service
 from app.pricing.models import ModelAlias as ModelAliasRow
 from app.pricing.service import PriceView
 from app.pricing.unmapped import UnmappedModel as UnmappedRow
@@ -24,10 +27,11 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 
 
-def audit_cursor(entry: AuditRow) -> str:
+def audit_cursor(entry: AuditRow | AuditEntry) -> str:
     # Whole microseconds: both databases keep audit times to the microsecond.
     microseconds = (entry.at - _EPOCH) // _MICROSECOND
-    return encode_cursor(_AUDIT_CURSOR, microseconds, str(entry.id))
+    entry_id = entry.entry_id if isinstance(entry, AuditEntry) else entry.id
+    return encode_cursor(_AUDIT_CURSOR, microseconds, str(entry_id))
 
 
 def audit_position(cursor: str) -> AuditPosition:
@@ -71,8 +75,24 @@ class UnmappedModel:
         )
 
 
-@strawberry.type(description="Another (provider, model) string mapped to a catalog key.")
-class ModelAlias:
+async def _catalog_model(info: Info, canonical_key: str) -> CatalogModel | None:
+    entry = await info.context.read(lambda session: service.catalog_entry(session, canonical_key))
+    return None if entry is None else CatalogModel.of(entry)
+
+
+_CATALOG_MODEL = (
+    "The catalog model it concerns, as `modelCatalog` lists it now (so that a client cache "
+    "shows the change there); null for a 'local:' model, which has no catalog entry."
+)
+
+
+@strawberry.type(
+    description=(
+        "Another (provider, model) string mapped to a catalog key. Its `id` stands for the "
+        "(provider, model) string."
+    )
+)
+class ModelAlias(Node):
     provider: str = strawberry.field(description="The provider string events send.")
     model: str = strawberry.field(description="The model string events send.")
     canonical_model_key: str = strawberry.field(description="The catalog key it resolves to.")
@@ -87,15 +107,30 @@ class ModelAlias:
             created_at=row.created_at,
         )
 
+    def node_key(self) -> NodeKey:
+        return (self.provider, self.model)
+
+    @strawberry.field(description=_CATALOG_MODEL)
+    async def catalog_model(self, info: Info) -> CatalogModel | None:
+        return await _catalog_model(info, self.canonical_model_key)
+
 
 @strawberry.type(
     description=(
         "A global catalog price of a model, in force from `validFrom` until the next one; "
-        "events are priced with the one in force at their timestamp, when they are ingested."
+        "events are priced with the one in force at their timestamp, when they are ingested. "
+        "Its `id` stands for (catalog key, validFrom)."
     )
 )
-class CatalogPrice(UnitPrice):
+class CatalogPrice(UnitPrice, Node):
     canonical_model_key: str = strawberry.field(description="The catalog key it prices.")
+
+    def node_key(self) -> NodeKey:
+        return (self.canonical_model_key, time_key(self.valid_from))
+
+    @strawberry.field(description=_CATALOG_MODEL)
+    async def catalog_model(self, info: Info) -> CatalogModel | None:
+        return await _catalog_model(info, self.canonical_model_key)
 
     @classmethod
     def of_view(cls, view: PriceView) -> CatalogPrice:
@@ -111,10 +146,11 @@ class CatalogPrice(UnitPrice):
 @strawberry.type(
     description=(
         "The EUR value of one unit of a currency from `validFrom` on: converts explicit event "
-        "costs in that currency at the event's time."
+        "costs in that currency at the event's time. Its `id` stands for (currency, "
+        "validFrom)."
     )
 )
-class FxRate:
+class FxRate(Node):
     currency: str = strawberry.field(description="ISO 4217 code, e.g. 'USD'.")
     valid_from: datetime = strawberry.field(description="In force from this instant on (UTC).")
     rate_to_eur: Decimal = strawberry.field(description="EUR per one unit of the currency.")
@@ -131,6 +167,9 @@ class FxRate:
             in_force=view.in_force,
         )
 
+    def node_key(self) -> NodeKey:
+        return (self.currency, time_key(self.valid_from))
+
 
 @strawberry.type(
     description=(
@@ -138,8 +177,10 @@ class FxRate:
         "before and after."
     )
 )
-class AuditEntry:
-    id: UUID = strawberry.field(description="The entry's id.")
+class AuditEntry(Node):
+    entry_id: UUID = strawberry.field(
+        description="The entry's own id (`id` is its global id, see Node)."
+    )
     at: datetime = strawberry.field(description="When the change was made (UTC).")
     actor: str = strawberry.field(
         description=(
@@ -170,7 +211,7 @@ class AuditEntry:
     @classmethod
     def of(cls, row: AuditRow, actor: Actor | None) -> AuditEntry:
         return cls(
-            id=row.id,
+            entry_id=row.id,
             at=row.at,
             actor=row.actor,
             actor_role=actor.role.value if actor is not None and actor.role else None,
@@ -180,6 +221,9 @@ class AuditEntry:
             before=JSON(row.before) if row.before is not None else None,
             after=JSON(row.after) if row.after is not None else None,
         )
+
+    def node_key(self) -> NodeKey:
+        return (str(self.entry_id),)
 
 
 @strawberry.type(description="One page of the audit log, newest first.")

@@ -1,25 +1,29 @@
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
+from enum import Enum
 from typing import Annotated
 from uuid import UUID
 
+import orjson
 import strawberry
 from sqlmodel import Session
 
 from app.accounts.service import get_app, get_workspace
 from app.analytics import ai_cost
+from app.db import as_utc
 from app.errors import BadUserInput
 from app.graphql.ai_cost.types import (
     EDIT_RATIO_FIELDS,
     LATENCY_FIELDS,
     AiCostBreakdown,
     AiCostReport,
-    figure_fields,
     selects_any,
     selects_directly,
 )
 from app.graphql.context import Info
+from app.graphql.node import encode_node_id
 from app.graphql.permissions import IsWorkspaceMember
 from app.graphql.ranges import retained_range
 from app.plans.service import require_feature
@@ -42,6 +46,23 @@ VALUE_SIGNAL_FIELDS = frozenset(
 )
 # Filter values longer than any value ingest stores cannot match: refused, not sent to ClickHouse.
 MAX_FILTER_LENGTH = 200
+
+
+def report_id(workspace_id: UUID, *arguments: object) -> strawberry.ID:
+    """The id of the report of `workspace_id` for these `aiCost` arguments, as sent."""
+    parts = [str(workspace_id), *(_argument_text(argument) for argument in arguments)]
+    digest = hashlib.sha256(orjson.dumps(parts)).hexdigest()[:32]
+    return strawberry.ID(encode_node_id("AiCostReport", digest))
+
+
+def _argument_text(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return as_utc(value).isoformat(timespec="microseconds")
+    if isinstance(value, Enum):
+        return value.name
+    return str(value)
 
 
 def _filter_text(name: str, value: str | None) -> str | None:
@@ -126,19 +147,32 @@ class AiCostQuery:
             model=_filter_text("model", model),
             provider=_filter_text("provider", provider),
         )
-        await context.read(check)
-        totals = await context.analytics(
-            ai_cost.ai_cost_totals,
-            scope,
-            latency=selects_directly(info, LATENCY_FIELDS),
-            edit_ratios=selects_directly(info, EDIT_RATIO_FIELDS),
+        # Once per request for all its sections asking the same: the sections' checks would
+        # otherwise wait for each other on the request's one database session.
+        await context.once(
+            ("ai_cost_check", workspace_id, wants_value_signals, app_uuid),
+            lambda: context.read(check),
         )
+        # The report's own figures are computed when the first of them is resolved, beside
+        # its rows and series (AiCostReport.totals).
         return AiCostReport(
+            id=report_id(
+                workspace_id,
+                from_,
+                to,
+                environment,
+                by,
+                app_uuid,
+                customer_org_id,
+                feature,
+                model,
+                provider,
+            ),
             from_=start,
             to=end,
             environment=environment,
             by=by,
-            total_cost_eur=totals.cost_eur,
             scope=scope,
-            **figure_fields(totals),
+            with_latency=selects_directly(info, LATENCY_FIELDS),
+            with_edit_ratios=selects_directly(info, EDIT_RATIO_FIELDS),
         )

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
@@ -264,6 +265,45 @@ class AiCostPoint(AiCostFigures):
         )
 
 
+async def _report_figure(root: AiCostReport, info: Info) -> Any:
+    """One of the report's own figures. The statement computing them runs once per report,
+    when the first of them is resolved: beside the report's `rows` and `series` (sibling
+    fields resolve concurrently), and not at all when the query selects none of them."""
+    figures = await root.totals(info)
+    return figures[info.python_name]
+
+
+_TOTAL_COST_DESCRIPTION = (
+    "Sum of the known costs of all completed and failed calls, in EUR; null when there "
+    "are calls and not one has a known cost."
+)
+
+
+def _figure(name: str) -> Any:
+    """The report's field `name` of AiCostFigures, resolved by `_report_figure`."""
+    if name == "total_cost_eur":
+        return strawberry.field(
+            resolver=_report_figure,
+            graphql_type=Decimal | None,
+            description=_TOTAL_COST_DESCRIPTION,
+        )
+    figure = _FIGURES[name]
+    return strawberry.field(
+        resolver=_report_figure, graphql_type=figure.type, description=figure.description
+    )
+
+
+_FIGURES = {
+    field.python_name: field
+    for field in AiCostFigures.__strawberry_definition__.fields  # type: ignore[attr-defined]
+}
+
+
+def _totals_fields(store: AnalyticsStore, scope: ai_cost.AiScope, **kwargs: Any) -> dict[str, Any]:
+    totals = ai_cost.ai_cost_totals(store, scope, **kwargs)
+    return {"total_cost_eur": totals.cost_eur, **figure_fields(totals)}
+
+
 @strawberry.type(
     description=(
         "AI cost analytics over [from, to) (UTC) for one workspace (plan feature "
@@ -286,7 +326,16 @@ class AiCostPoint(AiCostFigures):
         "`viewer.features` to decide whether to select them."
     )
 )
-class AiCostReport(AiCostFigures):
+class AiCostReport:
+    id: strawberry.ID = strawberry.field(
+        description=(
+            "Stable for one workspace and one set of `aiCost` arguments (as sent: an omitted "
+            "`to` stays omitted), opaque. A normalized client cache keeps one report per "
+            "arguments and merges what several queries select of it, instead of replacing "
+            "one query's selection with another's. A report is computed, not stored: it is "
+            "not a Node, and `node(id:)` answers null for it."
+        )
+    )
     from_: datetime = strawberry.field(
         name="from", description="Start of the range (UTC, inclusive)."
     )
@@ -295,13 +344,45 @@ class AiCostReport(AiCostFigures):
         description="The environment filter; null for all environments."
     )
     by: AiCostBreakdown = strawberry.field(description="The dimension of `rows`.")
-    total_cost_eur: Decimal | None = strawberry.field(
-        description=(
-            "Sum of the known costs of all completed and failed calls, in EUR; null when there "
-            "are calls and not one has a known cost."
-        )
-    )
+    # The report's own figures (AiCostFigures' and totalCostEur), resolved on demand.
+    total_cost_eur = _figure("total_cost_eur")
+    calls = _figure("calls")
+    calls_with_unknown_cost = _figure("calls_with_unknown_cost")
+    cost_complete = _figure("cost_complete")
+    priced_call_share = _figure("priced_call_share")
+    priced_token_share = _figure("priced_token_share")
+    failed_calls = _figure("failed_calls")
+    error_rate = _figure("error_rate")
+    input_tokens = _figure("input_tokens")
+    output_tokens = _figure("output_tokens")
+    cached_input_tokens = _figure("cached_input_tokens")
+    accepted_outputs = _figure("accepted_outputs")
+    rejected_outputs = _figure("rejected_outputs")
+    edited_outputs = _figure("edited_outputs")
+    acceptance_rate = _figure("acceptance_rate")
+    cost_per_accepted_output_eur = _figure("cost_per_accepted_output_eur")
+    wasted_spend_eur = _figure("wasted_spend_eur")
+    edit_ratio_distribution = _figure("edit_ratio_distribution")
+    latency = _figure("latency")
     scope: strawberry.Private[ai_cost.AiScope]
+    # Whether the query selects the latency percentiles / edit-ratio distribution of the
+    # report's own figures (each costs its aggregates).
+    with_latency: strawberry.Private[bool]
+    with_edit_ratios: strawberry.Private[bool]
+    # What `Context.once` remembers this report's totals by.
+    token: strawberry.Private[object] = dataclasses.field(default_factory=object)
+
+    async def totals(self, info: Info) -> dict[str, Any]:
+        """The report's own figures by field name: one statement (two with latency) for the
+        report, run when the first of its figures is resolved."""
+        latency, edit_ratios = self.with_latency, self.with_edit_ratios
+
+        async def load() -> dict[str, Any]:
+            return await info.context.analytics(
+                _totals_fields, self.scope, latency=latency, edit_ratios=edit_ratios
+            )
+
+        return await info.context.once(("ai_cost_totals", self.token), load)
 
     @strawberry.field(description="One row per value of `by`, costliest first.")
     async def rows(

@@ -8,8 +8,19 @@ import strawberry
 from app.accounts.service import get_app, list_apps
 from app.graphql.apps.types import App, TrackingSnippet
 from app.graphql.context import Info
+from app.graphql.node import NodeKey, key_uuid, node_loader
 from app.graphql.permissions import IsWorkspaceMember
 from app.snippets import PRIVACY_NOTE, tracking_snippets
+
+
+@node_loader(App)
+async def load_app(info: Info, key: NodeKey) -> App:
+    """An app of the caller's workspace (NOT_FOUND, hence null, for another's)."""
+    app_uuid = key_uuid(key[0])
+    workspace_id = await info.context.workspace_id()
+    return await info.context.read(
+        lambda session: App.of(get_app(session, workspace_id=workspace_id, app_uuid=app_uuid))
+    )
 
 
 @strawberry.type

@@ -8,6 +8,7 @@ import strawberry
 
 from app.accounts.models import App as AppRow
 from app.db import as_utc, utcnow
+from app.graphql.node import Node, NodeKey
 
 
 def _fields(row: AppRow) -> dict[str, Any]:
@@ -31,7 +32,7 @@ def _fields(row: AppRow) -> dict[str, Any]:
         "`rotateAppSecret`."
     )
 )
-class App:
+class App(Node):
     uuid: UUID = strawberry.field(description="The app's UUID (the x-app-uuid header).")
     name: str = strawberry.field(description="Display name.")
     active: bool = strawberry.field(
@@ -49,21 +50,39 @@ class App:
     def of(cls, row: AppRow) -> App:
         return cls(**_fields(row))
 
+    def node_key(self) -> NodeKey:
+        return (str(self.uuid),)
+
 
 @strawberry.type(
     description=(
         "An app with its API secret: returned only by `createApp` and `rotateAppSecret`. Store "
-        "the secret now; it is never shown again."
+        "the secret now; it is never shown again. `app` is the app itself (a Node, without the "
+        "secret), which a normalized client cache files under its id, so that every list of "
+        "apps shows the change; the other fields are the app's too, as before."
     )
 )
-class AppWithSecret(App):
+class AppWithSecret:
+    app: App = strawberry.field(description="The app created or rotated.")
+    uuid: UUID = strawberry.field(description="The app's UUID (the x-app-uuid header).")
+    name: str = strawberry.field(description="Display name.")
+    active: bool = strawberry.field(
+        description="False once deactivated: its events are refused (404 unknown_app)."
+    )
+    created_at: datetime = strawberry.field(description="When it was created (UTC).")
+    previous_secret_valid_until: datetime | None = strawberry.field(
+        description=(
+            "After a rotation the previous secret keeps verifying until then (UTC); null when "
+            "no previous secret is valid any more."
+        )
+    )
     api_secret: str = strawberry.field(
         description="The API secret: the HMAC-SHA256 key of the x-signature header."
     )
 
     @classmethod
     def with_secret(cls, row: AppRow) -> AppWithSecret:
-        return cls(**_fields(row), api_secret=row.api_secret)
+        return cls(app=App.of(row), **_fields(row), api_secret=row.api_secret)
 
 
 @strawberry.type(

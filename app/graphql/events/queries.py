@@ -17,10 +17,12 @@ from app.accounts.service import get_app
 from app.analytics import event_stream
 from app.db import as_utc, utcnow
 from app.errors import BadUserInput
+from app.graphql.connections import AfterArgument, Connection, first_argument
 from app.graphql.context import Context, Info
 from app.graphql.events.types import Event, EventPage, IngestStatus, event_cursor, event_position
+from app.graphql.node import NodeKey, key_uuid, node_loader
 from app.graphql.permissions import IsWorkspaceMember
-from app.graphql.ranges import retained_optional_range
+from app.graphql.ranges import retained_optional_range, retention_floor
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = event_stream.MAX_PAGE_SIZE
@@ -65,18 +67,35 @@ AfterArg = Annotated[
 ]
 
 
-def _filter_text(name: str, value: str | None) -> str | None:
+def filter_text(name: str, value: str | None) -> str | None:
     if value is not None and len(value) > MAX_FILTER_LENGTH:
         raise BadUserInput(f"'{name}' is longer than {MAX_FILTER_LENGTH} characters.", field=name)
     return value
 
 
-async def _workspace_app(context: Context, workspace_id: UUID, app_uuid: UUID | None) -> None:
+async def check_workspace_app(context: Context, workspace_id: UUID, app_uuid: UUID | None) -> None:
     if app_uuid is not None:
         # Another workspace's app is NOT_FOUND, exactly like an app that does not exist.
         await context.read(
             lambda session: get_app(session, workspace_id=workspace_id, app_uuid=app_uuid)
         )
+
+
+@node_loader(Event, arity=2)
+async def load_event(info: Info, key: NodeKey) -> Event | None:
+    """An event of the caller's workspace within its retention (as the stream shows it)."""
+    context = info.context
+    app_uuid, event_id = key_uuid(key[0]), key[1]
+    workspace_id = await context.workspace_id()
+    not_before = await retention_floor(context, workspace_id)
+    stored = await context.analytics(
+        event_stream.find_event,
+        workspace_id=workspace_id,
+        app_id=app_uuid,
+        event_id=event_id,
+        not_before=not_before,
+    )
+    return None if stored is None else Event.of(stored)
 
 
 async def _page(
@@ -90,23 +109,26 @@ async def _page(
     to: datetime | None,
     limit: int,
     after: str | None,
+    limit_argument: str = "limit",
 ) -> event_stream.EventPage:
     context = info.context
     workspace_id = await context.workspace_id()
     if not 1 <= limit <= MAX_LIMIT:
-        raise BadUserInput(f"'limit' must be between 1 and {MAX_LIMIT}.", field="limit")
+        raise BadUserInput(
+            f"'{limit_argument}' must be between 1 and {MAX_LIMIT}.", field=limit_argument
+        )
     start, end = await retained_optional_range(context, workspace_id, from_, to)
     selection = event_stream.EventFilter(
         workspace_id=workspace_id,
         app_id=app_uuid,
-        environment=_filter_text("environment", environment),
-        event=_filter_text("event", event),
-        customer_org_id=_filter_text("customerOrgId", customer_org_id),
+        environment=filter_text("environment", environment),
+        event=filter_text("event", event),
+        customer_org_id=filter_text("customerOrgId", customer_org_id),
         start=start,
         end=end,
     )
     position = event_position(after) if after is not None else None
-    await _workspace_app(context, workspace_id, app_uuid)
+    await check_workspace_app(context, workspace_id, app_uuid)
     return await context.analytics(event_stream.list_events, selection, limit=limit, after=position)
 
 
@@ -182,6 +204,44 @@ class EventsQuery:
 
     @strawberry.field(
         description=(
+            "The event stream as a cursor connection (newest first): the filters of `events`, "
+            "`first` and `after`. Cursors are the stream's own (an event's `cursor`, "
+            "`eventsPage.nextCursor`). NOT_FOUND when `appUuid` is not an app of the workspace."
+        ),
+        permission_classes=[IsWorkspaceMember],
+    )
+    async def events_connection(
+        self,
+        info: Info,
+        app_uuid: AppUuidArg = None,
+        environment: EnvironmentArg = None,
+        event: EventNameArg = None,
+        customer_org_id: CustomerArg = None,
+        from_: FromArg = None,
+        to: ToArg = None,
+        first: Annotated[int, first_argument(MAX_LIMIT)] = DEFAULT_LIMIT,
+        after: AfterArgument = None,
+    ) -> Connection[Event]:
+        page = await _page(
+            info,
+            app_uuid=app_uuid,
+            environment=environment,
+            event=event,
+            customer_org_id=customer_org_id,
+            from_=from_,
+            to=to,
+            limit=first,
+            after=after,
+            limit_argument="first",
+        )
+        return Connection.of(
+            [Event.of(stored) for stored in page.events],
+            lambda node: node.cursor,
+            has_next_page=page.has_more,
+        )
+
+    @strawberry.field(
+        description=(
             "What ingest stored for the workspace in a window of received time (default: the "
             "last 24 hours, at most 31 days): event names and environments for the Event "
             "stream's filters, counts and timestamps per (app, environment, event name). "
@@ -213,7 +273,7 @@ class EventsQuery:
                 f"The window may span at most {MAX_INGEST_STATUS_WINDOW.days} days.",
                 field="receivedFrom",
             )
-        await _workspace_app(context, workspace_id, app_uuid)
+        await check_workspace_app(context, workspace_id, app_uuid)
         seen = await context.analytics(
             event_stream.seen_events,
             workspace_id=workspace_id,

@@ -12,6 +12,7 @@ from strawberry.scalars import JSON
 from app.analytics.event_stream import SeenEvents, StoredEvent, StreamPosition
 from app.errors import BadUserInput
 from app.graphql.events.cursor import decode_cursor, encode_cursor
+from app.graphql.node import Node, NodeKey
 from app.graphql.scalars import BigInt
 
 # Bump the version when the position's encoding changes: old cursors are then refused.
@@ -62,10 +63,11 @@ def _or_none(value: str) -> str | None:
 @strawberry.type(
     description=(
         "One stored event, as ingest accepted it: properties flattened (properties.ai.* "
-        "lifted) and stripped of prompts and transcripts, AI cost resolved once at ingest."
+        "lifted) and stripped of prompts and transcripts, AI cost resolved once at ingest. "
+        "Its `id` stands for (app, eventId): events are unique by the two."
     )
 )
-class Event:
+class Event(Node):
     event_id: str = strawberry.field(
         description="The client's idempotency key, or the id ingest gave the event."
     )
@@ -135,6 +137,9 @@ class Event:
             estimated_cost_eur=stored.estimated_cost_eur,
             cursor=event_cursor(stored.position),
         )
+
+    def node_key(self) -> NodeKey:
+        return (str(self.app_uuid), self.event_id)
 
 
 @strawberry.type(

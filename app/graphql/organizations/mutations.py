@@ -48,7 +48,7 @@ class OrganizationsMutation:
                 session, actor=principal.actor, workspace_id=workspace_id, signals=settings
             )
         )
-        return HealthModelConfig.of(view)
+        return HealthModelConfig.of(view, workspace_id=workspace_id)
 
     @strawberry.mutation(
         description="Return to the documented default health model. " + _GATE + " Audited.",
@@ -62,7 +62,7 @@ class OrganizationsMutation:
                 session, actor=principal.actor, workspace_id=workspace_id
             )
         )
-        return HealthModelConfig.of(view)
+        return HealthModelConfig.of(view, workspace_id=workspace_id)
 
     @strawberry.mutation(
         description=(
@@ -102,4 +102,5 @@ class OrganizationsMutation:
             plan=change.after.plan or None,
             previous_plan=(change.before.plan or None) if change.before else None,
             updated_at=change.after.updated_at,
+            workspace_id=workspace_id,
         )

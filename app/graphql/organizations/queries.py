@@ -7,7 +7,9 @@ from uuid import UUID
 import strawberry
 
 from app.errors import BadUserInput
+from app.graphql.connections import AfterArgument, Connection, check_first, first_argument
 from app.graphql.context import Context, Info
+from app.graphql.node import NodeKey, key_uuid, node_loader
 from app.graphql.organizations.types import (
     HealthModelConfig,
     Organization,
@@ -41,6 +43,18 @@ ToArgument = Annotated[
 EnvironmentArgument = Annotated[
     str | None, strawberry.argument(description="Only this environment; default: all.")
 ]
+SearchArgument = Annotated[
+    str | None,
+    strawberry.argument(description="Only ids containing this text (case-insensitive match)."),
+]
+OrderByArgument = Annotated[OrganizationOrderBy, strawberry.argument(description="The sort key.")]
+DirectionArgument = Annotated[SortDirection, strawberry.argument(description="The sort direction.")]
+
+
+def _checked_search(search: str | None) -> str | None:
+    if search is not None and len(search) > MAX_SEARCH_LENGTH:
+        raise BadUserInput(f"'search' is at most {MAX_SEARCH_LENGTH} characters.", field="search")
+    return search or None
 
 
 async def _page(
@@ -70,7 +84,46 @@ async def _page(
     rows = await context.analytics(
         queries.list_organizations, scope=scope, model=view.scoring_model, page=page
     )
-    return [Organization.of(row, view) for row in rows]
+    return [Organization.of(row, view, workspace_id=workspace_id) for row in rows]
+
+
+async def find_organization(
+    context: Context, workspace_id: UUID, customer_org_id: str
+) -> Organization | None:
+    """The organization over the default range and every environment; None without events."""
+    found = await _page(
+        context,
+        workspace_id=workspace_id,
+        start=None,
+        end=None,
+        environment=None,
+        page=queries.Page(limit=1),
+        customer_org_id=customer_org_id,
+    )
+    return found[0] if found else None
+
+
+@node_loader(Organization, arity=2)
+async def load_organization(info: Info, key: NodeKey) -> Organization | None:
+    """The organization if it is the caller's workspace's, over the default range."""
+    context = info.context
+    workspace_id = await context.workspace_id()
+    if key_uuid(key[0]) != workspace_id:
+        return None
+    return await find_organization(context, workspace_id, key[1])
+
+
+@node_loader(HealthModelConfig)
+async def load_health_model_config(info: Info, key: NodeKey) -> HealthModelConfig | None:
+    """The caller's workspace's health model (any member may read it)."""
+    context = info.context
+    workspace_id = await context.workspace_id()
+    if key_uuid(key[0]) != workspace_id:
+        return None
+    view = await context.read(
+        lambda session: service.health_model(session, workspace_id=workspace_id)
+    )
+    return HealthModelConfig.of(view, workspace_id=workspace_id)
 
 
 @strawberry.type
@@ -91,18 +144,9 @@ class OrganizationsQuery:
         from_: FromArgument = None,
         to: ToArgument = None,
         environment: EnvironmentArgument = None,
-        search: Annotated[
-            str | None,
-            strawberry.argument(
-                description="Only ids containing this text (case-insensitive match)."
-            ),
-        ] = None,
-        order_by: Annotated[
-            OrganizationOrderBy, strawberry.argument(description="The sort key.")
-        ] = OrganizationOrderBy.EVENT_COUNT,
-        direction: Annotated[
-            SortDirection, strawberry.argument(description="The sort direction.")
-        ] = SortDirection.DESC,
+        search: SearchArgument = None,
+        order_by: OrderByArgument = OrganizationOrderBy.EVENT_COUNT,
+        direction: DirectionArgument = SortDirection.DESC,
         limit: Annotated[
             int, strawberry.argument(description=f"Page size, 1 to {MAX_LIMIT}.")
         ] = DEFAULT_LIMIT,
@@ -115,10 +159,7 @@ class OrganizationsQuery:
         workspace_id = await context.workspace_id()
         if not 1 <= limit <= MAX_LIMIT:
             raise BadUserInput(f"'limit' must be between 1 and {MAX_LIMIT}.", field="limit")
-        if search is not None and len(search) > MAX_SEARCH_LENGTH:
-            raise BadUserInput(
-                f"'search' is at most {MAX_SEARCH_LENGTH} characters.", field="search"
-            )
+        search = _checked_search(search)
         page = queries.Page(
             order=queries.OrderField[order_by.name],
             descending=direction is SortDirection.DESC,
@@ -132,7 +173,51 @@ class OrganizationsQuery:
             end=to,
             environment=environment,
             page=page,
-            search=search or None,
+            search=search,
+        )
+
+    @strawberry.field(
+        description=(
+            "The organizations of `organizations` as a cursor connection: the same range, "
+            "filters and order, `first` and `after` (an organization's `cursor` continues it "
+            "too, with the same orderBy and direction). " + _GATE_DESCRIPTION
+        ),
+        permission_classes=[IsWorkspaceMember],
+    )
+    async def organizations_connection(
+        self,
+        info: Info,
+        from_: FromArgument = None,
+        to: ToArgument = None,
+        environment: EnvironmentArgument = None,
+        search: SearchArgument = None,
+        order_by: OrderByArgument = OrganizationOrderBy.EVENT_COUNT,
+        direction: DirectionArgument = SortDirection.DESC,
+        first: Annotated[int, first_argument(MAX_LIMIT)] = DEFAULT_LIMIT,
+        after: AfterArgument = None,
+    ) -> Connection[Organization]:
+        context = info.context
+        workspace_id = await context.workspace_id()
+        check_first(first, MAX_LIMIT)
+        search = _checked_search(search)
+        # One more than the page: whether another follows.
+        page = queries.Page(
+            order=queries.OrderField[order_by.name],
+            descending=direction is SortDirection.DESC,
+            limit=first + 1,
+            after=after,
+        )
+        found = await _page(
+            context,
+            workspace_id=workspace_id,
+            start=from_,
+            end=to,
+            environment=environment,
+            page=page,
+            search=search,
+        )
+        return Connection.of(
+            found[:first], lambda node: node.cursor, has_next_page=len(found) > first
         )
 
     @strawberry.field(
@@ -178,4 +263,4 @@ class OrganizationsQuery:
         view = await context.read(
             lambda session: service.health_model(session, workspace_id=workspace_id)
         )
-        return HealthModelConfig.of(view)
+        return HealthModelConfig.of(view, workspace_id=workspace_id)

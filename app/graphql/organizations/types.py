@@ -3,9 +3,12 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
+from uuid import UUID
 
 import strawberry
 
+from app.graphql.context import Info
+from app.graphql.node import Node, NodeKey
 from app.graphql.scalars import BigInt
 from app.organizations import health, queries
 from app.organizations.service import HealthModelView
@@ -130,10 +133,13 @@ class HealthSignalScore:
     description=(
         "A customer organization of the workspace, built from the events that carry its "
         "customer_org_id (case-sensitive: 'Acme' and 'acme' are two organizations; events "
-        "without one belong to none). Figures cover the requested range and environment."
+        "without one belong to none). Figures cover the requested range and environment; "
+        "`node(id:)` answers them over the default range (the last 30 days, every "
+        "environment). Its `id` stands for the organization of the workspace, whatever the "
+        "range: a client cache holds the figures of the range it read last."
     )
 )
-class Organization:
+class Organization(Node):
     customer_org_id: str = strawberry.field(description="The id as sent, byte for byte.")
     event_count: BigInt = strawberry.field(description="Its events in the range.")
     active_users: int = strawberry.field(
@@ -182,9 +188,12 @@ class Organization:
             "that follow this one."
         )
     )
+    workspace_id: strawberry.Private[UUID]
 
     @classmethod
-    def of(cls, row: queries.OrganizationRow, view: HealthModelView) -> Organization:
+    def of(
+        cls, row: queries.OrganizationRow, view: HealthModelView, *, workspace_id: UUID
+    ) -> Organization:
         model = view.scoring_model
         signals = []
         for reading in row.signals:
@@ -222,7 +231,11 @@ class Organization:
             health_score=row.health_score,
             health_signals=signals,
             cursor=row.cursor,
+            workspace_id=workspace_id,
         )
+
+    def node_key(self) -> NodeKey:
+        return (str(self.workspace_id), self.customer_org_id)
 
 
 @strawberry.type(description="One signal of a health model with its weight and thresholds.")
@@ -261,10 +274,11 @@ class HealthSignalSetting:
         "healthScore, with which weights and thresholds. " + _FORMULA + " Every workspace "
         "may read it; configuring it needs the health_model_config feature (growth plan or "
         "above). Without that feature the documented default model applies (a model stored "
-        "before a downgrade applies again after an upgrade)."
+        "before a downgrade applies again after an upgrade). One per workspace: its `id` "
+        "stays the same through configureHealthModel and resetHealthModel."
     )
 )
-class HealthModelConfig:
+class HealthModelConfig(Node):
     signals: list[HealthSignalSetting] = strawberry.field(
         description="The model's signals; a signal not listed does not count."
     )
@@ -282,9 +296,10 @@ class HealthModelConfig:
         description="The documented default model, e.g. to reset a form."
     )
     formula: str = strawberry.field(description="How healthScore is computed, in words.")
+    workspace_id: strawberry.Private[UUID]
 
     @classmethod
-    def of(cls, view: HealthModelView) -> HealthModelConfig:
+    def of(cls, view: HealthModelView, *, workspace_id: UUID) -> HealthModelConfig:
         def active(setting: health.SignalSetting) -> bool:
             return view.scoring_model.setting(setting.signal) is not None
 
@@ -295,7 +310,11 @@ class HealthModelConfig:
             updated_at=view.updated_at,
             default_signals=[HealthSignalSetting.of(s) for s in health.DEFAULT_MODEL.signals],
             formula=_FORMULA,
+            workspace_id=workspace_id,
         )
+
+    def node_key(self) -> NodeKey:
+        return (str(self.workspace_id),)
 
 
 @strawberry.input(description="One signal of the health model to configure.")
@@ -323,7 +342,12 @@ class HealthSignalInput:
         )
 
 
-@strawberry.type(description="An organization's assigned plan after setOrganizationPlan.")
+@strawberry.type(
+    description=(
+        "An organization's assigned plan after setOrganizationPlan; `organization` is the "
+        "organization itself, so that a client cache shows its new plan wherever it is listed."
+    )
+)
 class OrganizationPlanAssignment:
     customer_org_id: str = strawberry.field(description="The organization (case-sensitive).")
     plan: str | None = strawberry.field(
@@ -333,3 +357,16 @@ class OrganizationPlanAssignment:
         description="The plan assigned before; null when none was."
     )
     updated_at: datetime = strawberry.field(description="When it was assigned (UTC).")
+    workspace_id: strawberry.Private[UUID]
+
+    @strawberry.field(
+        description=(
+            "The organization with its new plan, over the default range (the last 30 days); "
+            "null when it has no events in it. UPGRADE_REQUIRED (feature 'organizations') "
+            "on plans without organizations."
+        )
+    )
+    async def organization(self, info: Info) -> Organization | None:
+        from app.graphql.organizations.queries import find_organization
+
+        return await find_organization(info.context, self.workspace_id, self.customer_org_id)

@@ -10,6 +10,7 @@ from strawberry.dataloader import DataLoader
 from app.analytics.queries import month_start, next_month_start
 from app.db import utcnow
 from app.graphql.context import Context, Info
+from app.graphql.node import Node, NodeKey
 from app.plans.models import Plan
 from app.plans.queries import events_by_workspace
 from app.plans.subscriptions import WorkspaceSummary
@@ -87,11 +88,14 @@ async def _usage_loader(context: Context) -> DataLoader[UUID, int]:
 
 @strawberry.type(
     description=(
-        "A workspace as operators see it: plan, subscription overrides, effective limits and usage."
+        "A workspace as operators see it: plan, subscription overrides, effective limits and "
+        "usage. Its `id` is its global id (see Node); `workspaceId` is the workspace's own."
     )
 )
-class WorkspaceSubscription:
-    id: UUID = strawberry.field(description="The workspace's id.")
+class WorkspaceSubscription(Node):
+    workspace_id: UUID = strawberry.field(
+        description="The workspace's id: what `setWorkspacePlan` and the audit log take."
+    )
     name: str = strawberry.field(description="Its display name.")
     created_at: datetime = strawberry.field(description="When it was created (UTC).")
     plan: PlanDetails = strawberry.field(description="Its plan, with the plan's own limits.")
@@ -109,7 +113,7 @@ class WorkspaceSubscription:
     def of(cls, summary: WorkspaceSummary) -> WorkspaceSubscription:
         workspace, limits = summary.workspace, summary.limits
         return cls(
-            id=workspace.id,
+            workspace_id=workspace.id,
             name=workspace.name,
             created_at=workspace.created_at,
             plan=PlanDetails.of(limits.plan),
@@ -124,12 +128,15 @@ class WorkspaceSubscription:
             apps_count=summary.apps_count,
         )
 
+    def node_key(self) -> NodeKey:
+        return (str(self.workspace_id),)
+
     async def _events_this_month(self, info: Info) -> int:
         context = info.context
         # One loader per request (kept in the context), so a list of workspaces costs one
         # ClickHouse query however many rows ask.
         loader = await context.once("workspace_usage_loader", lambda: _usage_loader(context))
-        return await loader.load(self.id)
+        return await loader.load(self.workspace_id)
 
     @strawberry.field(description="Events with a timestamp in the current calendar month (UTC).")
     async def events_this_month(self, info: Info) -> int:

@@ -53,7 +53,8 @@ class PricingMutation:
                     input_per_million_eur=input_per_million_eur,
                     output_per_million_eur=output_per_million_eur,
                     cached_input_per_million_eur=cached_input_per_million_eur,
-                )
+                ),
+                workspace_id=workspace_id,
             ),
             # Events ingested by this process from now on use the new price at once.
             after_commit=context.runtime.pricing.load,

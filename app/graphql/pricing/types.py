@@ -1,11 +1,18 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
+from uuid import UUID
 
 import strawberry
 
+from app.graphql.node import Node, NodeKey
 from app.pricing.service import CatalogEntry, PriceView
+
+
+def time_key(value: datetime) -> str:
+    """A `validFrom` as a part of a node key: UTC, to the microsecond."""
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 @strawberry.type(description="Unit prices in EUR per 1M tokens, in force from `validFrom` on.")
@@ -33,8 +40,13 @@ class ModelString:
     model: str = strawberry.field(description="e.g. 'gpt-4o-2024-08-06'.")
 
 
-@strawberry.type(description="A model of the global catalog, with its price in force now.")
-class CatalogModel:
+@strawberry.type(
+    description=(
+        "A model of the global catalog, with its price in force now. Its `id` stands for the "
+        "catalog key."
+    )
+)
+class CatalogModel(Node):
     canonical_model_key: str = strawberry.field(
         description="The catalog key, e.g. 'openai/gpt-5.4'."
     )
@@ -57,24 +69,34 @@ class CatalogModel:
             aliases=[ModelString(provider=p, model=m) for p, m in entry.aliases],
         )
 
+    def node_key(self) -> NodeKey:
+        return (self.canonical_model_key,)
+
 
 @strawberry.type(
     description=(
         "The workspace's own unit price for a model, used before the global catalog for its "
-        "events from `validFrom` on (events already stored keep their cost)."
+        "events from `validFrom` on (events already stored keep their cost). Its `id` stands "
+        "for the workspace's price of that model key: setCustomerPrice answers the same id "
+        "with the new figures."
     )
 )
-class CustomerPrice(UnitPrice):
+class CustomerPrice(UnitPrice, Node):
     canonical_model_key: str = strawberry.field(
         description="The catalog key or 'local:' model string the price applies to."
     )
+    workspace_id: strawberry.Private[UUID]
 
     @classmethod
-    def of_view(cls, view: PriceView) -> CustomerPrice:
+    def of_view(cls, view: PriceView, *, workspace_id: UUID) -> CustomerPrice:
         return cls(
             canonical_model_key=view.canonical_key,
             valid_from=view.valid_from,
             input_per_million_eur=view.input_per_million_eur,
             output_per_million_eur=view.output_per_million_eur,
             cached_input_per_million_eur=view.cached_input_per_million_eur,
+            workspace_id=workspace_id,
         )
+
+    def node_key(self) -> NodeKey:
+        return (str(self.workspace_id), self.canonical_model_key)
