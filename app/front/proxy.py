@@ -2,7 +2,8 @@
 
 The engine listens on a Unix socket only the front can reach (the folder is private), so it
 trusts the client address the front forwards in `x-forwarded-for` (sign-in limits per address
-need it) and the scheme in `x-forwarded-proto`.
+need it) and the scheme in `x-forwarded-proto`; the client's `Host` goes along unchanged (the
+engine compares it with `Origin`).
 """
 
 from __future__ import annotations
@@ -35,13 +36,15 @@ _HOP_BY_HOP = frozenset(
         b"trailer",
         b"transfer-encoding",
         b"upgrade",
-        b"host",
         b"x-forwarded-for",
         b"x-forwarded-proto",
     }
 )
-# What a WebSocket upgrade carries to the engine: who is calling (token, cookie) and from where.
-_FORWARDED_WEBSOCKET_HEADERS = frozenset({b"authorization", b"cookie", b"origin"})
+# What a WebSocket upgrade carries to the engine: who is calling (token, cookie, workspace) and
+# from where (the Host travels in the URI: origin checks compare the two).
+_FORWARDED_WEBSOCKET_HEADERS = frozenset(
+    {b"authorization", b"cookie", b"origin", b"x-workspace-id"}
+)
 # While the engine restarts, a client should come back shortly (it restarts within seconds).
 RETRY_AFTER_S = 2
 
@@ -110,7 +113,8 @@ class EngineProxy:
         if scope.get("client"):
             headers.append(("x-forwarded-for", scope["client"][0]))
         query = scope.get("query_string", b"").decode("latin-1")
-        uri = f"ws://engine{scope['path']}" + (f"?{query}" if query else "")
+        host = websocket.headers.get("host", "engine")
+        uri = f"ws://{host}{scope['path']}" + (f"?{query}" if query else "")
         try:
             upstream = await unix_connect(
                 str(self.socket_path),
