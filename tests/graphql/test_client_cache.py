@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -25,6 +24,7 @@ import pytest
 
 from app.graphql.node import encode_node_id
 from app.ingest.signature import sign_headers
+from tests.npm import node_with
 from tests.served import Processes
 
 CLIENT = Path(__file__).parent / "client"
@@ -53,11 +53,7 @@ def _calls() -> bytes:
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    node = shutil.which("node")
-    assert node is not None, "node is required (apt-get install nodejs)"
-    assert (CLIENT / "node_modules" / "@apollo" / "client").is_dir(), (
-        f"run `npm ci` in {CLIENT} (as .ci/run does)"
-    )
+    node = node_with(CLIENT, "@apollo/client")
     folder = tmp_path_factory.mktemp("client")
     env = {k: v for k, v in os.environ.items() if not k.startswith("SAAS_TRACKER_")}
     env |= {

@@ -5,7 +5,6 @@ and body."""
 from __future__ import annotations
 
 import json
-import shutil
 import socket
 import subprocess
 import threading
@@ -23,6 +22,7 @@ from app.graphql.over_http import APPLICATION_JSON, GRAPHQL_RESPONSE_JSON, negot
 from app.server import create_app
 from app.settings import Settings
 from tests.graphql.conftest import Api, Tenant
+from tests.npm import node_with
 
 AUDIT = Path(__file__).parent / "http_audit"
 GRAPHQL_RESPONSE = "application/graphql-response+json; charset=utf-8"
@@ -53,19 +53,7 @@ def served(settings: Settings, store: AnalyticsStore) -> Iterator[str]:
 
 
 def test_the_graphql_over_http_audit_passes_every_item(served: str) -> None:
-    # The audit's pinned npm package (package-lock.json) is installed by .ci/run, or here on a
-    # first run; node and npm must be there: a missing tool fails, it never skips.
-    node, npm = shutil.which("node"), shutil.which("npm")
-    assert node is not None and npm is not None, "node is required (apt-get install nodejs npm)"
-    if not (AUDIT / "node_modules" / "graphql-http").is_dir():
-        installed = subprocess.run(
-            [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
-            cwd=AUDIT,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        assert installed.returncode == 0, installed.stderr
+    node = node_with(AUDIT, "graphql-http")
     audit = subprocess.run(
         [node, "audit.mjs", served], cwd=AUDIT, capture_output=True, text=True, timeout=60
     )
