@@ -8,9 +8,11 @@ while the writer inserts.
 
 from __future__ import annotations
 
+import fcntl
 import queue
 import re
 import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC as _UTC
@@ -120,6 +122,30 @@ def _set_output_formats(session: chdb_session.Session) -> None:
         session.query(f"SET {setting}")
 
 
+# How long opening waits for another process to release the folder: a `serve` restarted right
+# after a crash or a SIGKILL finds the old engine process still exiting for a moment.
+RELEASE_WAIT_S = 10.0
+
+
+def _wait_for_release(path: Path, timeout: float = RELEASE_WAIT_S) -> None:
+    """Wait until no process holds the folder's `status` file (ClickHouse locks it while the
+    folder is open), at most `timeout` seconds; opening then says who owns it if one still
+    does."""
+    status = path / "status"
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with open(status, "rb") as held:
+                fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return  # released when `held` closes, before chdb opens the folder
+        except FileNotFoundError:
+            return
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                return
+            time.sleep(0.1)
+
+
 class ChdbStore:
     def __init__(self, path: Path, database: str) -> None:
         global _opened_path
@@ -133,6 +159,7 @@ class ChdbStore:
                     "chdb allows one folder per process"
                 )
             path.mkdir(parents=True, exist_ok=True)
+            _wait_for_release(path)
             try:
                 first = chdb_session.Session(resolved)
             except Exception as exc:  # the folder is locked by another process
