@@ -31,6 +31,9 @@ from playwright.sync_api import (
     FloatRect,
     Page,
     Playwright,
+    Request,
+    WebSocket,
+    WebSocketRoute,
     expect,
     sync_playwright,
 )
@@ -494,6 +497,44 @@ EVENTS = """query ($environment: String, $after: String) {
 }"""
 
 
+class Sockets:
+    """The WebSockets a page opens while the block runs, with the messages sent and received
+    on them (graphql-transport-ws: JSON objects); and the page's `eventsPage` queries."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        self.urls: list[str] = []
+        self.sent: list[dict[str, Any]] = []
+        self.received: list[dict[str, Any]] = []
+        self.pages_asked = 0
+
+    def _opened(self, ws: WebSocket) -> None:
+        self.urls.append(ws.url)
+        ws.on("framesent", lambda payload: self.sent.append(orjson.loads(payload)))
+        ws.on("framereceived", lambda payload: self.received.append(orjson.loads(payload)))
+
+    def _requested(self, request: Request) -> None:
+        if request.method == "POST" and "eventsPage" in (request.post_data or ""):
+            self.pages_asked += 1
+
+    def __enter__(self) -> Sockets:
+        self.page.on("websocket", self._opened)
+        self.page.on("request", self._requested)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.page.remove_listener("websocket", self._opened)
+        self.page.remove_listener("request", self._requested)
+
+    def live_events(self) -> list[str]:
+        """The ids of the events the subscription delivered."""
+        return [
+            m["payload"]["data"]["liveEvents"]["eventId"]
+            for m in self.received
+            if m.get("type") == "next" and (m["payload"].get("data") or {}).get("liveEvents")
+        ]
+
+
 def _expected_rows(page: Page, items: list[dict[str, Any]]) -> list[list[str]]:
     rows = []
     for e in items:
@@ -511,6 +552,11 @@ def test_the_event_stream_pages_back_filters_tails_and_links_an_output_to_its_ca
     served: Served, admin_page: Page
 ) -> None:
     page = admin_page
+    with Sockets(page) as sockets:
+        _event_stream(served, page, sockets)
+
+
+def _event_stream(served: Served, page: Page, sockets: Sockets) -> None:
     page.goto(f"{served.base_url}/#/events")
     first = served.data(EVENTS)["eventsPage"]
     expect(page.locator("[data-testid=events-table] tbody tr[data-event-id]")).to_have_count(50)
@@ -535,10 +581,35 @@ def test_the_event_stream_pages_back_filters_tails_and_links_an_output_to_its_ca
     assert {r[3] for r in table(page, "events-table")} == {"staging"}
     page.locator("select[name=environment]").select_option("")
 
-    # The live tail shows an event sent now without a reload.
+    # The live tail: the subscription `liveEvents` on a WebSocket at /graphql (the session
+    # cookie goes with the upgrade). An event sent now shows within seconds, without a reload,
+    # delivered by the subscription, not by a query.
+    expect(page.get_by_test_id("live-status")).to_have_attribute("data-state", "live")
+    expect(page.get_by_test_id("live-status")).to_have_text("Live")
+    ws_url = served.base_url.replace("http://", "ws://", 1) + "/graphql"
+    assert sockets.urls and set(sockets.urls) == {ws_url}
+    # The cookie authenticates: the payload names the workspace at most, never a key.
+    assert sockets.sent[0]["type"] == "connection_init"
+    assert "authorization" not in sockets.sent[0]["payload"]
+    assert sockets.received[0] == {"type": "connection_ack"}
+    page.evaluate("window.sameDocument = true")
+    asked = sockets.pages_asked
     event_id = f"live-{uuid.uuid4()}"
     served.ingest(served.demo, [{"event": "live_tail_check", "event_id": event_id}])
-    expect(page.locator(f"tr[data-event-id='{event_id}']")).to_be_visible(timeout=15_000)
+    row = page.locator(f"tr[data-event-id='{event_id}']")
+    expect(row).to_be_visible(timeout=5_000)
+    expect(row).to_have_class("fresh")
+    assert page.evaluate("window.sameDocument") is True
+    assert event_id in sockets.live_events()
+    assert sockets.pages_asked == asked
+    subscribed = [m for m in sockets.sent if m["type"] == "subscribe"][-1]
+    assert "liveEvents" in subscribed["payload"]["query"]
+    assert subscribed["payload"]["variables"] == {
+        "environment": None,
+        "event": None,
+        "appUuid": None,
+        "customerOrgId": None,
+    }
 
     # From an output event to the call it rates.
     output = next(
@@ -557,6 +628,47 @@ def test_the_event_stream_pages_back_filters_tails_and_links_an_output_to_its_ca
     expect(call.locator("pre.json")).to_contain_text(output["properties"]["ai_call_id"])
     expect(call.locator("tbody td").nth(1)).to_have_text(re.compile("ai_call_(completed|failed)"))
     shoot(page, "event-call")
+
+
+def test_the_live_tail_sends_an_api_key_in_its_payload_and_polls_when_refused(
+    served: Served, browser: Browser
+) -> None:
+    context = new_context(browser)
+    page = watched(context)
+    use_api_key(page, served.base_url, served.demo.token)
+    with Sockets(page) as sockets:
+        page.goto(f"{served.base_url}/#/events")
+        expect(page.get_by_test_id("live-status")).to_have_attribute("data-state", "live")
+    # A page cannot set headers on a WebSocket: the key goes in connection_init's payload.
+    assert sockets.sent[0] == {
+        "type": "connection_init",
+        "payload": {"authorization": f"Bearer {served.demo.token}"},
+    }
+
+    # The server refuses live connections (4029: too many in the workspace): the page says so
+    # and polls the newest page instead.
+    refusal = {"code": 4029, "reason": "LIMIT_REACHED: this workspace has 20 live connections"}
+
+    def refuse(ws: WebSocketRoute) -> None:
+        ws.on_message(lambda _: ws.close(code=refusal["code"], reason=refusal["reason"]))
+
+    page.route_web_socket(re.compile(r"/graphql$"), refuse)
+    live = page.locator("input[name=live]")
+    live.uncheck()
+    live.check()
+    expect(page.get_by_test_id("live-notice")).to_contain_text("too many live connections")
+    expect(page.get_by_test_id("live-status")).to_have_attribute("data-state", "polling")
+    event_id = f"polled-{uuid.uuid4()}"
+    served.ingest(served.demo, [{"event": "live_tail_check", "event_id": event_id}])
+    expect(page.locator(f"tr[data-event-id='{event_id}']")).to_be_visible(timeout=10_000)
+
+    # A credential that no longer works (4401) goes back to sign-in.
+    refusal.update(code=4401, reason="Unauthorized: Unknown or revoked token.")
+    live.uncheck()
+    live.check()
+    expect(page).to_have_url(re.compile(r"#/signin\?next=%2Fevents$"))
+    assert script_errors(page) == []
+    context.close()
 
 
 # --- Apps and Billing ------------------------------------------------------------------------

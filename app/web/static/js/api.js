@@ -56,6 +56,23 @@ export function onUnauthenticated(listener) {
   return () => unauthenticatedListeners.delete(listener);
 }
 
+/** Tell the listeners the credentials no longer work (as an UNAUTHENTICATED answer does). */
+export function signalUnauthenticated() {
+  for (const listener of unauthenticatedListeners) listener();
+}
+
+/**
+ * The connection_init payload of a live connection (graphql-transport-ws at /graphql): the
+ * API key, else the workspace chosen; the session cookie goes with the upgrade request itself
+ * (a browser cannot set headers on a WebSocket).
+ */
+export function socketPayload() {
+  const key = credentials.apiKey();
+  if (key) return { authorization: `Bearer ${key}` };
+  const workspace = credentials.workspaceId();
+  return workspace ? { "x-workspace-id": workspace } : {};
+}
+
 const sleep = (millis) => new Promise((resolve) => setTimeout(resolve, millis));
 
 /**
@@ -108,9 +125,7 @@ export async function request(query, variables = {}, { signal, anonymous = false
       await sleep(400 * (attempt + 1));
       continue;
     }
-    if (!anonymous && errors.some((e) => e.code === "UNAUTHENTICATED")) {
-      for (const listener of unauthenticatedListeners) listener();
-    }
+    if (!anonymous && errors.some((e) => e.code === "UNAUTHENTICATED")) signalUnauthenticated();
     return { data: result.data ?? null, errors };
   }
 }
@@ -138,14 +153,18 @@ export function useQuery(query, variables = {}, { skip = false } = {}) {
     const controller = new AbortController();
     setState((s) => ({ ...s, loading: true, error: null }));
     request(query, variables, { signal: controller.signal }).then(
-      ({ data, errors }) => setState({ loading: false, data, error: errors[0] || null, errors }),
+      ({ data, errors }) =>
+        setState({ loading: false, data, error: errors[0] || null, errors, key }),
       (error) => {
         if (error.name !== "AbortError") {
-          setState({ loading: false, data: null, error, errors: [error] });
+          setState({ loading: false, data: null, error, errors: [error], key });
         }
       },
     );
     return () => controller.abort();
   }, [query, key, tick, skip]);
-  return { ...state, reload: () => setTick((t) => t + 1) };
+  // Loading already in the render where the variables change (the effect runs after it): the
+  // data shown then is that of the previous variables.
+  const loading = state.loading || (!skip && Boolean(query) && state.key !== key);
+  return { ...state, loading, reload: () => setTick((t) => t + 1) };
 }

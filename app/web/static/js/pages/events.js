@@ -3,7 +3,7 @@
 import { request, useQuery } from "../api.js";
 import * as fmt from "../format.js";
 import { html, useEffect, useState } from "../lib.js";
-import { liveEvents } from "../live.js";
+import { POLL_MS, liveEvents } from "../live.js";
 import { href, setParams } from "../router.js";
 import { Empty, ErrorNotice, Loading, Select, Table, TrackingSnippet } from "../ui.js";
 
@@ -15,13 +15,28 @@ const EVENT_FIELDS = `eventId event timestamp receivedAt appUuid environment cus
   userHash properties aiCostStatus aiPricingSource aiCanonicalModelKey estimatedCostEur cursor`;
 
 export const EVENTS_QUERY = `query Events($environment: String, $event: String,
-    $appUuid: UUID, $customerOrgId: String, $after: String, $limit: Int!) {
+    $appUuid: UUID, $customerOrgId: String, $from: DateTime, $after: String, $limit: Int!) {
   eventsPage(environment: $environment, event: $event, appUuid: $appUuid,
-      customerOrgId: $customerOrgId, after: $after, limit: $limit) {
+      customerOrgId: $customerOrgId, from: $from, after: $after, limit: $limit) {
     items { ${EVENT_FIELDS} }
     nextCursor hasMore
   }
 }`;
+
+// The live tail: each event as it is stored, filtered like the page (live.js).
+const LIVE_SUBSCRIPTION = `subscription LiveEvents($environment: String, $event: String,
+    $appUuid: UUID, $customerOrgId: String) {
+  liveEvents(environment: $environment, event: $event, appUuid: $appUuid,
+      customerOrgId: $customerOrgId) { ${EVENT_FIELDS} }
+}`;
+
+const LIVE_STATES = {
+  connecting: "Connecting…",
+  live: "Live",
+  reconnecting: "Reconnecting…",
+  polling: `Refreshing every ${POLL_MS / 1000} s`,
+  off: "Off",
+};
 
 const FILTERS_QUERY = `query EventFilters($since: DateTime!) {
   ingestStatus(receivedFrom: $since) { environments eventNames eventsReceived }
@@ -166,6 +181,7 @@ export function EventsPage({ route }) {
   const choices = useQuery(FILTERS_QUERY, { since });
   const page = useQuery(EVENTS_QUERY, { ...filters, after, limit: PAGE_SIZE });
   // Events the live tail added above the first page, and which of them are new to the eye.
+  // And the state of the live connection (`status`), with why it polls instead (`notice`).
   const [tail, setTail] = useState({ key: null, events: [], fresh: new Set(), error: null });
 
   const firstPage = !after;
@@ -173,25 +189,32 @@ export function EventsPage({ route }) {
   const tailing = live && firstPage && Boolean(page.data) && !page.loading;
   useEffect(() => {
     if (!tailing) return undefined;
-    const known = new Set(page.data.eventsPage.items.map(identity));
+    const { items } = page.data.eventsPage;
+    const known = new Set(items.map(identity));
     let added = [];
-    setTail({ key, events: [], fresh: new Set(), error: null });
+    setTail({ key, events: [], fresh: new Set(), error: null, status: "connecting" });
     return liveEvents({
       query: EVENTS_QUERY,
-      variables: { ...filters, after: null, limit: PAGE_SIZE },
-      onEvents(items) {
-        const news = items.filter((e) => !known.has(identity(e)));
+      subscription: LIVE_SUBSCRIPTION,
+      filters,
+      newest: items[0] || null,
+      onEvents(events) {
+        const news = events.filter((e) => !known.has(identity(e)));
+        if (!news.length) return;
         for (const e of news) known.add(identity(e));
         added = [...news, ...added].slice(0, 500);
-        setTail({ key, events: added, fresh: new Set(news.map(identity)), error: null });
+        const fresh = new Set(news.map(identity));
+        setTail((t) => ({ ...t, events: added, fresh, error: null }));
       },
       onError: (error) => setTail((t) => ({ ...t, error })),
+      onStatus: ({ state, notice = null }) => setTail((t) => ({ ...t, status: state, notice })),
     });
   }, [tailing, page.data, key]);
 
   const apps = choices.data ? choices.data.apps : [];
   const status = choices.data && choices.data.ingestStatus;
-  const tailEvents = tailing && tail.key === key ? tail.events : [];
+  const tailed = tailing && tail.key === key;
+  const tailEvents = tailed ? tail.events : [];
   const events = page.data ? [...tailEvents, ...page.data.eventsPage.items] : [];
 
   let content;
@@ -286,9 +309,24 @@ export function EventsPage({ route }) {
           checked=${live}
           onChange=${(e) => setLive(e.target.checked)}
         />
-        <span>Live${tailing ? " (updating)" : firstPage ? "" : " (on the first page)"}</span>
+        <span>Live${live && !firstPage ? " (on the first page)" : ""}</span>
       </label>
+      ${
+        tailed &&
+        html`<span
+          class=${`live-status ${tail.status}`}
+          data-testid="live-status"
+          data-state=${tail.status}
+          role="status"
+          >${LIVE_STATES[tail.status]}</span
+        >`
+      }
     </form>
+    ${
+      tailed &&
+      tail.notice &&
+      html`<p class="notice" role="status" data-testid="live-notice">${tail.notice}</p>`
+    }
     ${tail.error && html`<${ErrorNotice} error=${tail.error} />`} ${content}
   </div>`;
 }
