@@ -159,7 +159,8 @@ class ChdbStore:
                     "chdb allows one folder per process"
                 )
             path.mkdir(parents=True, exist_ok=True)
-            _wait_for_release(path)
+            if _opened_path is None:  # this process holds the folder's lock once it opened it
+                _wait_for_release(path)
             try:
                 first = chdb_session.Session(resolved)
             except Exception as exc:  # the folder is locked by another process
