@@ -36,7 +36,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Processes
     folder = tmp_path_factory.mktemp("readme")
     env = {k: v for k, v in os.environ.items() if not k.startswith("SAAS_TRACKER_")}
     processes = Processes(env | {"SAAS_TRACKER_DATA_DIR": str(folder / "data")}, folder)
-    port = processes.serve()
+    port = processes.serve("--single-process")
     yield processes, port
     processes.stop_all()
 

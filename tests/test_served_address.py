@@ -38,19 +38,19 @@ def snippet_curl(port: int, token: str) -> str:
 
 def test_the_tracking_snippet_names_the_port_serve_listens_on(processes: Processes) -> None:
     workspace = processes.cli("admin", "create-workspace", "Acme", "--plan", "growth")
-    port = processes.serve()
+    port = processes.serve("--single-process")
     assert f"http://127.0.0.1:{port}/v1/ingest" in snippet_curl(port, workspace["token"])
 
 
 def test_a_configured_public_url_wins_over_the_served_address(processes: Processes) -> None:
     processes.env["SAAS_TRACKER_PUBLIC_URL"] = "https://tracker.example.com"
     workspace = processes.cli("admin", "create-workspace", "Acme", "--plan", "growth")
-    port = processes.serve()
+    port = processes.serve("--single-process")
     assert "https://tracker.example.com/v1/ingest" in snippet_curl(port, workspace["token"])
 
 
 def test_the_demo_finds_the_server_of_its_data_folder_on_any_port(processes: Processes) -> None:
-    port = processes.serve()
+    port = processes.serve("--single-process")
     demo = subprocess.run(
         [sys.executable, "-m", "app.cli", "demo", "--events", "20", "--days", "1", "--no-progress"],
         env=processes.env,

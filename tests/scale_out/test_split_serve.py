@@ -119,26 +119,6 @@ def test_a_sigkilled_serve_takes_its_engine_with_it(processes: Processes) -> Non
     processes.serve(port=port)
 
 
-def test_ingest_acknowledges_while_the_engine_restarts_and_loses_nothing(
-    env: dict[str, str], processes: Processes
-) -> None:
-    workspace = processes.cli("admin", "create-workspace", "Restart Co", "--plan", "growth")
-    app = processes.cli("admin", "create-app", workspace["workspace_id"], "restart app")
-    port = processes.serve()
-    front = processes.last
-    with Senders(port, app, threads=2) as senders:
-        senders.wait_for(500)
-        os.kill(engine_of(front.pid), signal.SIGKILL)
-        acknowledged_before = len(senders.acknowledged)
-        senders.wait_for(acknowledged_before + 500)
-    # The engine is back (restarted by the front) and writes what the front queued meanwhile.
-    wait_until(lambda: httpx.get(f"http://127.0.0.1:{port}/readyz").status_code == 200, 60)
-    wait_drained(env, port)
-    front.send_signal(signal.SIGTERM)
-    front.wait(60)
-    assert_stored_exactly_once(env, senders.acknowledged)
-
-
 def test_metrics_join_the_front_s_ingest_counts_and_the_engine_s_writing(
     served: tuple[Processes, int],
 ) -> None:
@@ -165,3 +145,25 @@ def test_metrics_join_the_front_s_ingest_counts_and_the_engine_s_writing(
         figures["saas_tracker_engine_up"],
         figures["saas_tracker_queue_depth"],
     ) == (accepted, 1.0, 0.0)
+
+
+def test_ingest_acknowledges_while_the_engine_restarts_and_loses_nothing(
+    served: tuple[Processes, int],
+) -> None:
+    # Last of the module: it stops the shared serve to read what its engine stored.
+    processes, port = served
+    env = processes.env
+    workspace = processes.cli("admin", "create-workspace", "Restart Co", "--plan", "growth")
+    app = processes.cli("admin", "create-app", workspace["workspace_id"], "restart app")
+    front = processes.last
+    with Senders(port, app, threads=2) as senders:
+        senders.wait_for(200)
+        os.kill(engine_of(front.pid), signal.SIGKILL)
+        acknowledged_before = len(senders.acknowledged)
+        senders.wait_for(acknowledged_before + 200)
+    # The engine is back (restarted by the front) and writes what the front queued meanwhile.
+    wait_until(lambda: httpx.get(f"http://127.0.0.1:{port}/readyz").status_code == 200, 60)
+    wait_drained(env, port)
+    front.send_signal(signal.SIGTERM)
+    front.wait(60)
+    assert_stored_exactly_once(env, senders.acknowledged)

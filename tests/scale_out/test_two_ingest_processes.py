@@ -53,7 +53,7 @@ def test_two_ingest_processes_and_one_engine_owner_store_every_event_once(
 ) -> None:
     workspace = processes.cli("admin", "create-workspace", "Scale Co", "--plan", "growth")
     app = processes.cli("admin", "create-app", workspace["workspace_id"], "scale app")
-    owner = processes.serve()
+    owner = processes.serve("--single-process")
     ingest_ports = [processes.serve("--ingest-only"), processes.serve("--ingest-only")]
     assert httpx.post(f"http://127.0.0.1:{ingest_ports[0]}/graphql").status_code == 404
 
