@@ -58,7 +58,7 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     env = {k: v for k, v in os.environ.items() if not k.startswith("SAAS_TRACKER_")}
     env |= {
         "SAAS_TRACKER_DATA_DIR": str(folder / "data"),
-        "SAAS_TRACKER_CLICKHOUSE_URL": f"chdb://{folder / 'clickhouse'}?database=client",
+        "SAAS_TRACKER_CLICKHOUSE_URL": f"chdb://{folder / 'clickhouse'}?database=served",
         "SAAS_TRACKER_BATCH_MAX_WAIT_S": "0.05",
     }
     processes = Processes(env, folder)

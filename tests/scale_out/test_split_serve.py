@@ -28,7 +28,7 @@ def environment(folder: Path) -> dict[str, str]:
     inherited = {k: v for k, v in os.environ.items() if not k.startswith("SAAS_TRACKER_")}
     return inherited | {
         "SAAS_TRACKER_DATA_DIR": str(folder / "data"),
-        "SAAS_TRACKER_CLICKHOUSE_URL": f"chdb://{folder / 'clickhouse'}?database=split",
+        "SAAS_TRACKER_CLICKHOUSE_URL": f"chdb://{folder / 'clickhouse'}?database=served",
         "SAAS_TRACKER_BATCH_MAX_WAIT_S": "0.2",
     }
 

@@ -39,7 +39,7 @@ def processes(tmp_path: Path, postgres_url: str, redis_url: str) -> Iterator[Pro
         **os.environ,
         "SAAS_TRACKER_DATA_DIR": str(tmp_path / "data"),
         "SAAS_TRACKER_DATABASE_URL": postgres_url,
-        "SAAS_TRACKER_CLICKHOUSE_URL": f"chdb://{tmp_path / 'clickhouse'}?database=scaleout",
+        "SAAS_TRACKER_CLICKHOUSE_URL": f"chdb://{tmp_path / 'clickhouse'}?database=served",
         "SAAS_TRACKER_REDIS_URL": redis_url,
         "SAAS_TRACKER_BATCH_MAX_WAIT_S": "0.3",
     }

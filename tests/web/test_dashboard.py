@@ -142,7 +142,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SAAS_TRACKER_")}
     env |= {
         "SAAS_TRACKER_DATA_DIR": str(folder / "data"),
-        "SAAS_TRACKER_CLICKHOUSE_URL": f"chdb://{folder / 'clickhouse'}?database=dashboard",
+        "SAAS_TRACKER_CLICKHOUSE_URL": f"chdb://{folder / 'clickhouse'}?database=served",
         "SAAS_TRACKER_BATCH_MAX_WAIT_S": "0.05",
     }
     processes = Processes(env, folder)
@@ -879,6 +879,8 @@ def test_the_admin_portal_lists_unmapped_models_and_creates_an_alias(
     )
     unmapped = admin["unmappedModels"]
     assert unmapped
+    # The page renders the table once its query answers: read it then.
+    expect(page.locator("[data-testid=unmapped-table] tbody tr")).to_have_count(len(unmapped))
     shown = [r[:3] for r in table(page, "unmapped-table")]
     assert shown == [
         [m["provider"], m["model"], formatted(page, ("int", m["count"]))[0]] for m in unmapped

@@ -24,7 +24,7 @@ def env(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
     environment = {
         **os.environ,
         "SAAS_TRACKER_DATA_DIR": str(tmp_path / "data"),
-        "SAAS_TRACKER_CLICKHOUSE_URL": f"chdb://{tmp_path / 'clickhouse'}?database=crash",
+        "SAAS_TRACKER_CLICKHOUSE_URL": f"chdb://{tmp_path / 'clickhouse'}?database=served",
         "SAAS_TRACKER_REDIS_URL": redis_url,
         "SAAS_TRACKER_REDIS_HEARTBEAT_TIMEOUT_MS": "2000",
         "SAAS_TRACKER_REDIS_MAINTENANCE_CHANCE": "1000000",

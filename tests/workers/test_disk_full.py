@@ -52,7 +52,7 @@ def processes(tmp_path: Path, engine_disk: Path) -> Iterator[Processes]:
         **os.environ,
         "SAAS_TRACKER_DATA_DIR": str(tmp_path / "data"),
         "SAAS_TRACKER_DATABASE_URL": f"sqlite:///{tmp_path / 'relational.sqlite3'}",
-        "SAAS_TRACKER_CLICKHOUSE_URL": f"chdb://{engine_disk / 'clickhouse'}?database=full",
+        "SAAS_TRACKER_CLICKHOUSE_URL": f"chdb://{engine_disk / 'clickhouse'}?database=served",
         "SAAS_TRACKER_BATCH_MAX_WAIT_S": "0.1",
         "SAAS_TRACKER_WRITE_FAILING_AFTER_S": "0.5",
         "SAAS_TRACKER_DATA_MIN_FREE_MB": "1",
@@ -129,7 +129,7 @@ def test_while_the_queue_s_disk_is_full_ingest_answers_503_and_loses_nothing_ack
         **os.environ,
         "SAAS_TRACKER_DATA_DIR": str(engine_disk / "data"),
         "SAAS_TRACKER_DATABASE_URL": f"sqlite:///{tmp_path / 'relational.sqlite3'}",
-        "SAAS_TRACKER_CLICKHOUSE_URL": f"chdb://{tmp_path / 'clickhouse'}?database=queue_full",
+        "SAAS_TRACKER_CLICKHOUSE_URL": f"chdb://{tmp_path / 'clickhouse'}?database=served",
         "SAAS_TRACKER_BATCH_MAX_WAIT_S": "0.1",
         "SAAS_TRACKER_DATA_MIN_FREE_MB": "1",
     }
