@@ -40,7 +40,8 @@ from uuid import UUID
 
 from app.analytics import ai_cost
 from app.analytics.ai_cost_attribution import (
-    derive_ai_usage,
+    derive_other_ai_usage,
+    derive_output_usage,
     window_params,
 )
 from app.analytics.chdb_store import ChdbStore
@@ -167,18 +168,19 @@ def load(store: AnalyticsStore, events: int, end: datetime) -> None:
     generated = time.perf_counter()
     print(f"generated {events:,} events in {generated - began:.1f} s", flush=True)
     # The writer's derivation, CHUNK_DAYS at a time in time order, so that each chunk's outputs
-    # find their calls (stored by the chunk before, or in the same chunk).
+    # find their calls (stored by the chunk before, or by step 1 of the same chunk).
     chunk_filter = (
         "workspace_id IN {workspaces:Array(UUID)}"
         " AND timestamp >= {first:DateTime64(3, 'UTC')} AND timestamp < {last:DateTime64(3, 'UTC')}"
     )
-    derive = derive_ai_usage(chunk_filter, fresh=True)
+    other, outputs = derive_other_ai_usage(chunk_filter), derive_output_usage(chunk_filter)
     for day in range(0, DAYS + 1, CHUNK_DAYS):
         first = start + timedelta(days=day)
         last = first + timedelta(days=CHUNK_DAYS)
         params = {"workspaces": [WORKSPACE], "first": first, "last": last}
         params.update(window_params(first, last))
-        store.command(derive, params)
+        store.command(other, params)
+        store.command(outputs, params)
         print(f"\rderived {min(day + CHUNK_DAYS, DAYS)}/{DAYS} days", end="", flush=True)
     derived = time.perf_counter()
     print(f"\rderived ai_usage_events in {derived - generated:.1f} s", flush=True)

@@ -196,13 +196,11 @@ def statement_kind(sql: str) -> str:
     head = " ".join(sql.split())
     if head.startswith("SELECT DISTINCT app_id, event_id"):
         return "dedup lookup"
-    if head.startswith("SELECT DISTINCT ai_call_id"):
-        return "calls named by stored outputs"
     if head.startswith("INSERT INTO events "):
         return "INSERT INTO events"
     if head.startswith(f"INSERT INTO {AI_USAGE_TABLE}"):
         if "UNION ALL SELECT * FROM" in head:
-            return "derive every AI row (calls, outputs, corrections), one insert"
+            return "derive output rows + reconcile, one insert"
         if "ARRAY JOIN [toInt8(-1), toInt8(1)]" in head:
             return "reconcile outputs with late calls"
         if OUTPUT_EVENTS in head and "argMin" in head:  # after the two above: they hold it too

@@ -7,24 +7,23 @@ timestamp go to the smaller event_id. Only without such a call does it keep its 
 
 Resolving this at query time is a join of every output event against the calls, in every
 report; resolved at write time it becomes plain columns (`attr_*`, `call_event_id`,
-`call_cost_eur`, migration 005) that the rollup tables group by. `derive_ai_usage` keeps the
-stored attribution equal to the definition whatever the arrival order, in ONE insert per batch
-(each insert into `ai_usage_events` pays a fixed cost for the rollups' views it feeds) of three
-sets of rows that never overlap:
+`call_cost_eur`, migration 005) that the rollup tables group by. Three idempotent
+statements keep the stored attribution equal to the definition whatever the arrival order:
 
-1. the batch's non-output AI events, attributed to themselves;
-2. the batch's output events, attributed to their best call, stored or in the same batch;
-3. for calls that arrive after outputs naming them: each stored output whose current
-   attribution is not its best call gets a pair of rows appended, sign -1 with the old
-   attribution and sign +1 with the new one. Rerun after a crash, it finds nothing left to
-   correct.
+1. `DERIVE_OTHER_AI_USAGE` copies the batch's non-output AI events (their attr_* DEFAULT to
+   their own values);
+2. `DERIVE_OUTPUT_USAGE` copies the batch's output events with the best call already stored
+   (step 1 has stored the batch's own calls);
+3. `RECONCILE_OUTPUTS` handles calls that arrive after outputs naming them: each stored output
+   whose current attribution is not its best call gets a pair of rows appended, sign -1 with
+   the old attribution and sign +1 with the new one, in one INSERT (same timestamp, same
+   partition: one part, all or nothing). Rerun after a crash, it finds nothing left to correct.
 
-Rows 1 and 2 skip events already derived (unless the caller knows it stored every row itself),
-so a batch written again after a crash completes what an earlier attempt left. IMPORTANT: like
-the (app, event_id) de-duplication, this assumes one writer at a time for a given call and its
-outputs (two writers racing on the same call id could append the same correction twice): with
-several worker processes, each batch is written holding its workspaces' locks
-(app/workers/write_locks.py).
+Steps 1 and 2 skip events already copied, so a batch written again after a crash completes
+what an earlier attempt left. IMPORTANT: like the (app, event_id) de-duplication, this assumes
+one writer at a time for a given call and its outputs (two writers racing on the same call id
+could append the same correction twice): with several worker processes, each batch is written
+holding its workspaces' locks (app/workers/write_locks.py).
 
 Every statement is built from constant SQL and a caller's filter over `events` (constant SQL as
 well); values are bound parameters.
@@ -77,41 +76,29 @@ def window_params(first: datetime, last: datetime) -> dict[str, Any]:
     }
 
 
-_CALL_COLUMNS = (
-    "workspace_id, ai_call_id, timestamp, event_id, estimated_cost_eur, app_id, environment, "
-    f"customer_org_id, customer_plan, feature, provider, {MODEL_KEY} AS model_key"
-)
-
-
-def _usage_rows(events_filter: str) -> str:
-    """The rows of `events_filter` (over `events`) as `ai_usage_events` reads them."""
-    own = ", ".join(f"{e} AS {c}" for c, e in AI_USAGE_EXPRESSIONS)
-    return f"SELECT {own} FROM {EVENTS_TABLE} WHERE {events_filter}"
-
-
-def _best_call(outputs: str, batch: str) -> str:
+def _best_call(outputs: str) -> str:
     """Per output event of `outputs` (columns workspace_id, app_id, event_id, timestamp,
     ai_call_id), its call by the definition above as a tuple `best`: (event_id, cost,
     attributed values…); outputs without one are absent. Calls are read from
-    `ai_usage_events`, within the window around `{window_start}`…`{window_end}`, and from the
-    rows of `events` that `batch` selects (calls being written in the same statement)."""
+    `ai_usage_events`, within the window around `{window_start}`…`{window_end}`."""
     call_values = ", ".join(
         ["c.event_id", "c.estimated_cost_eur", *(f"c.{source}" for _, source in ATTRIBUTED_COLUMNS)]
     )
-    named = f"ai_call_id IN (SELECT ai_call_id FROM ({outputs}))"
-    calls = (
-        f"SELECT {_CALL_COLUMNS} FROM {AI_USAGE_TABLE} "
-        f"WHERE workspace_id IN {{workspaces:Array(UUID)}} AND event = 'ai_call_completed' "
-        f"AND {_WINDOW_PARAMS} AND {named}"
-    )
-    batch_calls = _usage_rows(f"{batch} AND event = 'ai_call_completed'")
-    calls += f" UNION ALL SELECT {_CALL_COLUMNS} FROM ({batch_calls}) WHERE {named}"
     return f"""
         SELECT o.app_id AS out_app_id, o.event_id AS out_event_id,
                argMin(tuple({call_values}), tuple(c.timestamp, c.event_id)) AS best
         FROM ({outputs}) AS o
-        INNER JOIN ({calls}) AS c
-            ON o.workspace_id = c.workspace_id AND o.ai_call_id = c.ai_call_id
+        INNER JOIN
+        (
+            SELECT workspace_id, ai_call_id, timestamp, event_id, estimated_cost_eur, app_id,
+                   environment, customer_org_id, customer_plan, feature, provider,
+                   {MODEL_KEY} AS model_key
+            FROM {AI_USAGE_TABLE}
+            WHERE workspace_id IN {{workspaces:Array(UUID)}}
+              AND event = 'ai_call_completed'
+              AND {_WINDOW_PARAMS}
+              AND ai_call_id IN (SELECT ai_call_id FROM ({outputs}))
+        ) AS c ON o.workspace_id = c.workspace_id AND o.ai_call_id = c.ai_call_id
         WHERE o.ai_call_id != ''
           AND c.timestamp >= o.timestamp - toIntervalSecond({{window_seconds:UInt32}})
           AND c.timestamp <= o.timestamp + toIntervalSecond({{window_seconds:UInt32}})
@@ -131,6 +118,16 @@ def _not_yet_derived(events_filter: str, fresh: bool) -> str:
     )
 
 
+def derive_other_ai_usage(events_filter: str, *, fresh: bool = False) -> str:
+    """Step 1: the non-output AI events of `events_filter` not yet in `ai_usage_events`."""
+    return (
+        f"INSERT INTO {AI_USAGE_TABLE} ({', '.join(_OWN_COLUMNS)}) "
+        f"SELECT {', '.join(f'{e} AS {c}' for c, e in AI_USAGE_EXPRESSIONS)} "
+        f"FROM {EVENTS_TABLE} WHERE {events_filter} AND startsWith(event, 'ai_') "
+        f"AND event NOT IN {OUTPUT_EVENTS} {_not_yet_derived(events_filter, fresh)}"
+    )
+
+
 # The columns steps 2 and 3 insert, in this order.
 _ATTRIBUTED_ROW = (*_OWN_COLUMNS, "sign", *_ATTRIBUTION)
 
@@ -139,9 +136,30 @@ def _insert(select: str) -> str:
     return f"INSERT INTO {AI_USAGE_TABLE} ({', '.join(_ATTRIBUTED_ROW)}) {select}"
 
 
+def derive_output_usage(events_filter: str, *, fresh: bool = False) -> str:
+    """Step 2: the output events of `events_filter` not yet in `ai_usage_events`, attributed."""
+    return _insert(_attributed_outputs(events_filter, fresh))
+
+
+def reconcile_outputs(calls_filter: str) -> str:
+    """Step 3: correction pairs for stored outputs that name the calls of `calls_filter` (over
+    `ai_usage_events`) and are not attributed to their best call."""
+    return _insert(_correction_pairs(calls_filter))
+
+
+def derive_output_usage_and_reconcile(
+    events_filter: str, calls_filter: str, *, fresh: bool = False
+) -> str:
+    """Steps 2 and 3 in one insert: every insert into `ai_usage_events` pays a fixed cost for
+    the rollups' views it feeds, whatever its size. Step 3's rows are stored outputs, step 2's
+    new ones: the two never overlap."""
+    return _insert(
+        f"SELECT * FROM ({_attributed_outputs(events_filter, fresh)}) "
+        f"UNION ALL SELECT * FROM ({_correction_pairs(calls_filter)})"
+    )
+
+
 def _attributed_outputs(events_filter: str, fresh: bool) -> str:
-    """The new output rows of `events_filter`, attributed to their best call (the calls of
-    `events_filter` count too, although not yet derived)."""
     own = ", ".join(f"{e} AS {c}" for c, e in AI_USAGE_EXPRESSIONS)
     new_outputs = (
         f"SELECT {own}, {MODEL_KEY} AS own_model FROM {EVENTS_TABLE} "
@@ -165,66 +183,28 @@ def _attributed_outputs(events_filter: str, fresh: bool) -> str:
         SELECT {", ".join(f"e.{c}" for c in _OWN_COLUMNS)}, toInt8(1) AS sign,
                {", ".join(attributed)}
         FROM ({new_outputs}) AS e
-        LEFT JOIN ({_best_call(outputs, events_filter)}) AS m
+        LEFT JOIN ({_best_call(outputs)}) AS m
             ON e.app_id = m.out_app_id AND e.event_id = m.out_event_id
     """
 
 
-def _own_attribution(events_filter: str, fresh: bool) -> str:
-    """The new non-output AI rows of `events_filter` with the attribution columns of their own
-    values (what their DEFAULTs give when the columns are not inserted)."""
-    own = [
-        f"{source if source != 'model_key' else MODEL_KEY} AS {column}"
-        for column, source in ATTRIBUTED_COLUMNS
-    ]
-    rows = _usage_rows(
-        f"{events_filter} AND startsWith(event, 'ai_') AND event NOT IN {OUTPUT_EVENTS} "
-        f"{_not_yet_derived(events_filter, fresh)}"
-    )
-    return (
-        f"SELECT {', '.join(_OWN_COLUMNS)}, toInt8(1) AS sign, '' AS call_event_id, "
-        f"CAST(NULL, 'Nullable(Decimal(38, 12))') AS call_cost_eur, {', '.join(own)} "
-        f"FROM ({rows})"
-    )
-
-
-def derive_ai_usage(
-    events_filter: str, *, fresh: bool = False, named_filter: str | None = None
-) -> str:
-    """Steps 1 to 3 in ONE insert (each insert into `ai_usage_events` pays a fixed cost for the
-    rollups' views it feeds, whatever its size): the new calls and other AI events of
-    `events_filter`, its new outputs attributed (to calls stored or in `events_filter`), and,
-    with `named_filter` (calls of `events_filter` that stored outputs name, over `events`), the
-    correction pairs of those outputs. The three sets of rows never overlap."""
-    parts = [
-        _own_attribution(events_filter, fresh),
-        _attributed_outputs(events_filter, fresh),
-    ]
-    if named_filter is not None:
-        parts.append(_correction_pairs(named_filter))
-    return _insert(" UNION ALL ".join(f"SELECT * FROM ({part})" for part in parts))
-
-
-def named_call_ids_in_batch(events_filter: str) -> str:
-    """The `ai_call_id`s of the calls of `events_filter` (over `events`) that stored outputs
-    name: the only calls step 3 has anything to do for. Most calls of a batch have none (their
-    outputs come later), so step 3 runs on those few calls, not on the whole batch."""
+def named_call_ids(calls_filter: str) -> str:
+    """The `ai_call_id`s of the calls of `calls_filter` (over `ai_usage_events`) that stored
+    outputs name: the only calls step 3 has anything to do for. Most calls of a batch have none
+    (their outputs come later), so step 3 then runs on those few calls, not the whole batch."""
     return (
         f"SELECT DISTINCT ai_call_id FROM {AI_USAGE_TABLE} "
         f"WHERE workspace_id IN {{workspaces:Array(UUID)}} AND event IN {OUTPUT_EVENTS} "
         f"AND {_WINDOW_PARAMS} AND ai_call_id IN ("
-        f"SELECT JSONExtractString(properties, 'ai_call_id') FROM {EVENTS_TABLE} "
-        f"WHERE {events_filter} AND event = 'ai_call_completed')"
+        f"SELECT ai_call_id FROM {AI_USAGE_TABLE} WHERE {calls_filter} "
+        f"AND event = 'ai_call_completed' AND ai_call_id != '')"
     )
 
 
 def _correction_pairs(calls_filter: str) -> str:
-    """The correction pairs of stored outputs naming the calls of `calls_filter` (over
-    `events`: calls derived in the same statement)."""
     call_ids = (
-        f"SELECT JSONExtractString(properties, 'ai_call_id') FROM {EVENTS_TABLE} "
-        f"WHERE {calls_filter} AND event = 'ai_call_completed' "
-        "AND JSONExtractString(properties, 'ai_call_id') != ''"
+        f"SELECT ai_call_id FROM {AI_USAGE_TABLE} WHERE {calls_filter} "
+        "AND event = 'ai_call_completed' AND ai_call_id != ''"
     )
     candidates = (
         f"SELECT * FROM {AI_USAGE_TABLE} WHERE workspace_id IN {{workspaces:Array(UUID)}} "
@@ -248,7 +228,7 @@ def _correction_pairs(calls_filter: str) -> str:
     return f"""
         SELECT {", ".join(f"e.{c}" for c in _OWN_COLUMNS)}, s AS sign, {", ".join(new)}
         FROM ({current}) AS e
-        INNER JOIN ({_best_call(outputs, calls_filter)}) AS m
+        INNER JOIN ({_best_call(outputs)}) AS m
             ON e.app_id = m.out_app_id AND e.event_id = m.out_event_id
         ARRAY JOIN [toInt8(-1), toInt8(1)] AS s
         WHERE m.best.1 != e.call_event_id

@@ -7,13 +7,12 @@ written again; every step is therefore idempotent:
    crash, or an event_id a client sent twice (looked up through a bloom-filter index, whatever
    the timestamps);
 2. the rest go into `events` in ONE insert (one part: all or nothing);
-3. the batch's AI events get their `ai_usage_events` rows in ONE INSERT … SELECT (each insert
-   pays a fixed cost for the rollups' views it feeds): the calls, the outputs attributed to
-   their call (stored, or in this batch), and correction pairs for outputs stored before
-   their call (see app/analytics/ai_cost_attribution.py). It skips rows already derived
-   unless this attempt stored every row — so a crash between steps 2 and 3 is repaired by the
-   retry. (A materialized view would not do: ClickHouse does not commit a view's part
-   atomically with its source's, and a crash between them cannot be told apart afterwards.)
+3. the batch's AI events are copied into `ai_usage_events` with INSERT … SELECTs that skip
+   those already there — so a crash between steps 2 and 3 is repaired by the retry. (A
+   materialized view would not do: ClickHouse does not commit a view's part atomically with
+   its source's, and a crash between them cannot be told apart afterwards.) Output events are
+   attributed to their call on the way, and outputs stored before their call are reconciled
+   (see app/analytics/ai_cost_attribution.py).
 
 The materialized views of the rollup tables sum each insert into `events` and
 `ai_usage_events`; since their parts are not committed with it, a batch that finds rows already
@@ -42,8 +41,11 @@ from datetime import datetime
 from typing import Any
 
 from app.analytics.ai_cost_attribution import (
-    derive_ai_usage,
-    named_call_ids_in_batch,
+    derive_other_ai_usage,
+    derive_output_usage,
+    derive_output_usage_and_reconcile,
+    named_call_ids,
+    reconcile_outputs,
     window_params,
 )
 from app.analytics.events_table import (
@@ -88,21 +90,23 @@ _BATCH_FILTER = _KEYS_FILTER + _RANGE_FILTER
 # ClickHouse feeds the rollups' materialized views of an insert one after the other by default;
 # in parallel, an insert into `ai_usage_events` takes about 0.6x the time (bench/README.md).
 _VIEWS_IN_PARALLEL = " SETTINGS parallel_view_processing = 1"
-# A batch's AI rows go into `ai_usage_events` in one insert (each insert pays a fixed cost for
-# the views it feeds), in two forms: skipping rows already derived (a retry, a client's
-# resend), or for a batch whose rows this attempt alone stored (the common case); with or
-# without the correction pairs of stored outputs that name the batch's calls.
-_NAMED_CALL_IDS = named_call_ids_in_batch(_BATCH_FILTER)
-_NAMED_CALLS = (
-    _BATCH_FILTER + " AND JSONExtractString(properties, 'ai_call_id') IN {named:Array(String)}"
-)
-_DERIVE_AI_USAGE = {
-    (fresh, reconcile): derive_ai_usage(
-        _BATCH_FILTER, fresh=fresh, named_filter=_NAMED_CALLS if reconcile else None
-    )
+# Each derivation in two forms: skipping rows already derived (a retry, a client's resend), and
+# for a batch whose rows this attempt alone stored (the common case: nothing to skip).
+_DERIVE_OTHER_AI_USAGE = {
+    fresh: derive_other_ai_usage(_BATCH_FILTER, fresh=fresh) + _VIEWS_IN_PARALLEL
+    for fresh in (False, True)
+}
+_DERIVE_OUTPUT_USAGE = {
+    fresh: derive_output_usage(_BATCH_FILTER, fresh=fresh) + _VIEWS_IN_PARALLEL
+    for fresh in (False, True)
+}
+_NAMED_CALL_IDS = named_call_ids(_BATCH_FILTER)
+_NAMED_CALLS_FILTER = _BATCH_FILTER + " AND ai_call_id IN {named:Array(String)}"
+_RECONCILE_OUTPUTS = reconcile_outputs(_NAMED_CALLS_FILTER) + _VIEWS_IN_PARALLEL
+_DERIVE_OUTPUT_USAGE_AND_RECONCILE = {
+    fresh: derive_output_usage_and_reconcile(_BATCH_FILTER, _NAMED_CALLS_FILTER, fresh=fresh)
     + _VIEWS_IN_PARALLEL
     for fresh in (False, True)
-    for reconcile in (False, True)
 }
 _OUTPUT_EVENTS = frozenset({"ai_output_accepted", "ai_output_rejected", "ai_output_edited"})
 
@@ -226,6 +230,11 @@ class EventWriter:
         timestamps = [parse_timestamp(row["timestamp"]) for row in rows]
         first, last = min(timestamps), max(timestamps)
         params = {**_key_params(rows), "first": first, "last": last, **window_params(first, last)}
+        # Calls first, so that outputs of the same batch find them; each statement skips what
+        # is already there (unless this attempt stored every row), so a crash anywhere in
+        # between is completed by the retry.
+        fresh = not retried
+        self.store.command(_DERIVE_OTHER_AI_USAGE[fresh], params)
         # Outputs stored before their call (another batch, clock skew) are re-attributed: only
         # those naming a call of this batch, so first which calls they name. Only calls that
         # carry an ai_call_id can be named (a cheap test on the raw JSON text).
@@ -235,11 +244,16 @@ class EventWriter:
             for row in rows
         ):
             named = [r["ai_call_id"] for r in self.store.query(_NAMED_CALL_IDS, params)]
-        # One statement derives the calls, the outputs (attributed to calls stored or in this
-        # batch) and the corrections; it skips rows already derived unless this attempt stored
-        # every row, so a crash anywhere is completed by the retry.
-        statement = _DERIVE_AI_USAGE[(not retried, bool(named))]
-        self.store.command(statement, {**params, "named": named})
+        outputs = any(row["event"] in _OUTPUT_EVENTS for row in rows)
+        # The new outputs and the corrections of stored ones in one insert where both are due:
+        # each insert pays a fixed cost for the views it feeds.
+        if outputs and named:
+            both = _DERIVE_OUTPUT_USAGE_AND_RECONCILE[fresh]
+            self.store.command(both, {**params, "named": named})
+        elif outputs:
+            self.store.command(_DERIVE_OUTPUT_USAGE[fresh], params)
+        elif named:
+            self.store.command(_RECONCILE_OUTPUTS, {**params, "named": named})
         if retried:
             # The days these statements may have written: the rows' own, and those of outputs
             # re-attributed by their correction pairs (within the window of the calls).

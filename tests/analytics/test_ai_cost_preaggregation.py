@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from app.analytics import ai_cost
-from app.analytics.ai_cost_attribution import derive_ai_usage, window_params
+from app.analytics.ai_cost_attribution import reconcile_outputs, window_params
 from app.analytics.rollups import ROLLUPS
 from app.analytics.store import AnalyticsStore, Params, Row
 from app.analytics.top_keys import LastTopKeys
@@ -700,9 +700,7 @@ def test_an_earlier_call_arriving_later_takes_its_outputs(store: AnalyticsStore)
     ]
 
 
-def test_deriving_and_reconciling_a_stored_batch_again_appends_nothing(
-    store: AnalyticsStore,
-) -> None:
+def test_reconciling_again_appends_nothing(store: AnalyticsStore) -> None:
     ids = Ids()
     events = [
         output(ids, "edited", DAY + timedelta(minutes=1), "c1", edit_ratio=0.4),
@@ -722,7 +720,7 @@ def test_deriving_and_reconciling_a_stored_batch_again_appends_nothing(
         "workspace_id IN {workspaces:Array(UUID)} AND app_id IN {apps:Array(UUID)}"
         " AND event_id IN {ids:Array(String)}"
     )
-    store.command(derive_ai_usage(batch, named_filter=batch), params)
+    store.command(reconcile_outputs(batch), params)
     assert store.query("SELECT count() AS n FROM ai_usage_events")[0]["n"] == before
 
 
