@@ -3,6 +3,13 @@
 ClickHouse DDL is not transactional, so every statement is written to be re-runnable
 (IF NOT EXISTS …): a migration cut off half-way is simply applied again.
 
+The files are frozen text: the migrator runs them as written and renders nothing from the code
+of today, so a database migrated last year and one migrated now run the same statements. Some
+were rendered from code once, when they were written (013 to 015 from app/analytics/rollups.py);
+a figure changed since then is brought to the databases by a new numbered migration, never by
+editing an old one (docs/changing-a-figure.md; `figure_migration_sql` renders its text, and
+tests/analytics/test_frozen_migrations.py holds the digest of every released file's statements).
+
 The files are written for one server. With a cluster (`SAAS_TRACKER_CLICKHOUSE_CLUSTER`),
 `migrate(store, cluster=…)` renders every statement for it through
 `app.analytics.cluster.for_cluster`: replicated local tables, Distributed tables under the
@@ -12,10 +19,12 @@ original names, ON CLUSTER everywhere (see docs/clickhouse-cluster.md).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from app.analytics.cluster import for_cluster
+from app.analytics.rollups import Rollup, select_sql, view_name
 from app.analytics.store import AnalyticsStore
 from app.settings import MIGRATIONS_DIR
 
@@ -71,11 +80,17 @@ def _has_migrations_table(store: AnalyticsStore) -> bool:
     return int(rows[0]["n"]) > 0
 
 
-def migrate(store: AnalyticsStore, *, cluster: str | None = None) -> list[str]:
+def migrate(
+    store: AnalyticsStore,
+    *,
+    cluster: str | None = None,
+    directory: Path = CLICKHOUSE_MIGRATIONS_DIR,
+) -> list[str]:
     """Apply pending migrations; returns the names applied.
 
     `cluster` names the ClickHouse cluster (`<remote_servers>`) the statements are rendered for;
-    None (a single server, or chdb) runs them as written.
+    None (a single server, or chdb) runs them as written. `directory` holds the files (tests
+    add a migration to a copy of them).
     """
 
     def run(statement: str) -> None:
@@ -93,7 +108,7 @@ def migrate(store: AnalyticsStore, *, cluster: str | None = None) -> list[str]:
         run(MIGRATIONS_TABLE)
     done = applied_versions(store)
     applied = []
-    for migration in load_migrations():
+    for migration in load_migrations(directory):
         if migration.version in done:
             continue
         for statement in migration.statements:
@@ -106,3 +121,53 @@ def migrate(store: AnalyticsStore, *, cluster: str | None = None) -> list[str]:
         )
         applied.append(migration.name)
     return applied
+
+
+# --- writing a new migration (never called when migrating) ------------------------------------
+
+
+def figure_migration_statements(
+    rollups: Sequence[Rollup], new_columns: Mapping[str, str]
+) -> list[str]:
+    """The statements of a new migration that brings `rollups` to the figures the code defines
+    now (docs/changing-a-figure.md), rendered once and written into its file as text.
+
+    Per rollup: the columns of its new figures added (`new_columns`: alias -> column type),
+    each after the column before it in `table_sql`'s order, since a backfill or a repair
+    (`INSERT INTO t SELECT …`) fills the columns by position; its view dropped and created
+    again with today's SELECT; its rows computed again from the raw rows (the TRUNCATE makes
+    a migration cut off half-way and run again count them once). Like 013, it runs with the
+    writers stopped (`serve` and `migrate` migrate before any worker starts).
+    """
+    unknown = set(new_columns) - {f.alias for rollup in rollups for f in rollup.figures}
+    if unknown:
+        raise ValueError(f"not the column of a figure of these rollups: {sorted(unknown)}")
+    statements = []
+    for rollup in rollups:
+        previous, added = "source_rows", []
+        for figure in rollup.figures:
+            if figure.alias in new_columns:
+                added.append(
+                    f"ADD COLUMN IF NOT EXISTS {figure.alias} {new_columns[figure.alias]} "
+                    f"AFTER {previous}"
+                )
+            previous = figure.alias
+        if added:
+            statements.append(f"ALTER TABLE {rollup.name} {', '.join(added)}")
+        statements += [
+            f"DROP VIEW IF EXISTS {view_name(rollup)}",
+            f"CREATE MATERIALIZED VIEW IF NOT EXISTS {view_name(rollup)} TO {rollup.name} AS "
+            + select_sql(rollup),
+            f"TRUNCATE TABLE {rollup.name}",
+            f"INSERT INTO {rollup.name} " + select_sql(rollup),
+        ]
+    return statements
+
+
+def figure_migration_sql(
+    rollups: Sequence[Rollup], new_columns: Mapping[str, str], *, why: str
+) -> str:
+    """The text of that migration's file: `why` as its comment, then one statement a line."""
+    comment = "".join(f"-- {line}".rstrip() + "\n" for line in why.strip().splitlines())
+    body = "".join(f"{s};\n\n" for s in figure_migration_statements(rollups, new_columns))
+    return f"{comment}\n{body}".rstrip("\n") + "\n"
