@@ -1,6 +1,6 @@
 -- Rollup tables for the AI Cost pages, replacing the aggregate projections of 008 and 012
--- (app/analytics/rollups.py, which renders these statements; tests/analytics/test_rollups.py
--- checks that they match it). ClickHouse plans a SELECT that reads a plain table in less than
+-- (app/analytics/rollups.py rendered these statements once; frozen since, see
+-- docs/changing-a-figure.md). ClickHouse plans a SELECT that reads a plain table in less than
 -- half the time of one a projection serves, and planning was most of each report
 -- (bench/README, "Analytics queries"). A materialized view feeds each table from every insert
 -- into `ai_usage_events`; each row counts the rows it sums (`source_rows`), which the writer

@@ -1,6 +1,6 @@
 -- Rollup tables for the organizations list, replacing the aggregate projections of 009 and 011
--- as 013 replaced those of `ai_usage_events` (app/analytics/rollups.py renders these
--- statements; tests/analytics/test_rollups.py checks that they match it): the same figures
+-- as 013 replaced those of `ai_usage_events` (app/analytics/rollups.py rendered these
+-- statements once; frozen since, see docs/changing-a-figure.md): the same figures
 -- (app/analytics/organization_figures.py) per day or hour, environment and organization, read
 -- in about three quarters of the time (bench/README, "Changes of 2026-12-05"). Each row counts
 -- the events it sums (`source_rows`), which the writer compares to repair a rollup left short

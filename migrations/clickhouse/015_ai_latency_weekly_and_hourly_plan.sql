@@ -1,8 +1,8 @@
 -- Latency histograms by plan per week and per hour: the latency of PLAN reads a histogram per
 -- customer (without a plan property) and period, and these read fewer rows for the whole
 -- weeks of a range and for the whole hours at its ends than the daily histogram and the raw
--- rows (app/analytics/rollups.py). Rendered by
--- app.analytics.rollups.migration_statements (tests/analytics/test_rollups.py checks it).
+-- rows (app/analytics/rollups.py). Rendered once by
+-- app.analytics.rollups.migration_statements; frozen since (docs/changing-a-figure.md).
 -- The tables are filled from the rows already stored once their views exist: run this
 -- migration with the writers stopped (`saas-tracker serve` and `migrate` run migrations
 -- before any worker starts).

@@ -3,19 +3,14 @@ and rebuilt when a crash between an insert and its views left them short (or ove
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
-from pathlib import Path
 from uuid import UUID
 
 import orjson
-import pytest
 from sqlalchemy.engine import Engine
 
-from app.analytics.migrations import CLICKHOUSE_MIGRATIONS_DIR, split_statements
 from app.analytics.rollups import (
     ROLLUPS,
-    migration_statements,
     repair,
     view_name,
 )
@@ -41,28 +36,6 @@ def _rolled(store: AnalyticsStore, table: str) -> list[dict[str, object]]:
         f"SELECT toDateTime64(period, 3, 'UTC') AS period, sum(source_rows) AS source_rows "
         f"FROM {table} GROUP BY period ORDER BY period"
     )
-
-
-@pytest.mark.parametrize("version", ["013", "014", "015"])
-def test_the_migration_creates_the_rollups_that_rollups_py_renders(
-    store: AnalyticsStore, version: str
-) -> None:
-    [migration] = CLICKHOUSE_MIGRATIONS_DIR.glob(f"{version}_*.sql")
-    written = [" ".join(s.split()) for s in split_statements(Path(migration).read_text())]
-    created = re.findall(r"^CREATE TABLE IF NOT EXISTS (\w+)", "\n".join(written), re.MULTILINE)
-    rollups = sorted(
-        (rollup for rollup in ROLLUPS if rollup.name in created),
-        key=lambda rollup: created.index(rollup.name),
-    )
-    assert [rollup.name for rollup in rollups] == created
-    types = {}
-    if rollups[0].figures:
-        aggregates = ", ".join(f"{f.aggregate} AS {f.alias}" for f in rollups[0].figures)
-        describe = f"DESCRIBE (SELECT {aggregates} FROM {rollups[0].source})"
-        types = {row["name"]: row["type"] for row in store.query(describe)}
-    rendered = [" ".join(s.split()) for s in migration_statements(rollups, types)]
-    first = written.index(rendered[0])
-    assert written[first : first + len(rendered)] == rendered
 
 
 def test_every_rollup_counts_the_rows_of_a_batch(store: AnalyticsStore, engine: Engine) -> None:
