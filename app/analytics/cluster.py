@@ -92,6 +92,7 @@ _CREATE_VIEW = re.compile(
     re.I,
 )
 _TRUNCATE = re.compile(rf"^TRUNCATE\s+TABLE\s+(?P<name>{_NAME})$", re.I)
+_DROP_VIEW = re.compile(rf"^DROP\s+VIEW\s+IF\s+EXISTS\s+(?P<name>{_NAME})$", re.I)
 _INSERT_SELECT = re.compile(rf"^INSERT\s+INTO\s+(?P<name>{_NAME})\s+(?=SELECT\b)", re.I)
 _FROM = re.compile(rf"\bFROM\s+(?P<name>{_NAME})\b", re.I)
 _ALTER_TABLE = re.compile(rf"^ALTER\s+TABLE\s+(?P<name>{_NAME})\s+(?=\S)", re.I)
@@ -144,6 +145,8 @@ def for_cluster(statement: str, *, cluster: str | None, database: str) -> list[s
             f"CREATE MATERIALIZED VIEW IF NOT EXISTS {target.local(match['name'])}"
             f"{target.on_cluster} TO {target.local(match['target'])} AS {select}"
         ]
+    if match := _DROP_VIEW.match(text):  # a view re-created by a figure's migration
+        return [f"DROP VIEW IF EXISTS {target.local(match['name'])}{target.on_cluster}"]
     if match := _TRUNCATE.match(text):
         return [f"TRUNCATE TABLE {target.local(match['name'])}{target.on_cluster}"]
     if match := _INSERT_SELECT.match(text):

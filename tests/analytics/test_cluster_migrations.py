@@ -327,6 +327,13 @@ def test_a_truncate_empties_the_local_tables_on_the_cluster(engine: AnalyticsSto
     assert formatted(engine, truncate) == f"TRUNCATE TABLE {DATABASE}.t_local ON CLUSTER {CLUSTER}"
 
 
+def test_a_dropped_view_is_dropped_on_every_node(engine: AnalyticsStore) -> None:
+    [drop] = rendered("DROP VIEW IF EXISTS t_view")
+    assert formatted(engine, drop) == (
+        f"DROP VIEW IF EXISTS {DATABASE}.t_view_local ON CLUSTER {CLUSTER}"
+    )
+
+
 def test_the_database_is_created_on_every_node(engine: AnalyticsStore) -> None:
     [create] = rendered(f"CREATE DATABASE IF NOT EXISTS {DATABASE}")
     assert formatted(engine, create) == (
