@@ -1,35 +1,33 @@
 """The OpenAPI 3.1 document of `POST /v1/ingest` (CONTRACT §2), served at `GET /openapi.json`.
 
-Built once at import, from the same constants the validator uses (app/ingest/validation.py)
-and the default limits of Settings, so that the document and the server cannot drift on a
-number. The schemas describe what the server accepts as precisely as JSON Schema allows;
-rules across fields that it cannot express (a timestamp at most one day ahead,
-`cached_input_tokens` <= `input_tokens`, the byte limits) are stated in descriptions and
-answered by the documented 400 and 413.
+Built once at import: the event schemas are generated from the model the server decodes
+requests with (app/ingest/model.py, msgspec), the limits are the defaults of Settings, so
+that the document and the server cannot drift. The schemas describe what the server accepts
+as precisely as JSON Schema allows; rules across fields that it cannot express (a timestamp
+at most one day ahead, `cached_input_tokens` <= `input_tokens`, the byte limits) are stated
+in descriptions and answered by the documented 400 and 413.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from app.ingest.encoding import GZIP
-from app.ingest.event import AI_CALL_COMPLETED, AI_CALL_FAILED, AI_OUTPUT_EVENTS
-from app.ingest.signature import APP_UUID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER
-from app.ingest.validation import (
-    AI_STRING_FIELDS,
-    COUNT_FIELDS,
-    DEFAULT_ENVIRONMENT,
+from app.ingest.event import AI_CALL_COMPLETED, AI_CALL_FAILED, AI_EVENTS
+from app.ingest.model import (
+    AI_FIELDS,
     EARLIEST_TIMESTAMP,
-    MAX_COUNT,
-    MAX_ENVIRONMENT_LENGTH,
-    MAX_MONEY,
-    MAX_NAME_LENGTH,
-    MAX_TIMESTAMP_LENGTH,
-    MONEY_FIELDS,
+    PRIVATE_FIELDS,
+    REQUIRED_AI_FIELDS,
+    AiFields,
+    Batch,
+    Event,
 )
+from app.ingest.signature import APP_UUID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER
 from app.settings import Settings
 
 API_VERSION = "1.0.0"
@@ -44,81 +42,12 @@ MAX_EVENT_BYTES: int = _default("max_event_bytes")
 MAX_BATCH_EVENTS: int = _default("max_batch_events")
 TIMESTAMP_TOLERANCE_S: int = _default("timestamp_tolerance_s")
 EARLIEST_EPOCH_MS = int(EARLIEST_TIMESTAMP.timestamp() * 1000)
-PRIVATE_FIELDS = ("prompt", "messages", "completion", "output", "response_text")
 
 _NON_BLANK = r"\S"  # at least one character that is not white space
+_REF = "#/components/schemas/{name}"
 
-_AI_FIELD_DESCRIPTIONS: dict[str, str] = {
-    "feature": "Stable name of the AI feature, e.g. support_reply_generator.",
-    "provider": "e.g. openai, anthropic, azure_openai.",
-    "model": "e.g. gpt-5.4-mini, claude-sonnet-4-6; matched to the catalog or an alias. "
-    "`local:…` models are known but unpriced until the workspace sets a price.",
-    "request_type": "generate | summarize | classify | embed | chat | extract | other.",
-    "status": "e.g. failed: used with failed calls without token counts.",
-    "error_code": "Stable, short error category (not the raw provider message).",
-    "error_message": "Short human description; no sensitive provider responses.",
-    "workflow_id": "Correlates calls and value signals (e.g. a ticket id).",
-    "ai_call_id": "Stable id of one AI call; output events name it to be joined to the call.",
-    "value_signal": "Defaults to accepted, rejected or edited on the output events.",
-    "input_tokens": "Prompt/input tokens.",
-    "output_tokens": "Completion/output tokens.",
-    "total_tokens": "Defaults to input_tokens + output_tokens.",
-    "cached_input_tokens": "Cached prompt tokens; at most input_tokens.",
-    "estimated_cost_eur": "Explicit cost in EUR (highest priority); 0 is a known zero, "
-    "omit when unknown.",
-    "estimated_cost_usd": "Explicit cost in USD, converted at the FX rate of the event's time.",
-    "cost_amount": "Explicit cost amount; requires cost_currency.",
-}
-
-_AI_PROPERTIES: dict[str, Any] = {
-    **{
-        name: {"type": "string", "maxLength": length, "description": _AI_FIELD_DESCRIPTIONS[name]}
-        for name, length in AI_STRING_FIELDS.items()
-    },
-    **{
-        name: {
-            "type": "integer",
-            "minimum": 0,
-            "maximum": MAX_COUNT,
-            "description": _AI_FIELD_DESCRIPTIONS[name],
-        }
-        for name in COUNT_FIELDS
-    },
-    **{
-        name: {
-            "type": "number",
-            "minimum": 0,
-            "maximum": int(MAX_MONEY),
-            "description": _AI_FIELD_DESCRIPTIONS[name],
-        }
-        for name in MONEY_FIELDS
-    },
-    "cost_currency": {
-        "type": "string",
-        "pattern": "^[A-Za-z]{3}$",
-        "description": "ISO 4217 code (e.g. EUR, USD) of cost_amount; requires cost_amount.",
-    },
-    "latency_ms": {
-        "type": "number",
-        "minimum": 0,
-        "description": "End-to-end latency in milliseconds.",
-    },
-    "success": {
-        "type": "boolean",
-        "description": "Defaults to true on ai_call_completed, false on ai_call_failed.",
-    },
-    "edit_ratio": {
-        "type": "number",
-        "minimum": 0,
-        "maximum": 1,
-        "description": "On ai_output_edited: the fraction of the output that was changed.",
-    },
-}
-
-
-def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
-    """An optional field: `null` is read as "not sent" (SDKs send it)."""
-    return {**schema, "type": [schema["type"], "null"]}
+# The schemas of the model (app/ingest/model.py), as msgspec generates them.
+_, _MODEL_SCHEMAS = msgspec.json.schema_components([Event, Batch, AiFields], ref_template=_REF)
 
 
 def _ai_event(*required: str) -> dict[str, Any]:
@@ -142,11 +71,26 @@ def _ai_event(*required: str) -> dict[str, Any]:
     }
 
 
+def _ai_requirements() -> list[dict[str, Any]]:
+    """One `if event is …, then …` per set of required AI fields (REQUIRED_AI_FIELDS)."""
+    by_fields: dict[tuple[str, ...], list[str]] = {}
+    for name in AI_EVENTS:
+        by_fields.setdefault(REQUIRED_AI_FIELDS[name], []).append(name)
+    return [
+        {
+            "if": {"properties": {"event": {"enum": names}}, "required": ["event"]},
+            "then": _ai_event(*fields),
+        }
+        for fields, names in by_fields.items()
+    ]
+
+
+AI_FIELDS_SCHEMA: dict[str, Any] = _MODEL_SCHEMAS["AiFields"]
 AI_PROPERTIES_SCHEMA: dict[str, Any] = {
     "type": "object",
     "description": (
-        "The properties of an AI event: the fields below are checked (the seed document's "
-        "field reference); any other key is kept as custom data. "
+        "The properties of an AI event: the fields of AiFields are checked (the seed "
+        "document's field reference); any other key is kept as custom data. "
         "`properties.ai.*` is flattened into `properties.*` (the same key in both places "
         "with different values is a 400). Private keys (`prompt`, `messages`, `completion`, "
         "`output`, `response_text`, compared after Unicode NFKC normalization and case "
@@ -155,12 +99,11 @@ AI_PROPERTIES_SCHEMA: dict[str, Any] = {
         "counts are kept), message objects under a `message` key, and chat transcripts "
         "(lists of role/content messages) are dropped wherever they appear and never stored."
     ),
+    "allOf": [{"$ref": _REF.format(name="AiFields")}],
     "properties": {
-        **{name: _nullable(schema) for name, schema in _AI_PROPERTIES.items()},
         "ai": {
-            "type": "object",
             "description": "Nested AI fields, flattened into properties at ingest.",
-            "properties": _AI_PROPERTIES,
+            "anyOf": [{"$ref": _REF.format(name="AiFields")}, {"type": "null"}],
         },
     },
     "dependentRequired": {"cost_amount": ["cost_currency"], "cost_currency": ["cost_amount"]},
@@ -168,115 +111,22 @@ AI_PROPERTIES_SCHEMA: dict[str, Any] = {
 }
 
 EVENT_SCHEMA: dict[str, Any] = {
-    "type": "object",
+    **_MODEL_SCHEMAS["Event"],
     "description": (
-        f"One event. Its compact JSON, after privacy stripping, may take at most "
-        f"{MAX_EVENT_BYTES} bytes (413 beyond). Unknown top-level keys are a 400 (custom "
-        "data goes under `properties`); private keys are dropped, not refused."
+        f"{_MODEL_SCHEMAS['Event']['description']} Its compact JSON, after privacy "
+        f"stripping, may take at most {MAX_EVENT_BYTES} bytes (413 beyond)."
     ),
-    "required": ["event"],
-    "additionalProperties": False,
-    "properties": {
-        "event": {
-            "type": "string",
-            "minLength": 1,
-            "maxLength": MAX_NAME_LENGTH,
-            "pattern": _NON_BLANK,
-            "description": (
-                "The event name. The AI events are ai_call_completed, ai_call_failed, "
-                "ai_output_accepted, ai_output_rejected and ai_output_edited."
-            ),
-        },
-        "event_id": {
-            "type": ["string", "null"],
-            "minLength": 1,
-            "maxLength": MAX_NAME_LENGTH,
-            "pattern": _NON_BLANK,
-            "description": (
-                "Client idempotency key: an event_id repeated within an app is stored once, "
-                "so retries are safe. Default: a UUID derived from the request's signature "
-                "and the event's position in it, so the same signed request sent again is "
-                "stored once too; two events meant to be distinct but sent with identical "
-                "bytes (and x-timestamp) need event_ids of their own."
-            ),
-        },
-        "timestamp": {
-            "description": (
-                "ISO 8601 (without offset: UTC) or integral epoch milliseconds; from "
-                "2000-01-01 to one day after the server's clock. Default: time received."
-            ),
-            "anyOf": [
-                {"type": "string", "format": "date-time", "maxLength": MAX_TIMESTAMP_LENGTH},
-                {"type": "integer", "minimum": EARLIEST_EPOCH_MS},
-                {"type": "null"},
-            ],
-        },
-        "environment": {
-            "type": ["string", "null"],
-            "minLength": 1,
-            "maxLength": MAX_ENVIRONMENT_LENGTH,
-            "pattern": _NON_BLANK,
-            "default": DEFAULT_ENVIRONMENT,
-            "description": "e.g. production or staging.",
-        },
-        "customer_org_id": {
-            "type": ["string", "null"],
-            "maxLength": MAX_NAME_LENGTH,
-            "description": "Your customer's organization (case-sensitive).",
-        },
-        "user_hash": {
-            "type": ["string", "null"],
-            "maxLength": MAX_NAME_LENGTH,
-            "description": "A hash of your user's id, never an e-mail address.",
-        },
-        "properties": {
-            "type": ["object", "null"],
-            "description": (
-                "Custom data, free-form on product events; on the AI events see "
-                "AiProperties. Private keys are dropped wherever they appear: "
-                + ", ".join(PRIVATE_FIELDS)
-                + ", their variants holding text, and chat transcripts. Every number, at any "
-                "depth, must be one a 64-bit float holds (finite, at most about 1.8e308 in "
-                "magnitude, and not so close to 0 that it would become 0 unless written as "
-                "0): 400 otherwise."
-            ),
-            "properties": {
-                "ai": {
-                    "type": ["object", "null"],
-                    "description": "Fields lifted into properties at ingest, on every event.",
-                }
-            },
-        },
-    },
-    "allOf": [
-        {
-            "if": {"properties": {"event": {"const": AI_CALL_COMPLETED}}, "required": ["event"]},
-            "then": _ai_event("feature", "provider", "model"),
-        },
-        {
-            "if": {
-                "properties": {"event": {"enum": [AI_CALL_FAILED, *AI_OUTPUT_EVENTS]}},
-                "required": ["event"],
-            },
-            "then": _ai_event("feature"),
-        },
-    ],
+    "allOf": _ai_requirements(),
 }
 
 BATCH_SCHEMA: dict[str, Any] = {
-    "type": "object",
+    **_MODEL_SCHEMAS["Batch"],
     "description": f"Up to {MAX_BATCH_EVENTS} events, accepted or rejected together.",
-    "required": ["batch"],
-    "additionalProperties": False,
-    "properties": {
-        "batch": {
-            "type": "array",
-            "minItems": 1,
-            "maxItems": MAX_BATCH_EVENTS,
-            "items": {"$ref": "#/components/schemas/Event"},
-        }
-    },
 }
+BATCH_SCHEMA["properties"] = {
+    "batch": {**BATCH_SCHEMA["properties"]["batch"], "maxItems": MAX_BATCH_EVENTS}
+}
+assert set(AI_FIELDS) == set(AI_FIELDS_SCHEMA["properties"])
 
 
 def _error_schema(error: str, **properties: Any) -> dict[str, Any]:
@@ -525,6 +375,7 @@ OPENAPI: dict[str, Any] = {
             "Event": EVENT_SCHEMA,
             "Batch": BATCH_SCHEMA,
             "AiProperties": AI_PROPERTIES_SCHEMA,
+            "AiFields": AI_FIELDS_SCHEMA,
             "Accepted": {
                 "type": "object",
                 "required": ["accepted", "event_ids"],

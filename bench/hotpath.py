@@ -29,7 +29,7 @@ from app.ingest.app_cache import AppCredentials
 from app.ingest.parsing import parse_json
 from app.ingest.rows import build_row
 from app.ingest.signature import sign, verify
-from app.ingest.validation import validate_request
+from app.ingest.validation import _reference_validate, decode_request, validate_request
 from app.runtime import Runtime, open_runtime
 from app.settings import Settings
 from app.workers.writer import EventWriter
@@ -92,8 +92,17 @@ def stages(runtime: Runtime, app: AppCredentials, events: int) -> dict[str, floa
     work: dict[str, Callable[[], Any]] = {
         "verify HMAC (ceiling)": check_signature,
         "parse_json (ceiling)": lambda: parse_json(body, max_depth=32),
-        "validate_request": lambda: validate_request(
-            payload, now=now, max_batch_events=500, max_event_bytes=65536
+        "before: parse_json + validation in Python (counted in the above)": lambda: (
+            _reference_validate(
+                parse_json(body, max_depth=32),
+                now=now,
+                max_batch_events=500,
+                max_event_bytes=65536,
+                body_size=len(body),
+            )
+        ),
+        "decode_request (msgspec model + Python rules)": lambda: decode_request(
+            body, now=now, max_batch_events=500, max_event_bytes=65536, max_depth=32
         ),
         "price + build_row": lambda: [
             build_row(app, e, runtime.pricing.resolve(app.workspace_id, e), format_timestamp(now))
@@ -194,9 +203,17 @@ def main() -> None:
     print("| --- | ---: | ---: |")
     for name in single:
         print(f"| {name} | {single[name]:,.1f} | {batch[name]:,.1f} |")
-    for label, keep in (("ceiling stages", "(ceiling)"), ("all stages", "")):
-        s = sum(v for k, v in single.items() if keep in k and "counted in" not in k)
-        b = sum(v for k, v in batch.items() if keep in k and "counted in" not in k)
+    # decode_request parses the body itself: parse_json is a ceiling stage, not a server's.
+    for label, keep, skip in (
+        ("ceiling stages", "(ceiling)", "counted in"),
+        ("all stages", "", "parse_json (ceiling)"),
+    ):
+        s = sum(
+            v for k, v in single.items() if keep in k and "counted in" not in k and skip not in k
+        )
+        b = sum(
+            v for k, v in batch.items() if keep in k and "counted in" not in k and skip not in k
+        )
         print(f"| **sum, {label}** | {s:,.1f} | {b:,.1f} |")
     print(
         f"\nOf `EventWriter.write`'s {write:,.1f} µs per row "
@@ -206,7 +223,9 @@ def main() -> None:
     print("| --- | ---: |")
     for kind, cost in sorted(statements.items(), key=lambda kv: -kv[1]):
         print(f"| {kind} | {cost:,.1f} |")
-    total = sum(v for k, v in batch.items() if "counted in" not in k)
+    total = sum(
+        v for k, v in batch.items() if "counted in" not in k and "parse_json (ceiling)" not in k
+    )
     print(
         f"\nOne GIL-bound process at this CPU cost tops out near {1e6 / total:,.0f} events/s "
         "in batches (HTTP and the event loop not counted)."

@@ -29,11 +29,10 @@ from app.ingest.errors import (
     ValidationFailed,
 )
 from app.ingest.event import replayable_event_id
-from app.ingest.parsing import parse_json
 from app.ingest.rejections import RejectionLog, request_id
 from app.ingest.rows import build_row
 from app.ingest.signature import verify
-from app.ingest.validation import validate_request
+from app.ingest.validation import decode_request
 from app.metrics import EVENTS_ACCEPTED, EVENTS_REJECTED, INGEST_REQUESTS, UNKNOWN_MODEL_EVENTS
 from app.pricing.resolution import CostStatus
 from app.runtime import Runtime
@@ -154,14 +153,13 @@ async def _ingest(request: Request) -> Response:
         return _error(401, "invalid_signature", detail=exc.detail)
 
     try:
-        payload = parse_json(body, max_depth=settings.max_json_depth)
-        events = validate_request(
-            payload,
+        events = decode_request(
+            body,
             now=now,
             max_batch_events=settings.max_batch_events,
             max_event_bytes=settings.max_event_bytes,
+            max_depth=settings.max_json_depth,
             new_event_id=partial(replayable_event_id, app.uuid, signature),
-            body_size=len(body),
         )
     except InvalidJson as exc:
         return _invalid_json(exc)

@@ -31,65 +31,40 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
+
+import msgspec
+from msgspec import UNSET
 
 from app.ingest.errors import FieldError, PayloadTooLarge, ValidationFailed
-from app.ingest.event import (
-    AI_CALL_COMPLETED,
-    AI_CALL_FAILED,
-    AI_EVENTS,
-    AI_OUTPUT_EVENTS,
-    IncomingEvent,
+from app.ingest.event import AI_EVENTS, IncomingEvent
+from app.ingest.model import (
+    AI_FIELDS as AI_FIELD_NAMES,
 )
-from app.ingest.privacy import strip_private
+from app.ingest.model import (
+    AI_STRING_FIELDS,
+    COUNT_FIELDS,
+    DEFAULT_ENVIRONMENT,
+    DEFAULT_SUCCESS,
+    DEFAULT_VALUE_SIGNAL,
+    EARLIEST_TIMESTAMP,
+    MAX_COUNT,
+    MAX_ENVIRONMENT_LENGTH,
+    MAX_MONEY,
+    MAX_NAME_LENGTH,
+    MAX_TIMESTAMP_LENGTH,
+    MONEY_FIELDS,
+    REQUIRED_AI_FIELDS,
+    AiFields,
+    Batch,
+    Event,
+)
+from app.ingest.parsing import parse_json
+from app.ingest.privacy import KeyKind, key_kind, strip_private
 
-EVENT_FIELDS = (
-    "event",
-    "event_id",
-    "timestamp",
-    "environment",
-    "customer_org_id",
-    "user_hash",
-    "properties",
-)
-DEFAULT_ENVIRONMENT = "production"
-MAX_NAME_LENGTH = 200
-MAX_ENVIRONMENT_LENGTH = 100
-MAX_TIMESTAMP_LENGTH = 64
-EARLIEST_TIMESTAMP = datetime(2000, 1, 1, tzinfo=UTC)
+EVENT_FIELDS: tuple[str, ...] = Event.__struct_fields__
 MAX_FUTURE = timedelta(days=1)
-# Token counts are UInt64 in ClickHouse; Int64's maximum keeps any later arithmetic signed-safe.
-MAX_COUNT = 2**63 - 1
-# Money is Decimal(38, 12) in ClickHouse and quantized with Decimal's default 28 digits:
-# 13 integer digits + 12 decimals fit both (and no AI call costs a trillion).
-MAX_MONEY = Decimal(10) ** 12
-
-REQUIRED_AI_FIELDS: dict[str, tuple[str, ...]] = {
-    AI_CALL_COMPLETED: ("feature", "provider", "model"),
-    AI_CALL_FAILED: ("feature",),
-    **{name: ("feature",) for name in AI_OUTPUT_EVENTS},
-}
-# Optional string fields and their maximum lengths.
-AI_STRING_FIELDS: dict[str, int] = {
-    "feature": MAX_NAME_LENGTH,
-    "provider": MAX_NAME_LENGTH,
-    "model": MAX_NAME_LENGTH,
-    "request_type": 100,
-    "status": 100,
-    "error_code": 100,
-    "error_message": 500,
-    "workflow_id": MAX_NAME_LENGTH,
-    "ai_call_id": MAX_NAME_LENGTH,
-    "value_signal": 100,
-}
-COUNT_FIELDS = ("input_tokens", "output_tokens", "total_tokens", "cached_input_tokens")
-MONEY_FIELDS = ("estimated_cost_eur", "estimated_cost_usd", "cost_amount")
-AI_FIELDS = frozenset(
-    {*AI_STRING_FIELDS, *COUNT_FIELDS, *MONEY_FIELDS}
-    | {"latency_ms", "success", "edit_ratio", "cost_currency"}
-)
-DEFAULT_SUCCESS = {AI_CALL_COMPLETED: True, AI_CALL_FAILED: False}
-DEFAULT_VALUE_SIGNAL = {name: name.removeprefix("ai_output_") for name in AI_OUTPUT_EVENTS}
+AI_FIELDS = frozenset(AI_FIELD_NAMES)
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _SAFE_KEY_CHARS = frozenset(string.ascii_letters + string.digits + "_-.$@:")
@@ -100,6 +75,53 @@ Number = int | float | Decimal
 
 def _new_event_id(_position: int) -> str:
     return str(uuid.uuid4())
+
+
+class _RawBatch(msgspec.Struct, forbid_unknown_fields=True):
+    """`{"batch": [...]}` with each event left as its bytes (their lengths bound the events'
+    sizes), each then decoded as an Event."""
+
+    batch: list[msgspec.Raw]
+
+
+# Floats stay exact (Decimal, as app/ingest/parsing.py parses them); integers stay int.
+_EVENT_DECODER = msgspec.json.Decoder(Event, float_hook=Decimal)
+_BATCH_DECODER = msgspec.json.Decoder(_RawBatch)
+# Errors that send a request to the reference validator (RecursionError: deep nesting).
+_GIVE_WAY = (msgspec.DecodeError, msgspec.ValidationError, RecursionError)
+_INT_MIN = -(2**63)
+_INT_MAX = 2**64 - 1
+
+
+def decode_request(
+    body: bytes,
+    *,
+    now: datetime,
+    max_batch_events: int,
+    max_event_bytes: int,
+    max_depth: int,
+    new_event_id: Callable[[int], str] = _new_event_id,
+) -> list[IncomingEvent]:
+    """Decode and validate a raw body, as `validate_request(parse_json(body))` would.
+
+    The body is decoded straight into the model (app/ingest/model.py) by msgspec, in C, and
+    the rules a type cannot express are checked after; anything either refuses, or cannot
+    be decided quickly, is parsed and validated again by the reference path, which reports
+    the errors in the contract's words. Raises InvalidJson, PayloadTooLarge or
+    ValidationFailed.
+    """
+    now = _utc(now)
+    events = _decode_fast(body, now, max_batch_events, max_event_bytes, max_depth)
+    if events is not None:
+        return _with_ids(events, new_event_id)
+    return validate_request(
+        parse_json(body, max_depth=max_depth),
+        now=now,
+        max_batch_events=max_batch_events,
+        max_event_bytes=max_event_bytes,
+        new_event_id=new_event_id,
+        body_size=len(body),
+    )
 
 
 def validate_request(
@@ -117,8 +139,320 @@ def validate_request(
     `event_id` gets `new_event_id(its position in the request)`. Raises
     PayloadTooLarge (more than `max_batch_events` events, or an event whose stripped JSON
     exceeds `max_event_bytes`) or ValidationFailed with every error of the request.
+
+    The body is converted to the model by msgspec first; what it refuses goes to the
+    reference validator, which finds and words every error.
     """
-    now = now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
+    now = _utc(now)
+    events = _convert_fast(payload, now, max_batch_events, max_event_bytes, body_size)
+    if events is not None:
+        return _with_ids(events, new_event_id)
+    return _reference_validate(
+        payload,
+        now=now,
+        max_batch_events=max_batch_events,
+        max_event_bytes=max_event_bytes,
+        new_event_id=new_event_id,
+        body_size=body_size,
+    )
+
+
+def _utc(now: datetime) -> datetime:
+    return now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
+
+
+def _with_ids(
+    events: list[IncomingEvent], new_event_id: Callable[[int], str]
+) -> list[IncomingEvent]:
+    # Given only once the whole request is accepted, in order, as the reference path does.
+    for index, event in enumerate(events):
+        if not event.event_id:
+            event.event_id = new_event_id(index)
+    return events
+
+
+def _decode_fast(
+    body: bytes, now: datetime, max_batch_events: int, max_event_bytes: int, max_depth: int
+) -> list[IncomingEvent] | None:
+    """The events of `body`, or None when the reference path must decide.
+
+    IMPORTANT: msgspec keeps the last of duplicate keys where parse_json refuses the body.
+    Duplicates are found by counting: without `\\u` and `\\"` escapes every `"` of the body
+    opens or closes a string, so the body has exactly twice as many as the decoded values
+    have keys and strings, and a dropped duplicate leaves the count short.
+    """
+    if b"\\u" in body or b'\\"' in body:
+        return None
+    try:
+        if b'"batch"' in body:
+            raw_events = _BATCH_DECODER.decode(body).batch
+            tokens, depth = 1, 3
+            decoded = [_EVENT_DECODER.decode(raw) for raw in raw_events]
+            sizes = [len(raw) for raw in raw_events]
+        else:
+            decoded, tokens, depth = [_EVENT_DECODER.decode(body)], 0, 1
+            sizes = [len(body)]
+    except _GIVE_WAY:
+        return None
+    if not decoded or len(decoded) > max_batch_events or depth > max_depth:
+        return None
+    events: list[IncomingEvent] = []
+    for event, size in zip(decoded, sizes, strict=True):
+        scanned = _event_tokens(event, depth, max_depth)
+        if scanned is None:
+            return None
+        tokens += scanned.tokens
+        size_limit = max_event_bytes if size > max_event_bytes // 2 else None
+        accepted = _accept(event, now, size_limit, private=scanned.private)
+        if accepted is None:
+            return None
+        events.append(accepted)
+    if body.count(b'"') != 2 * tokens:
+        return None
+    return events
+
+
+def _convert_fast(
+    payload: Any, now: datetime, max_batch_events: int, max_event_bytes: int, body_size: int | None
+) -> list[IncomingEvent] | None:
+    """The events of a parsed body, or None when the reference path must decide."""
+    try:
+        if isinstance(payload, dict) and "batch" in payload:
+            decoded = msgspec.convert(payload, Batch).batch
+        else:
+            decoded = [msgspec.convert(payload, Event)]
+    except (*_GIVE_WAY, TypeError, ValueError):
+        return None
+    if len(decoded) > max_batch_events:
+        return None
+    size_limit = (
+        None if body_size is not None and body_size <= max_event_bytes // 2 else (max_event_bytes)
+    )
+    events: list[IncomingEvent] = []
+    for event in decoded:
+        properties = event.properties
+        scanned = _scan(properties, 0, None) if type(properties) is dict else _Scan(0, False)
+        if scanned is None:
+            return None
+        accepted = _accept(event, now, size_limit, private=scanned.private)
+        if accepted is None:
+            return None
+        events.append(accepted)
+    return events
+
+
+def _event_tokens(event: Event, depth: int, max_depth: int) -> _Scan | None:
+    """Keys and strings of an event (an object at `depth`) as decoded (see `_decode_fast`),
+    or None when its properties break a rule of parse_json (depth, 64-bit integers) or hold
+    a number a float cannot store."""
+    tokens = 0
+    for name in EVENT_FIELDS:
+        value = getattr(event, name)
+        if value is not UNSET:
+            tokens += 2 if type(value) is str else 1
+    properties = event.properties
+    if type(properties) is not dict:
+        return _Scan(tokens, False)
+    scanned = _scan(properties, depth + 1, max_depth)
+    if scanned is None:
+        return None
+    return _Scan(tokens + scanned.tokens, scanned.private)
+
+
+_STR = str
+_DICT = dict
+_LIST = list
+_INT = int
+_ORDINARY_KEY = KeyKind.ordinary
+# Keys seen to be ordinary (not private): a set look-up per key on the hot path. Bounded, so
+# that a client inventing keys per event never grows it past the bound.
+_ordinary_keys: set[str] = set()
+_MAX_ORDINARY_KEYS = 4096
+
+
+class _Scan(NamedTuple):
+    tokens: int  # keys and strings
+    private: bool  # whether strip_private may remove something
+
+
+def _scan(properties: dict[str, Any], depth: int, max_depth: int | None) -> _Scan | None:
+    """What `properties` (an object at `depth`) holds, or None when it nests deeper than
+    `max_depth`, holds an integer past 64 bits or a number a float cannot store.
+
+    `private` is False when no key is private (or a variant) and no list holds anything:
+    strip_private would then return the properties as they are. Iterative; written for
+    speed (it sees every value of every event).
+    """
+    tokens = 0
+    private = False
+    known = _ordinary_keys
+    stack: list[tuple[Any, int]] = [(properties, depth)]
+    while stack:
+        container, level = stack.pop()
+        if max_depth is not None and level > max_depth:
+            return None
+        if type(container) is _DICT:
+            tokens += len(container)
+            for key in container:
+                if key not in known:
+                    if type(key) is not _STR or key_kind(key) is not _ORDINARY_KEY:
+                        private = True
+                    elif len(known) < _MAX_ORDINARY_KEYS:
+                        known.add(key)
+            values = container.values()
+        else:
+            values = container
+        for value in values:
+            kind = type(value)
+            if kind is _STR:
+                tokens += 1
+            elif kind is _DICT:
+                stack.append((value, level + 1))
+            elif kind is _LIST:
+                private = private or bool(value)
+                stack.append((value, level + 1))
+            elif kind is _INT:
+                if not _INT_MIN <= value <= _INT_MAX:
+                    return None
+            elif isinstance(value, _CONTAINERS) or (  # container subclasses: a caller's own
+                isinstance(value, _NON_INTEGERS) and not _storable(value)
+            ):
+                return None
+    return _Scan(tokens, private)
+
+
+def _accept(
+    event: Event, now: datetime, size_limit: int | None, *, private: bool
+) -> IncomingEvent | None:
+    """One decoded event, checked for what its type cannot say and normalised, or None when
+    the reference path must decide. Its `event_id` is "" when the client sent none.
+    `private`: whether its properties may hold something private (`_scan`)."""
+    timestamp = _fast_timestamp(event.timestamp, now)
+    if timestamp is None:
+        return None
+    properties = event.properties
+    if properties is None or properties is UNSET:
+        properties = {}
+    stripped = strip_private(properties) if private else properties
+    if size_limit is not None:
+        sent = {name: getattr(event, name) for name in EVENT_FIELDS}
+        if type(sent["properties"]) is dict:
+            sent["properties"] = stripped
+        if json_size({k: v for k, v in sent.items() if v is not UNSET}) > size_limit:
+            return None
+    flat = _fast_flatten(stripped)
+    if flat is None:
+        return None
+    name = event.event
+    if name in REQUIRED_AI_FIELDS and not _fast_ai(name, flat):
+        return None
+    event_id, environment = event.event_id, event.environment
+    return IncomingEvent(
+        event=name,
+        event_id=event_id if isinstance(event_id, str) else "",
+        timestamp=timestamp,
+        environment=environment if isinstance(environment, str) else DEFAULT_ENVIRONMENT,
+        customer_org_id=event.customer_org_id or "",
+        user_hash=event.user_hash or "",
+        properties=flat,
+    )
+
+
+def _fast_timestamp(value: object, now: datetime) -> datetime | None:
+    if value is None or value is UNSET:
+        return now
+    if type(value) is str:
+        moment = _parse_iso(value)
+    elif type(value) is int:
+        moment = _from_epoch_ms(value, now)
+    else:
+        return None
+    if moment is None or moment < EARLIEST_TIMESTAMP or moment > now + MAX_FUTURE:
+        return None
+    return moment
+
+
+def _fast_flatten(properties: dict[str, Any]) -> dict[str, Any] | None:
+    """`_flatten` for accepted events: a new dict, or None on any error."""
+    if "ai" not in properties:
+        return dict(properties)
+    nested = properties["ai"]
+    flat = {key: value for key, value in properties.items() if key != "ai"}
+    if nested is None:
+        return flat
+    if not isinstance(nested, dict):
+        return None
+    for key, value in nested.items():
+        if key in flat:
+            if flat[key] != value:
+                return None
+            continue
+        flat[key] = value
+    return flat
+
+
+def _fast_ai(name: str, props: dict[str, Any]) -> bool:
+    """`_validate_ai` for accepted events: types and bounds checked by msgspec (AiFields),
+    the rest here; normalises `props` in place. False on any error."""
+    for key in [key for key, value in props.items() if value is None and key in AI_FIELDS]:
+        del props[key]
+    try:
+        ai = msgspec.convert(props, AiFields)
+    except (msgspec.ValidationError, TypeError, ValueError):
+        return False
+    for key in REQUIRED_AI_FIELDS[name]:
+        value = getattr(ai, key)
+        if value is None or not value.strip():
+            return False
+    if ai.latency_ms is not None:
+        latency = float(props["latency_ms"])
+        if not math.isfinite(latency):
+            return False
+        props["latency_ms"] = abs(latency)  # abs: -0.0 is 0
+    if ai.edit_ratio is not None:
+        ratio = props["edit_ratio"]
+        if not ratio <= 1:  # exactly: 1.0000000000000000001 is 1.0 as a float
+            return False
+        props["edit_ratio"] = abs(float(ratio))
+    if ai.success is None and name in DEFAULT_SUCCESS:
+        props["success"] = DEFAULT_SUCCESS[name]
+    for key in MONEY_FIELDS:
+        if key in props:
+            amount = _money(props[key])
+            if amount is None:
+                return False
+            props[key] = amount
+    if ai.cost_currency is not None:
+        if ai.cost_amount is None:
+            return False
+        props["cost_currency"] = ai.cost_currency.upper()
+    elif ai.cost_amount is not None:
+        return False
+    cached, input_tokens = ai.cached_input_tokens, ai.input_tokens
+    if cached is not None and input_tokens is not None and cached > input_tokens:
+        return False
+    if ai.total_tokens is None and input_tokens is not None and ai.output_tokens is not None:
+        props["total_tokens"] = input_tokens + ai.output_tokens
+    if name in DEFAULT_VALUE_SIGNAL:
+        props.setdefault("value_signal", DEFAULT_VALUE_SIGNAL[name])
+    return True
+
+
+def _reference_validate(
+    payload: Any,
+    *,
+    now: datetime,
+    max_batch_events: int,
+    max_event_bytes: int,
+    new_event_id: Callable[[int], str] = _new_event_id,
+    body_size: int | None = None,
+) -> list[IncomingEvent]:
+    """`validate_request` the slow way: every rule in Python, every error found and worded.
+
+    The reference for the fast paths above: they accept what it accepts, as it normalises
+    it, or give way to it.
+    """
+    now = _utc(now)
     errors: list[FieldError] = []
     if isinstance(payload, dict) and "batch" in payload:
         raw_events = payload["batch"]
