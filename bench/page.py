@@ -10,17 +10,27 @@ sum of its sections alone, the slowest of them, and page / sum. A page that runs
 sections concurrently costs about its slowest section (page / sum ≈ 1 / sections on enough
 cores); one whose sections wait for each other costs their sum (page / sum ≈ 1).
 
+Each request's CPU time is measured too: the server's processes' (the front and, split, its
+engine child: utime + stime of /proc/<pid>/stat, all their threads, in 10 ms ticks, hence the
+mean over the rounds) from just before the request to its answer. Concurrent sections cannot
+finish sooner than their CPU time spread over every core, so the page's lower bound is
+max(slowest section, sum of the sections' CPU / cores); page / bound says how close it comes.
+The machine may be shared: the CPU other processes (this client included) used during the
+page, from /proc/stat, is printed in cores; the bound holds only when it is near 0.
+
 Usage: `python -m bench.page [--events 5000] [--rounds 7] [--single-process] [--keep]`
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import subprocess
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -65,8 +75,57 @@ def document(*sections: str) -> str:
     return "query Page($from: DateTime, $to: DateTime) { " + " ".join(sections) + " }"
 
 
-def timed(client: httpx.Client, token: str, query: str, variables: dict[str, str]) -> float:
-    """Seconds one request took; it must answer without errors."""
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def process_tree(root: int) -> list[int]:
+    """`root` and every process below it: a split `serve` is a front and its engine child."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue  # gone meanwhile
+        parents[int(entry.name)] = int(stat.rpartition(")")[2].split()[1])
+    tree = [root]
+    for pid in tree:  # grows while it is walked: breadth first
+        tree.extend(child for child, parent in parents.items() if parent == pid)
+    return tree
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """CPU time (user + system, every thread, exited ones too) the processes used so far."""
+    ticks = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime: fields 14 and 15 of stat(5)
+    return ticks / _TICK
+
+
+def machine_busy_seconds() -> float:
+    """CPU time every core of the machine spent busy so far (/proc/stat: all but idle and
+    iowait)."""
+    with open("/proc/stat") as stat:
+        ticks = [int(value) for value in stat.readline().split()[1:9]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = ticks
+    return (user + nice + system + irq + softirq + steal) / _TICK
+
+
+@dataclass(frozen=True)
+class Timing:
+    wall: float  # seconds, as the client saw the request
+    cpu: float  # seconds of CPU the server's processes used meanwhile
+    others: float  # seconds of CPU every other process (this client too) used meanwhile
+
+
+def timed(
+    client: httpx.Client, token: str, query: str, variables: dict[str, str], pids: list[int]
+) -> Timing:
+    """How long one request took, and the CPU time used meanwhile by the server and by the
+    rest of the machine; it must answer without errors."""
+    cpu_before, busy_before = cpu_seconds(pids), machine_busy_seconds()
     started = time.perf_counter()
     response = client.post(
         "/graphql",
@@ -74,10 +133,12 @@ def timed(client: httpx.Client, token: str, query: str, variables: dict[str, str
         headers={"authorization": f"Bearer {token}"},
     )
     elapsed = time.perf_counter() - started
+    cpu = cpu_seconds(pids) - cpu_before
+    others = machine_busy_seconds() - busy_before - cpu
     body = response.json()
     if response.status_code != 200 or body.get("errors"):
         raise RuntimeError(f"the request failed: {response.status_code} {body}")
-    return elapsed
+    return Timing(elapsed, cpu, others)
 
 
 def run(args: argparse.Namespace, workdir: Path) -> None:
@@ -101,15 +162,16 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
             "to": now.isoformat(),
         }
         page = document(*SECTIONS.values())
-        alone: dict[str, list[float]] = {name: [] for name in SECTIONS}
-        pages: list[float] = []
+        alone: dict[str, list[Timing]] = {name: [] for name in SECTIONS}
+        pages: list[Timing] = []
         with httpx.Client(base_url=server.url, timeout=120) as client:
             for round_ in range(args.rounds + 1):
+                pids = process_tree(process.pid)  # the engine may have been restarted
                 times = {
-                    name: timed(client, made["token"], document(section), variables)
+                    name: timed(client, made["token"], document(section), variables, pids)
                     for name, section in SECTIONS.items()
                 }
-                page_time = timed(client, made["token"], page, variables)
+                page_time = timed(client, made["token"], page, variables, pids)
                 if round_ == 0:
                     continue  # warm-up: caches, the first statement of each shape
                 for name, seconds in times.items():
@@ -122,22 +184,40 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
     print(table(alone, pages, args))
 
 
-def table(alone: dict[str, list[float]], pages: list[float], args: argparse.Namespace) -> str:
-    medians = {name: statistics.median(times) * 1000 for name, times in alone.items()}
-    page_ms = statistics.median(pages) * 1000
-    total = sum(medians.values())
-    slowest = max(medians.values())
+def wall_ms(timings: list[Timing]) -> float:
+    return statistics.median(t.wall for t in timings) * 1000
+
+
+def cpu_ms(timings: list[Timing]) -> float:
+    # The mean, not the median: CPU time is counted in 10 ms ticks.
+    return statistics.fmean(t.cpu for t in timings) * 1000
+
+
+def table(alone: dict[str, list[Timing]], pages: list[Timing], args: argparse.Namespace) -> str:
+    cores = len(os.sched_getaffinity(0))
+    walls = {name: wall_ms(times) for name, times in alone.items()}
+    cpus = {name: cpu_ms(times) for name, times in alone.items()}
+    page_ms, page_cpu = wall_ms(pages), cpu_ms(pages)
+    total, total_cpu = sum(walls.values()), sum(cpus.values())
+    slowest = max(walls.values())
+    bound = max(slowest, total_cpu / cores)
+    # Cores the rest of the machine kept busy during the page, on average over the rounds:
+    # near 0, the bound holds; near `cores`, the page had about one core, not `cores`.
+    taken = sum(t.others for t in pages) / sum(t.wall for t in pages)
     shape = "single process" if args.single_process else "default serve"
     rows = [
-        f"\nAI Cost page, {args.events} demo events, {RANGE_DAYS} days, {shape}; medians of "
-        f"{args.rounds} rounds, ms:\n",
-        "| section | alone |",
-        "| --- | ---: |",
-        *(f"| {name} | {ms:.1f} |" for name, ms in medians.items()),
+        f"\nAI Cost page, {args.events} demo events, {RANGE_DAYS} days, {shape}, {cores} "
+        f"cores; {args.rounds} rounds: wall medians, server CPU means, ms:\n",
+        "| section | wall alone | server CPU alone |",
+        "| --- | ---: | ---: |",
+        *(f"| {name} | {walls[name]:.1f} | {cpus[name]:.1f} |" for name in walls),
         "",
-        "| page (one request, 5 sections) | sum of sections alone | slowest section | page / sum |",
-        "| ---: | ---: | ---: | ---: |",
-        f"| {page_ms:.1f} | {total:.1f} | {slowest:.1f} | {page_ms / total:.2f} |",
+        "| page wall | sum of sections' wall | slowest section | page / sum | sum of sections' "
+        f"CPU | page CPU | bound: max(slowest, CPU sum / {cores}) | page / bound | cores other "
+        "processes took during the page |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        f"| {page_ms:.1f} | {total:.1f} | {slowest:.1f} | {page_ms / total:.2f} | "
+        f"{total_cpu:.1f} | {page_cpu:.1f} | {bound:.1f} | {page_ms / bound:.2f} | {taken:.2f} |",
     ]
     return "\n".join(rows)
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hmac
 import math
+import os
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -59,6 +60,10 @@ STATEMENT_LIMITS: QuerySettings = {
     "max_execution_time": 15,
     "max_memory_usage": 1024**3,
 }
+# The cores ClickHouse spreads one statement over (its `max_threads` is this by default).
+# Statements of one request running side by side share them: each gets an equal share, at
+# least one thread, instead of all of them each (see `Context.analytics`).
+CORES = os.cpu_count() or 1
 
 
 def bearer_token(request: Request | WebSocket) -> str | None:
@@ -122,6 +127,8 @@ class Context:
     _db_lock: anyio.Lock = field(default_factory=anyio.Lock, init=False, repr=False)
     _memo: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False)
     _memo_locks: dict[Hashable, anyio.Lock] = field(default_factory=dict, init=False, repr=False)
+    # This request's `analytics` calls in flight (waiting for a thread or running).
+    _analytics_calls: int = field(default=0, init=False, repr=False)
 
     @property
     def settings(self) -> Settings:
@@ -306,13 +313,31 @@ class Context:
         """Run `query(store, *args, **kwargs)` (a function of `app.analytics.queries`, or one
         that also turns its result into GraphQL objects: that is CPU work too, kept off the
         loop) in an analytics thread, its statements under `STATEMENT_LIMITS`. Not under the
-        session lock: ClickHouse queries of one request may run side by side. The first call
-        of a request takes one of the caller's slots (`TooManyRequests` when none frees up)."""
+        session lock: ClickHouse queries of one request may run side by side, sharing the
+        cores (`statement_settings`). The first call of a request takes one of the caller's
+        slots (`TooManyRequests` when none frees up)."""
         await self.once(_ANALYTICS_SLOT, self._take_slot)
         work = partial(query, self.store, *args, **kwargs)
-        return await anyio.to_thread.run_sync(
-            _limited, work, limiter=self.analytics_limiter or self.limiter
-        )
+        self._analytics_calls += 1
+        try:
+            return await anyio.to_thread.run_sync(
+                _limited,
+                work,
+                self.statement_settings,
+                limiter=self.analytics_limiter or self.limiter,
+            )
+        finally:
+            self._analytics_calls -= 1
+
+    def statement_settings(self) -> QuerySettings:
+        """The settings of the statements of an `analytics` call, decided as it starts running
+        (in its thread, once the request's other sections have asked too): `STATEMENT_LIMITS`,
+        and with other calls of the request in flight a share of the cores each, so that the
+        page's sections do not each start a thread per core and oversubscribe them."""
+        calls = self._analytics_calls
+        if calls <= 1:
+            return STATEMENT_LIMITS
+        return {**STATEMENT_LIMITS, "max_threads": max(1, CORES // calls)}
 
     async def _take_slot(self) -> None:
         if self.gate is None:
@@ -333,8 +358,8 @@ class Context:
                 await anyio.to_thread.run_sync(session.close, limiter=self.limiter)
 
 
-def _limited(work: Callable[[], T]) -> T:
-    with query_settings(STATEMENT_LIMITS):
+def _limited(work: Callable[[], T], settings: Callable[[], QuerySettings]) -> T:
+    with query_settings(settings()):
         return work()
 
 

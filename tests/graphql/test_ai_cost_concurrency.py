@@ -15,8 +15,11 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
-from app.analytics.store import AnalyticsStore
+import pytest
+
+from app.analytics.store import AnalyticsStore, current_query_settings
 from app.db import utcnow
+from app.graphql import context
 from app.graphql.app import ANALYTICS_THREADS
 from tests.graphql.conftest import Api, Tenant, event_row
 
@@ -128,3 +131,34 @@ def test_the_sections_of_a_page_run_at_once(api: Api, tenant: Tenant) -> None:
         "errorRate": 0.0,
     }
     assert [row["key"] for row in page["byCustomer"]["rows"]] == ["c0", "c1", "c2"]
+
+
+def test_sections_side_by_side_share_the_cores(
+    api: Api, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A section alone may use every core; sections in flight together get a share each
+    (`max_threads`), not a thread per core each."""
+    calls(api, tenant)
+    monkeypatch.setattr(context, "CORES", 2)
+    threads: list[int | None] = []
+
+    def recording(hold: Callable[[], None]) -> Callable[[], None]:
+        def record() -> None:
+            settings = current_query_settings()
+            assert settings["max_execution_time"] == context.STATEMENT_LIMITS["max_execution_time"]
+            threads.append(settings.get("max_threads"))
+            hold()
+
+        return record
+
+    with statements(api.runtime.store, recording(lambda: None)):
+        api.data("{ aiCost(by: FEATURE) { rows { key calls } } }", token=tenant.admin_token)
+    assert threads == [None]
+    threads.clear()
+    with statements(api.runtime.store, recording(together(ANALYTICS_THREADS))):
+        api.data(PAGE, token=tenant.admin_token)
+    # The first sections may start before the others asked; the third starts with the first
+    # two held in flight, the fourth with the fifth still waiting.
+    assert len(threads) == 5
+    assert set(threads) <= {None, 1}
+    assert threads.count(1) >= 2
