@@ -18,6 +18,7 @@ from urllib.parse import urlparse
 from sqlalchemy.engine import Engine
 
 from app import cache_versions
+from app.analytics.broken_parts import finish_interrupted as finish_interrupted_heals
 from app.analytics.events_table import QueuedRow
 from app.analytics.store import AnalyticsStore, open_store
 from app.db import make_engine, session_scope
@@ -258,6 +259,8 @@ def open_runtime(
             None if ingest_only else store,
             settings.clickhouse_cluster,
         )
+    if workers and settings.clickhouse_cluster is None:
+        finish_interrupted_heals(store)  # before any writer reads a table one left half-done
     pricing = PricingCache()
     with session_scope(engine) as session:
         pricing.load(session)

@@ -267,5 +267,10 @@ def assert_stored_exactly_once(env: dict[str, str], acknowledged: list[str]) -> 
     assert sorted(ai_usage) == sorted(stored), "ai_usage_events disagrees with events"
     assert set(acknowledged) - set(stored) == set(), "an acknowledged event was lost"
     rows = {"events": len(stored), "ai_usage_events": len(ai_usage)}
-    assert rolled_up == {name: [source, rows[source]] for name, (source, _) in rolled_up.items()}
+    wrong = {
+        name: f"sums {summed} of the {rows[source]} rows of {source}"
+        for name, (source, summed) in rolled_up.items()
+        if summed != rows[source]
+    }
+    assert wrong == {}, "a rollup disagrees with its source"
     return stored

@@ -48,6 +48,7 @@ from app.analytics.ai_cost_attribution import (
     reconcile_outputs,
     window_params,
 )
+from app.analytics.broken_parts import heal_if_broken
 from app.analytics.events_table import (
     EVENT_COLUMNS,
     EVENTS_TABLE,
@@ -172,6 +173,10 @@ class EventWriter:
                     result = self._write(rows)
         except Exception as exc:
             self.health.failed(exc)
+            # A part the engine cannot read fails every later batch: rebuilt here, the batch's
+            # retry finds it readable (app/analytics/broken_parts.py).
+            if self.cluster is None:
+                heal_if_broken(self.store, exc)
             raise
         self.health.succeeded()
         _observe_lag(rows)

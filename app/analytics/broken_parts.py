@@ -1,0 +1,201 @@
+"""Parts the engine can no longer read, rebuilt from what it can still read.
+
+A disk that fills while ClickHouse writes can leave a part committed with a file cut short:
+seen here, the bloom-filter index marks of an `events` part ("Cannot read all marks", code 33)
+and the marks of a rollup part after a merge ("Empty marks file", code 246). Every statement
+that reads such a file fails from then on — the writer's de-duplication look-up reads `events`
+through that index — so writing would stop for good, although the part's rows are intact.
+
+Healing copies the part's rows (read without the skip indexes) into a scratch table of the same
+structure, detaches the broken part (ClickHouse keeps it under `detached/` for an operator) and
+moves the copy in its place. Moving a partition does not feed materialized views, so the rollups
+count each row once, as before. Each step leaves a state the next attempt recognises: the
+scratch table is named after the table and the part, and `finish_interrupted` (run when a
+writer starts) completes a heal a crash cut short, so no row is lost or doubled whatever
+moment a process dies at.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from app.analytics.events_table import AI_USAGE_TABLE, EVENTS_TABLE
+from app.analytics.rollups import ROLLUPS, repair
+from app.analytics.store import AnalyticsStore
+from app.errors import AnalyticsRejected
+
+log = logging.getLogger(__name__)
+
+# ATTEMPT_TO_READ_AFTER_EOF, CANNOT_READ_ALL_DATA, CHECKSUM_DOESNT_MATCH, CORRUPTED_DATA.
+BROKEN_PART_CODES = frozenset({32, 33, 40, 246})
+# A part's folder in the engine's store: …/store/<3 hex>/<table uuid>/<part name>/<file>.
+_PART_PATH = re.compile(
+    r"/store/[0-9a-f]{3}/(?P<uuid>[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12})/(?P<part>\w+)/"
+)
+_SCRATCH_PREFIX = "heal__"
+_SCRATCH_NAME = re.compile(rf"^{_SCRATCH_PREFIX}(?P<table>\w+?)__(?P<part>\w+)$")
+
+
+@dataclass(frozen=True)
+class BrokenPart:
+    table: str
+    part: str
+    partition_id: str
+
+    @property
+    def scratch(self) -> str:
+        return f"{_SCRATCH_PREFIX}{self.table}__{self.part}"
+
+
+def broken_part(store: AnalyticsStore, error: AnalyticsRejected) -> BrokenPart | None:
+    """The active part `error` says the engine cannot read, if it names one."""
+    if error.details.get("clickhouse_code") not in BROKEN_PART_CODES:
+        return None
+    match = _PART_PATH.search(error.message)
+    if match is None:
+        return None
+    found = store.query(
+        "SELECT table, partition_id FROM system.parts WHERE database = {db:String}"
+        " AND name = {part:String} AND active AND table IN (SELECT name FROM system.tables"
+        " WHERE database = {db:String} AND uuid = {uuid:UUID})",
+        {"db": store.database, "part": match["part"], "uuid": match["uuid"]},
+    )
+    if not found:
+        return None
+    return BrokenPart(str(found[0]["table"]), match["part"], str(found[0]["partition_id"]))
+
+
+def heal(store: AnalyticsStore, part: BrokenPart) -> None:
+    """Replace `part` by a copy of its rows, or detach it if they cannot be read (see the
+    module's docstring)."""
+    store.command(f"DROP TABLE IF EXISTS {part.scratch}")  # an attempt cut short before detaching
+    store.command(f"CREATE TABLE {part.scratch} AS {part.table}")
+    try:
+        store.command(
+            f"INSERT INTO {part.scratch} SELECT * FROM {part.table} WHERE _part = {{part:String}}"
+            " SETTINGS use_skip_indexes = 0",
+            {"part": part.part},
+        )
+    except AnalyticsRejected as exc:
+        if exc.details.get("clickhouse_code") not in BROKEN_PART_CODES:
+            raise
+        store.command(f"DROP TABLE {part.scratch}")
+        _detach_unreadable(store, part)
+        return
+    store.command(f"ALTER TABLE {part.table} DETACH PART '{part.part}'")
+    _attach_copy(store, part)
+    log.warning(
+        "rebuilt a part the engine could not read; the broken one is kept in detached/",
+        extra={"table": part.table, "part": part.part},
+    )
+
+
+def _attach_copy(store: AnalyticsStore, part: BrokenPart) -> None:
+    # Moved, not copied: an empty scratch table says the copy is in place.
+    store.command(
+        f"ALTER TABLE {part.scratch} MOVE PARTITION ID '{part.partition_id}' TO TABLE {part.table}"
+    )
+    store.command(f"DROP TABLE {part.scratch}")
+
+
+def _detach_unreadable(store: AnalyticsStore, part: BrokenPart) -> None:
+    """Detach a part whose rows cannot be read, and make what depends on it agree with what is
+    left: a rollup's days are rebuilt from its source; the AI rows derived from an `events`
+    part go with it, so that the retry of its batch — still queued, as its write failed —
+    stores the batch again whole. Rows the part held of batches already written are lost with
+    it: ClickHouse committed the part before its files were complete; it stays in `detached/`
+    for an operator."""
+    [info] = store.query(
+        "SELECT rows, min_time, max_time FROM system.parts WHERE database = {db:String}"
+        " AND table = {table:String} AND name = {part:String} AND active",
+        {"db": store.database, "table": part.table, "part": part.part},
+    )
+    store.command(f"ALTER TABLE {part.table} DETACH PART '{part.part}'")
+    log.error(
+        "detached a part the engine cannot read; its rows are kept in detached/ for an operator",
+        extra={"table": part.table, "part": part.part, "rows": int(info["rows"])},
+    )
+    rollups = [rollup for rollup in ROLLUPS if part.table in (rollup.name, rollup.source)]
+    if part.table == EVENTS_TABLE:
+        rollups = list(ROLLUPS)
+    if not rollups:
+        return
+    if int(info["max_time"]):  # a partitioned table: the part's own time range
+        first = datetime.fromtimestamp(int(info["min_time"]), UTC)
+        last = datetime.fromtimestamp(int(info["max_time"]) + 1, UTC)
+    else:  # a rollup: every row its source holds
+        sources = sorted({rollup.source for rollup in rollups})
+        bounds = store.query(
+            " UNION ALL ".join(
+                f"SELECT min(timestamp) AS first, max(timestamp) AS last FROM {source}"
+                for source in sources
+            )
+        )
+        first = min(row["first"] for row in bounds)
+        last = max(row["last"] for row in bounds)
+    window = {"first": first, "last": last}
+    if part.table == EVENTS_TABLE:
+        store.command(
+            f"DELETE FROM {AI_USAGE_TABLE} WHERE timestamp >= {{first:DateTime64(3, 'UTC')}}"
+            " AND timestamp <= {last:DateTime64(3, 'UTC')} AND (app_id, event_id) NOT IN"
+            f" (SELECT app_id, event_id FROM {EVENTS_TABLE}"
+            " WHERE timestamp >= {first:DateTime64(3, 'UTC')}"
+            " AND timestamp <= {last:DateTime64(3, 'UTC')})",
+            window,
+        )
+    tables = sorted({rollup.source for rollup in rollups} | {rollup.name for rollup in rollups})
+    workspaces = store.query(
+        " UNION DISTINCT ".join(f"SELECT DISTINCT workspace_id FROM {table}" for table in tables)
+    )
+    repair(store, [row["workspace_id"] for row in workspaces], first, last, rollups=rollups)
+
+
+def finish_interrupted(store: AnalyticsStore) -> None:
+    """Complete the heals a crash cut short: a scratch table whose part is no longer active was
+    detached but not replaced yet; one whose part is still active had not detached it, and the
+    next failure that names the part heals it again from the start."""
+    scratches = store.query(
+        "SELECT name FROM system.tables"
+        " WHERE database = {db:String} AND startsWith(name, {p:String})",
+        {"db": store.database, "p": _SCRATCH_PREFIX},
+    )
+    for row in scratches:
+        match = _SCRATCH_NAME.match(str(row["name"]))
+        if match is None:
+            continue
+        active = store.query(
+            "SELECT partition_id FROM system.parts WHERE database = {db:String}"
+            " AND table = {table:String} AND name = {part:String} AND active",
+            {"db": store.database, "table": match["table"], "part": match["part"]},
+        )
+        if active:
+            continue
+        partitions = store.query(f"SELECT DISTINCT _partition_id AS id FROM {row['name']}")
+        if not partitions:  # moved in place already: only the empty table was left
+            store.command(f"DROP TABLE {row['name']}")
+            continue
+        part = BrokenPart(match["table"], match["part"], str(partitions[0]["id"]))
+        _attach_copy(store, part)
+        log.warning(
+            "completed the rebuild of a part a crash interrupted",
+            extra={"table": part.table, "part": part.part},
+        )
+
+
+def heal_if_broken(store: AnalyticsStore, error: BaseException) -> bool:
+    """Heal the part `error` names, if it is about one; whether a part was healed. A failure
+    to heal is logged and leaves things as they were (the caller retries later)."""
+    if not isinstance(error, AnalyticsRejected):
+        return False
+    try:
+        part = broken_part(store, error)
+        if part is None:
+            return False
+        heal(store, part)
+    except Exception:
+        log.exception("could not rebuild a part the engine cannot read")
+        return False
+    return True
