@@ -21,6 +21,7 @@ from app import cache_versions
 from app.analytics.broken_parts import finish_interrupted as finish_interrupted_heals
 from app.analytics.events_table import QueuedRow
 from app.analytics.store import AnalyticsStore, open_store
+from app.analytics.top_keys import LastTopKeys
 from app.db import make_engine, session_scope
 from app.errors import AnalyticsUnavailable
 from app.ingest.app_cache import AppCache
@@ -75,6 +76,9 @@ class Runtime:
     consumer: Consumer | None = None
     write_health: WriteHealth = field(default_factory=WriteHealth)
     backlog: Backlog | None = None
+    # The keys each AI cost report scope ranked on top last time (app/analytics/top_keys.py),
+    # passed to the reports by the GraphQL resolvers.
+    top_keys: LastTopKeys = field(default_factory=LastTopKeys)
     _stop: threading.Event = field(default_factory=threading.Event)
     _refresher: threading.Thread | None = None
 

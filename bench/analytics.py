@@ -44,10 +44,12 @@ from app.analytics.ai_cost_attribution import (
     derive_output_usage,
     window_params,
 )
+from app.analytics.ai_cost_plan import ROLLUP_CATALOG, ROWS_ONLY, Catalog
 from app.analytics.chdb_store import ChdbStore
 from app.analytics.migrations import migrate
 from app.analytics.rollups import ROLLUPS, ROWS_TABLE
 from app.analytics.store import AnalyticsStore
+from app.analytics.top_keys import LastTopKeys
 from app.organizations import queries as organizations
 from app.organizations.health import DEFAULT_MODEL
 
@@ -136,17 +138,21 @@ FROM numbers(1000) WHERE number % 10 >= 7 AND number % 4 != 0
 """
 
 
+# What the reports read: the rollups, or the rows alone (`rows_only`).
+_CATALOG: list[Catalog] = [ROLLUP_CATALOG]
+# The rankings remembered between reports, as a served runtime keeps them.
+_TOP_KEYS = LastTopKeys()
+
+
 @contextmanager
 def rows_only() -> Iterator[None]:
     """The reports read from the rows alone, as if there were no rollup table."""
-    rollups, histograms = ai_cost._ROLLUPS, ai_cost._HISTOGRAMS
     organization_rollups = organizations._ROLLUPS
-    ai_cost._ROLLUPS, ai_cost._HISTOGRAMS, organizations._ROLLUPS = (), (), ()
+    _CATALOG[0], organizations._ROLLUPS = ROWS_ONLY, ()
     try:
         yield
     finally:
-        ai_cost._ROLLUPS, ai_cost._HISTOGRAMS = rollups, histograms
-        organizations._ROLLUPS = organization_rollups
+        _CATALOG[0], organizations._ROLLUPS = ROLLUP_CATALOG, organization_rollups
 
 
 def load(store: AnalyticsStore, events: int, end: datetime) -> None:
@@ -238,16 +244,32 @@ def reports(store: Any, end: datetime) -> Mapping[str, Report]:
     one_customer = ai_cost.AiScope(WORKSPACE, scope.start, scope.end, customer_org_id="org-7")
 
     def totals(full: bool) -> ai_cost.AiCostFigures:
-        return ai_cost.ai_cost_totals(store, scope, latency=full, edit_ratios=full)
+        return ai_cost.ai_cost_totals(
+            store, scope, latency=full, edit_ratios=full, catalog=_CATALOG[0]
+        )
 
     def breakdown(by: ai_cost.Breakdown, within: ai_cost.AiScope = scope) -> Report:
         return lambda full: ai_cost.ai_cost_breakdown(
-            store, within, by, limit=100, latency=full, edit_ratios=full
+            store,
+            within,
+            by,
+            limit=100,
+            latency=full,
+            edit_ratios=full,
+            top_keys=_TOP_KEYS,
+            catalog=_CATALOG[0],
         )
 
     def series(granularity: ai_cost.Granularity, by: ai_cost.Breakdown | None = None) -> Report:
         return lambda full: ai_cost.ai_cost_series(
-            store, scope, granularity, by=by, latency=full, edit_ratios=full
+            store,
+            scope,
+            granularity,
+            by=by,
+            latency=full,
+            edit_ratios=full,
+            top_keys=_TOP_KEYS,
+            catalog=_CATALOG[0],
         )
 
     def cost_per_accepted_output(full: bool) -> list[Decimal | None]:

@@ -7,10 +7,11 @@ makes each report a plain GROUP BY, which ClickHouse answers from the rollup tab
 (app/analytics/rollups.py: the figures per day or hour and key, kept by materialized views)
 instead of scanning the rows:
 
-- the range `[start, end)` is cut into whole days and hours that a rollup serves, and the
-  partial hours at either end, read from the rows; the rows are aggregated with the very
-  expressions the rollups store (app/analytics/ai_figures.py), the rollups' partial aggregates
-  summed once more, and both added up — sums, counts and histograms merge exactly, so the
+- the range `[start, end)` is cut into whole weeks, days and hours that a rollup serves, and
+  the partial hours at either end, read from the rows (the planner, app/analytics/
+  ai_cost_plan.py, decides which table serves which part); the rows are aggregated with the
+  very expressions the rollups store (app/analytics/ai_figures.py), the rollups' partial
+  aggregates summed once more, and both added up — sums, counts and histograms merge exactly, so the
   result does not depend on which path served which part (tests/analytics/
   test_ai_cost_preaggregation.py compares every report with the same report read from rows).
 
@@ -20,6 +21,9 @@ smallest bucketed latency L such that a share p of the calls took at most L — 
 same percentile of the raw latencies. Exact quantiles cannot be merged from partial
 aggregates; these can, deterministically: the result does not depend on the path either.
 
+Each statement is built from `_Select`s, a SELECT's clauses as named parts rendered once (the
+SQL each report sends is written out under tests/analytics/sql/).
+
 IMPORTANT: every query is scoped with `workspace_id = {workspace_id:UUID}`, bound from the
 authenticated principal by the caller; filters are bound parameters. The only SQL text chosen
 at run time comes from the closed whitelists below and from which optional filters are present.
@@ -28,7 +32,7 @@ Ranges are half-open, `[start, end)`, in UTC. All functions block: call them off
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -36,20 +40,15 @@ from enum import Enum
 from typing import Any
 from uuid import UUID
 
+from app.analytics.ai_cost_plan import ROLLUP_CATALOG, Catalog, plan
 from app.analytics.ai_figures import BUCKET_CALLS as _BUCKET_CALLS
 from app.analytics.ai_figures import EDIT_RATIO_BUCKETS, LATENCY_LEVELS
 from app.analytics.ai_figures import FIGURES as _FIGURES
 from app.analytics.ai_figures import LEVELS as _LEVELS
 from app.analytics.figure import Figure as _Figure
-from app.analytics.rollups import FIGURE_ROLLUPS, HISTOGRAM_ROLLUPS, ROWS_TABLE, Rollup
+from app.analytics.rollups import Rollup
 from app.analytics.store import AnalyticsStore, Params, Row, side_by_side
-from app.analytics.time_split import (
-    Branch,
-    Granularity,
-    branches,
-    floor_to,
-    next_bucket_start,
-)
+from app.analytics.time_split import Branch, Granularity, floor_to, next_bucket_start
 from app.analytics.top_keys import LastTopKeys
 from app.errors import BadUserInput
 
@@ -94,8 +93,9 @@ def _figures(latency: bool, edit_ratios: bool = True) -> tuple[_Figure, ...]:
     )
 
 
-def _merges(figures: Sequence[_Figure]) -> str:
-    return ",\n".join(f"{f.merge} AS {f.alias}" for f in figures)
+def _merges(figures: Sequence[_Figure]) -> list[str]:
+    """The columns that merge the partial aggregates of `figures` into each figure."""
+    return [f"{f.merge} AS {f.alias}" for f in figures]
 
 
 def _rate(part: int, whole: int) -> float | None:
@@ -263,6 +263,77 @@ class AiCostPoint:
     rows: list[AiCostRow] = field(default_factory=list)
 
 
+# --- the statements: each SELECT a `_Select` of named clauses, rendered once ---------------------
+
+_INDENT = "    "
+# A clause longer than this is written one item per line.
+_LINE = 96
+
+
+def _indented(text: str) -> str:
+    return "\n".join(_INDENT + line if line else line for line in text.splitlines())
+
+
+def _clause(keyword: str, items: Sequence[str], separator: str = ",") -> str:
+    """`keyword` and its `items`, on one line if short, else one item per line."""
+    line = f"{keyword} {f'{separator} '.join(items)}"
+    if len(line) <= _LINE and "\n" not in line:
+        return line
+    if separator == ",":
+        return f"{keyword}\n" + ",\n".join(_indented(item) for item in items)
+    first, *rest = items  # WHERE a AND b: the conditions one per line, each after its AND
+    return "\n".join([f"{keyword} {first}", *(f"{_INDENT}{separator.strip()} {c}" for c in rest)])
+
+
+@dataclass(frozen=True)
+class _UnionAll:
+    """The rows of several SELECTs, each in parentheses unless `bare`."""
+
+    selects: Sequence[_Select]
+    bare: bool = False
+
+    def __str__(self) -> str:
+        parts = [str(s) if self.bare else f"(\n{_indented(str(s))}\n)" for s in self.selects]
+        return "\nUNION ALL\n".join(parts)
+
+
+@dataclass(frozen=True)
+class _Select:
+    """One SELECT statement or subquery: each clause a named part, empty ones left out.
+
+    `source` is a table's name or a subquery (written in parentheses); `where` holds conditions
+    that are all required; `with_` is a WITH clause written before the SELECT."""
+
+    columns: Sequence[str]
+    source: str | _Select | _UnionAll
+    where: Sequence[str] = ()
+    array_join: str = ""
+    group_by: Sequence[str] = ()
+    having: str = ""
+    order_by: str = ""
+    limit: str = ""
+    with_: str = ""
+
+    def __str__(self) -> str:
+        lines = [self.with_.strip()] if self.with_ else []
+        lines.append(_clause("SELECT", self.columns))
+        if isinstance(self.source, str):
+            lines.append(f"FROM {self.source}")
+        else:
+            lines += ["FROM", "(", _indented(str(self.source)), ")"]
+        for keyword, items, separator in (
+            ("ARRAY JOIN", [self.array_join] if self.array_join else [], ","),
+            ("WHERE", self.where, " AND"),
+            ("GROUP BY", self.group_by, ","),
+            ("HAVING", [self.having] if self.having else [], ","),
+            ("ORDER BY", [self.order_by] if self.order_by else [], ","),
+            ("LIMIT", [self.limit] if self.limit else [], ","),
+        ):
+            if items:
+                lines.append(_clause(keyword, items, separator))
+        return "\n".join(lines)
+
+
 # --- scope and pre-aggregated paths ------------------------------------------------------------
 
 
@@ -303,12 +374,6 @@ class AiScope:
         return conditions, columns, params
 
 
-# The rollup tables (app/analytics/rollups.py): the figures, and the latency histograms per day
-# (or hour, or week) and report family, one row per latency bucket with its count of calls.
-# Looked up at each report (tests empty them to compare with the same reports read from the
-# rows).
-_ROLLUPS = FIGURE_ROLLUPS
-_HISTOGRAMS = HISTOGRAM_ROLLUPS
 # The latency state of a histogram rollup's rows (calls `n` per `latency_sketch` bucket).
 _LATENCY_OF_HISTOGRAM = (
     f"quantilesExactWeightedIfState({_LEVELS})(latency_sketch, toUInt64(n), n > 0) AS f_latency"
@@ -366,50 +431,33 @@ _DIMENSIONS: Mapping[Breakdown, _Dimension] = {
 _HAS_EVENTS = " + ".join(f"f_{name}" for name in _EVENT_COUNTS) + " != 0"
 
 
-def _rollups_to_read(
-    columns: Iterable[str],
-    series: Granularity | None,
-    catalog: Sequence[Rollup],
-    *,
-    few_customers: bool = False,
-) -> list[Rollup]:
-    """The rollups of `catalog` to read, coarsest grain first (per grain, the smallest that
-    has every column and can bucket the series; with `few_customers`, one sorted by customer
-    first if one fits: smaller ones hold every customer's rows in each granule); empty when
-    the rows must be read."""
-    fitting = [p for p in catalog if set(columns) <= p.columns]
-    if few_customers:
-        fitting.sort(key=lambda p: not p.customer_first)  # stable: smallest first otherwise
-    if series is Granularity.HOUR:
-        fitting = [p for p in fitting if p.grain is Granularity.HOUR]
-    elif series not in (None, Granularity.WEEK):  # a week may straddle a day or month bucket
-        fitting = [p for p in fitting if p.grain is not Granularity.WEEK]
-    chosen = []
-    for grain in (Granularity.WEEK, Granularity.DAY, Granularity.HOUR):
-        chosen += [p for p in fitting if p.grain is grain][:1]
-    return chosen
-
-
 @dataclass(frozen=True)
 class _Part:
-    """One SELECT of a report's range: a branch (see `branches`) with its keys and WHERE."""
+    """One SELECT of a report's range: a branch of the plan (app/analytics/ai_cost_plan.py)
+    with its keys and WHERE conditions."""
 
     branch: Branch
     keys: list[str]  # `bucket` and `key` expressions, each with its alias
-    where: str
+    where: list[str]
 
     @property
     def names(self) -> list[str]:
         return [k.split(" AS ")[-1] for k in self.keys]
 
-    def histogram(self) -> str:
+    def select(self, columns: Sequence[str], *, grouped: bool) -> _Select:
+        """Its keys and `columns`, grouped by its keys if `grouped`."""
+        group_by = self.names if grouped else []
+        return _Select([*self.keys, *columns], self.branch.source, self.where, group_by=group_by)
+
+    def histogram(self) -> _Select:
         """Its calls per key and latency bucket: summed from a histogram rollup when the branch
         reads one, else counted from the rows alike."""
         calls = "sum(n)" if self.branch.rollup is not None else _BUCKET_CALLS
-        rows = ", ".join([*self.keys, "latency_sketch", f"{calls} AS n"])
-        return (
-            f"SELECT {rows} FROM {self.branch.source} WHERE {self.where}"
-            f" GROUP BY {', '.join([*self.names, 'latency_sketch'])}"
+        return _Select(
+            [*self.keys, "latency_sketch", f"{calls} AS n"],
+            self.branch.source,
+            self.where,
+            group_by=[*self.names, "latency_sketch"],
         )
 
 
@@ -422,16 +470,15 @@ def _parts(
     series: Granularity | None,
     conditions: Sequence[str],
 ) -> list[_Part]:
+    """One part per source of the scope's range that `plan` picks among `rollups`."""
     filters, _, filter_params = scope.filters()
     params.update(filter_params)
     parts = []
-    for branch in branches(ROWS_TABLE, scope.start, scope.end, rollups, params):
+    for branch in plan(scope.start, scope.end, rollups, params):
         keys = [f"{dimension.key} AS key"] if dimension else []
         if series is not None:
             keys.insert(0, f"{_BUCKET_OF[series].format(t=branch.time_key)} AS bucket")
-        where = " AND ".join(
-            ["workspace_id = {workspace_id:UUID}", branch.condition, *filters, *conditions]
-        )
+        where = ["workspace_id = {workspace_id:UUID}", branch.condition, *filters, *conditions]
         parts.append(_Part(branch, keys, where))
     return parts
 
@@ -441,15 +488,17 @@ def _sources(
     dimension: _Dimension | None,
     series: Granularity | None,
     *,
+    catalog: Catalog,
     few_customers: bool,
     histograms: bool = False,
 ) -> list[Rollup]:
-    """The rollups that serve the scope (see `_rollups_to_read`): of the latency histograms if
-    `histograms`, else of the figures."""
+    """The rollups of `catalog` that serve the scope (app/analytics/ai_cost_plan.py): of the
+    latency histograms if `histograms`, else of the figures."""
     needed = (*(dimension.columns if dimension else ()), *scope.filters()[1])
     few = few_customers or scope.customer_org_id is not None
-    catalog = _HISTOGRAMS if histograms else _ROLLUPS
-    return _rollups_to_read(needed, series, catalog, few_customers=few)
+    if histograms:
+        return catalog.histograms_for(needed, series, few_customers=few)
+    return catalog.figures_for(needed, series, few_customers=few)
 
 
 def _aggregated(
@@ -458,42 +507,44 @@ def _aggregated(
     params: dict[str, Any],
     figures: Sequence[_Figure],
     *,
+    catalog: Catalog,
     series: Granularity | None = None,
     conditions: Sequence[str] = (),
     few_customers: bool = False,
-) -> str:
+) -> _UnionAll:
     """A UNION ALL of partial aggregates per `key` of `dimension` (and `bucket` for a series),
     one SELECT per part of the range (a rollup's part returns its rows as they are, several per
-    key); the caller merges them with `_merges(figures)` (in a
-    statement that starts with `dimension.with_`). `conditions` may only read the dimension's
-    columns; `few_customers` says that they keep a few customers only.
+    key); the caller merges them with `_merges(figures)` (in a statement that starts with
+    `dimension.with_`). `conditions` may only read the dimension's columns; `few_customers`
+    says that they keep a few customers only.
 
     The latency alone (`figures` == `(_LATENCY,)`) is read from the latency histograms
     where one has the columns (its partial state built from the histogram's rows), else from
-    the states of `_ROLLUPS`."""
+    the states of the figure rollups."""
     histograms = (
-        _sources(scope, dimension, series, few_customers=few_customers, histograms=True)
+        _sources(
+            scope, dimension, series, catalog=catalog, few_customers=few_customers, histograms=True
+        )
         if tuple(figures) == (_LATENCY,)
         else []
     )
-    rollups = histograms or _sources(scope, dimension, series, few_customers=few_customers)
-    aggregates = ", ".join(f"{f.aggregate} AS {f.alias}" for f in figures)
+    rollups = histograms or _sources(
+        scope, dimension, series, catalog=catalog, few_customers=few_customers
+    )
+    aggregates = [f"{f.aggregate} AS {f.alias}" for f in figures]
     selects = []
     for part in _parts(scope, dimension, params, rollups, series=series, conditions=conditions):
-        group_by = f"GROUP BY {', '.join(part.names)}" if part.keys else ""
         if part.branch.rollup is not None and not histograms:
             # A rollup's rows are partial aggregates already: the caller merges them as they
             # are. Merging them per part first would add a level of aggregates to plan, which
             # costs more than the merge would save.
-            select = ", ".join([*part.keys, *(f.alias for f in figures)])
-            selects.append(f"(SELECT {select} FROM {part.branch.source} WHERE {part.where})")
+            selects.append(part.select([f.alias for f in figures], grouped=False))
             continue
         # A histogram's state is built from its rows as they are: summing them per key and
         # latency bucket first costs more than it saves.
-        state = _LATENCY_OF_HISTOGRAM if part.branch.rollup is not None else aggregates
-        select = ", ".join([*part.keys, state])
-        selects.append(f"(SELECT {select} FROM {part.branch.source} WHERE {part.where} {group_by})")
-    return "\nUNION ALL\n".join(selects)
+        state = [_LATENCY_OF_HISTOGRAM] if part.branch.rollup is not None else aggregates
+        selects.append(part.select(state, grouped=True))
+    return _UnionAll(selects)
 
 
 def _histogram_rows(
@@ -501,18 +552,21 @@ def _histogram_rows(
     dimension: _Dimension | None,
     params: dict[str, Any],
     *,
+    catalog: Catalog,
     series: Granularity | None,
     conditions: Sequence[str] = (),
     few_customers: bool = False,
-) -> str | None:
+) -> _UnionAll | None:
     """A UNION ALL of the calls per key (and bucket) and latency bucket (`latency_sketch`, `n`)
     read from the latency histograms and the rows at the ends; None where no
     histogram has the scope's columns. Unlike states, such rows can be subtracted."""
-    sources = _sources(scope, dimension, series, few_customers=few_customers, histograms=True)
+    sources = _sources(
+        scope, dimension, series, catalog=catalog, few_customers=few_customers, histograms=True
+    )
     if not sources:
         return None
     parts = _parts(scope, dimension, params, sources, series=series, conditions=conditions)
-    return "\nUNION ALL\n".join(f"({part.histogram()})" for part in parts)
+    return _UnionAll([part.histogram() for part in parts])
 
 
 # --- reports -----------------------------------------------------------------------------------
@@ -531,6 +585,7 @@ def _latency_sql(
     dimension: _Dimension | None,
     params: dict[str, Any],
     *,
+    catalog: Catalog,
     series: Granularity | None = None,
     conditions: Sequence[str] = (),
     few_customers: bool = False,
@@ -543,31 +598,35 @@ def _latency_sql(
         dimension,
         params,
         (_LATENCY,),
+        catalog=catalog,
         series=series,
         conditions=conditions,
         few_customers=few_customers,
     )
     keys = (["bucket"] if series else []) + (["key"] if dimension else [])
-    group_by = f"GROUP BY {', '.join(keys)}" if keys else ""
-    return f"""{dimension.with_ if dimension else ""}
-        SELECT {", ".join([*keys, _merges((_LATENCY,))])}
-        FROM ({inner})
-        {group_by}
-    """
+    with_ = dimension.with_ if dimension else ""
+    return str(_Select([*keys, *_merges((_LATENCY,))], inner, group_by=keys, with_=with_))
 
 
 def ai_cost_totals(
-    store: AnalyticsStore, scope: AiScope, *, latency: bool = True, edit_ratios: bool = True
+    store: AnalyticsStore,
+    scope: AiScope,
+    *,
+    latency: bool = True,
+    edit_ratios: bool = True,
+    catalog: Catalog = ROLLUP_CATALOG,
 ) -> AiCostFigures:
     """The figures of the whole scope, in one row (latency percentiles only if `latency`, the
-    edit-ratio distribution only if `edit_ratios`)."""
+    edit-ratio distribution only if `edit_ratios`), read from the rollups of `catalog` where
+    they serve the scope (app/analytics/ai_cost_plan.py)."""
     params: dict[str, Any] = {}
     figures = _figures(False, edit_ratios)
-    sql = f"SELECT {_merges(figures)} FROM ({_aggregated(scope, None, params, figures)})"
+    sql = str(_Select(_merges(figures), _aggregated(scope, None, params, figures, catalog=catalog)))
     statements: list[tuple[str, Params | None]] = [(sql, params)]
     if latency:
         latency_params: dict[str, Any] = {}
-        statements.append((_latency_sql(scope, None, latency_params), latency_params))
+        sql = _latency_sql(scope, None, latency_params, catalog=catalog)
+        statements.append((sql, latency_params))
     found, *latency_rows = side_by_side(store, statements)
     totals = AiCostFigures.from_row(found[0])
     if latency_rows:
@@ -585,17 +644,20 @@ def _breakdown_sql(
     params: dict[str, Any],
     figures: Sequence[_Figure],
     limit: int,
+    catalog: Catalog,
 ) -> str:
     """The `limit` costliest keys of `dimension` with their `figures` (no latency)."""
     params["limit"] = limit
-    return f"""{dimension.with_}
-        SELECT key, {_merges(figures)}
-        FROM ({_aggregated(scope, dimension, params, figures)})
-        GROUP BY key
-        HAVING {_HAS_EVENTS}
-        ORDER BY {_COSTLIEST_FIRST}
-        LIMIT {{limit:UInt32}}
-    """
+    select = _Select(
+        ["key", *_merges(figures)],
+        _aggregated(scope, dimension, params, figures, catalog=catalog),
+        group_by=["key"],
+        having=_HAS_EVENTS,
+        order_by=_COSTLIEST_FIRST,
+        limit="{limit:UInt32}",
+        with_=dimension.with_,
+    )
+    return str(select)
 
 
 def ai_cost_breakdown(
@@ -606,6 +668,8 @@ def ai_cost_breakdown(
     limit: int = 100,
     latency: bool = True,
     edit_ratios: bool = True,
+    top_keys: LastTopKeys | None = None,
+    catalog: Catalog = ROLLUP_CATALOG,
 ) -> list[AiCostRow]:
     """One row per value of `by` (output events in their call's row), costliest first, with
     latency percentiles only if `latency` (the edit-ratio distribution only if `edit_ratios`).
@@ -613,27 +677,30 @@ def ai_cost_breakdown(
     The latency comes from a second statement, run beside the first. By CUSTOMER, it is read
     for the rows returned only (a workspace has many customers, and merging the latency of all
     of them would cost more than the rest of the report): for the customers this scope ranked
-    on top last time, beside the figures, then for those of the new ranking it missed, if any.
+    on top last time (remembered in `top_keys`, the runtime's; without it, nothing is), beside
+    the figures, then for those of the new ranking it missed, if any.
     """
     dimension = _DIMENSIONS[by]
     params: dict[str, Any] = {}
-    sql = _breakdown_sql(scope, dimension, params, _figures(False, edit_ratios), limit)
+    sql = _breakdown_sql(scope, dimension, params, _figures(False, edit_ratios), limit, catalog)
     statements: list[tuple[str, Params | None]] = [(sql, params)]
     per_customer = latency and by is Breakdown.CUSTOMER
     ranked = _ranking_key(store, scope, by, None, limit)
-    guess = _LAST_TOP_KEYS.get(ranked) if per_customer else None
+    guess = top_keys.get(ranked) if per_customer and top_keys is not None else None
     if latency and by is not Breakdown.CUSTOMER:
         latency_params: dict[str, Any] = {}
-        statements.append((_latency_sql(scope, dimension, latency_params), latency_params))
+        sql = _latency_sql(scope, dimension, latency_params, catalog=catalog)
+        statements.append((sql, latency_params))
     elif guess:
-        statements.append(_customers_latency(scope, guess))
+        statements.append(_customers_latency(scope, guess, catalog))
     found, *latency_rows = side_by_side(store, statements)
     rows = [AiCostRow(key=row["key"], figures=AiCostFigures.from_row(row)) for row in found]
     if per_customer:
-        _LAST_TOP_KEYS.put(ranked, [row.key for row in rows])
+        if top_keys is not None:
+            top_keys.put(ranked, [row.key for row in rows])
         guessed = set(guess or ())
         if missed := [row.key for row in rows if row.key not in guessed]:
-            latency_rows.append(store.query(*_customers_latency(scope, missed)))
+            latency_rows.append(store.query(*_customers_latency(scope, missed, catalog)))
     if latency:
         levels = {row["key"]: _levels(row) for found_ in latency_rows for row in found_}
         rows = [
@@ -645,8 +712,6 @@ def ai_cost_breakdown(
 
 # Up to this many customers, their latency is read from rollups sorted by customer first.
 _FEW_CUSTOMERS = 100
-# The keys each report scope ranked on top last time (app/analytics/top_keys.py).
-_LAST_TOP_KEYS = LastTopKeys()
 
 
 def _ranking_key(
@@ -660,13 +725,16 @@ def _ranking_key(
 _ANY_TIME = datetime.fromtimestamp(0, UTC)
 
 
-def _customers_latency(scope: AiScope, customers: Sequence[str]) -> tuple[str, Params]:
+def _customers_latency(
+    scope: AiScope, customers: Sequence[str], catalog: Catalog
+) -> tuple[str, Params]:
     """The latency statement of a breakdown by CUSTOMER, for `customers` only."""
     params: dict[str, Any] = {"customers": list(customers)}
     sql = _latency_sql(
         scope,
         _DIMENSIONS[Breakdown.CUSTOMER],
         params,
+        catalog=catalog,
         conditions=("attr_customer_org_id IN {customers:Array(String)}",),
         few_customers=len(customers) <= _FEW_CUSTOMERS,
     )
@@ -719,18 +787,22 @@ def ai_cost_series(
     top: int = 10,
     latency: bool = True,
     edit_ratios: bool = True,
+    top_keys: LastTopKeys | None = None,
+    catalog: Catalog = ROLLUP_CATALOG,
 ) -> list[AiCostPoint]:
     """The figures per time bucket, every bucket of the range present (empty ones as zeros).
 
     Split `by` a dimension, each point also has rows for the `top` keys of the whole range
     (costliest first, as in the breakdown) present in that bucket, and one `other` row for the
-    remaining keys: a stacked chart then keeps the same series from bucket to bucket.
+    remaining keys: a stacked chart then keeps the same series from bucket to bucket. The top
+    keys of the last ranking of the same scope, remembered in `top_keys` (the runtime's;
+    without it, nothing is), are grouped at once; without them the ranking statement runs first.
 
     Raises `BadUserInput` when the range holds more than `MAX_SERIES_POINTS` buckets.
     """
     starts = bucket_starts(scope.start, scope.end, granularity)
     if by is None:
-        return _unsplit_series(store, scope, granularity, starts, latency, edit_ratios)
+        return _unsplit_series(store, scope, granularity, starts, latency, edit_ratios, catalog)
 
     # One statement groups the top keys and the others of each bucket; their latency comes
     # from a statement beside it. By CUSTOMER, from histograms where they serve the scope, the
@@ -740,18 +812,19 @@ def ai_cost_series(
     # from its histogram rows, which is cheaper than merging the rollups' states in the first
     # statement once per grouping set.
     ranked = _ranking_key(store, scope, by, granularity, top)
-    guess = _LAST_TOP_KEYS.get(ranked)
+    guess = None if top_keys is None else top_keys.get(ranked)
     latency_params: dict[str, Any] = {}
     latency_sql = None
     if latency and by is Breakdown.CUSTOMER:
-        latency_sql = _split_latency_sql(scope, by, latency_params, granularity)
+        latency_sql = _split_latency_sql(scope, by, latency_params, granularity, catalog)
     elif latency:
-        latency_sql = _split_rows_latency_sql(scope, by, latency_params, granularity)
-    split = _Split(store, scope, by, granularity, top, latency_sql, latency_params)
+        latency_sql = _split_rows_latency_sql(scope, by, latency_params, granularity, catalog)
+    split = _Split(store, scope, by, granularity, top, catalog, latency_sql, latency_params)
     totals, rows, latency_rows = split.run(
         _figures(latency and latency_sql is None, edit_ratios), guess
     )
-    _LAST_TOP_KEYS.put(ranked, split.top_keys)
+    if top_keys is not None:
+        top_keys.put(ranked, split.top_keys)
     if latency_rows:
         levels = {(row["bucket"], row["part"], row["key"]): _levels(row) for row in latency_rows}
         for bucket, figures_ in totals.items():
@@ -773,14 +846,15 @@ def _unsplit_series(
     starts: Sequence[datetime],
     latency: bool,
     edit_ratios: bool,
+    catalog: Catalog,
 ) -> list[AiCostPoint]:
     params: dict[str, Any] = {}
     statements: list[tuple[str, Params | None]] = [
-        (_series_sql(scope, granularity, params, _figures(False, edit_ratios)), params)
+        (_series_sql(scope, granularity, params, _figures(False, edit_ratios), catalog), params)
     ]
     if latency:
         latency_params: dict[str, Any] = {}
-        sql = _latency_sql(scope, None, latency_params, series=granularity)
+        sql = _latency_sql(scope, None, latency_params, catalog=catalog, series=granularity)
         statements.append((sql, latency_params))
     found, *latency_rows = side_by_side(store, statements)
     levels = {row["bucket"]: _levels(row) for rows in latency_rows for row in rows}
@@ -792,14 +866,15 @@ def _unsplit_series(
 
 
 def _series_sql(
-    scope: AiScope, granularity: Granularity, params: dict[str, Any], figures: Sequence[_Figure]
+    scope: AiScope,
+    granularity: Granularity,
+    params: dict[str, Any],
+    figures: Sequence[_Figure],
+    catalog: Catalog,
 ) -> str:
     """The `figures` (no latency) per `bucket` of the scope."""
-    return f"""
-        SELECT bucket, {_merges(figures)}
-        FROM ({_aggregated(scope, None, params, figures, series=granularity)})
-        GROUP BY bucket
-    """
+    inner = _aggregated(scope, None, params, figures, catalog=catalog, series=granularity)
+    return str(_Select(["bucket", *_merges(figures)], inner, group_by=["bucket"]))
 
 
 # What ranks a key, and whether it has events at all (`_HAS_EVENTS`).
@@ -818,6 +893,7 @@ class _Split:
     by: Breakdown
     granularity: Granularity
     top: int
+    catalog: Catalog
     latency_sql: str | None  # of the top keys bound as `top_keys`, see `_split_latency_sql`
     latency_params: dict[str, Any]
     top_keys: list[str] = field(default_factory=list)
@@ -837,34 +913,40 @@ class _Split:
         guess, both run again for them."""
         dimension = _DIMENSIONS[self.by]
         params: dict[str, Any] = {}
-        inner = _aggregated(self.scope, dimension, params, figures, series=self.granularity)
-        # The buckets' totals are kept even without events, as in an unsplit series.
-        sql = f"""{dimension.with_}
-            SELECT bucket, key, in_top, row_key, grouping(bucket) = 0 AS by_bucket,
-                   grouping(in_top, row_key) = 0 AS is_row, {_merges(figures)}
-            FROM
-            (
-                SELECT *, key IN {{top_keys:Array(String)}} AS in_top,
-                       if(in_top, key, '') AS row_key
-                FROM ({inner})
-            )
-            GROUP BY GROUPING SETS ((bucket, in_top, row_key), (bucket), (key))
-            HAVING (by_bucket AND NOT is_row) OR ({_HAS_EVENTS})
-        """
+        inner = _aggregated(
+            self.scope, dimension, params, figures, catalog=self.catalog, series=self.granularity
+        )
+        # Per bucket the rows of the top keys and the `other` row, and the bucket's totals
+        # (kept even without events, as in an unsplit series); per key its totals over the
+        # range, which rank the keys.
+        in_top = _Select(
+            ["*", "key IN {top_keys:Array(String)} AS in_top", "if(in_top, key, '') AS row_key"],
+            inner,
+        )
+        select = _Select(
+            [
+                "bucket",
+                "key",
+                "in_top",
+                "row_key",
+                "grouping(bucket) = 0 AS by_bucket",
+                "grouping(in_top, row_key) = 0 AS is_row",
+                *_merges(figures),
+            ],
+            in_top,
+            group_by=["GROUPING SETS ((bucket, in_top, row_key), (bucket), (key))"],
+            having=f"(by_bucket AND NOT is_row) OR ({_HAS_EVENTS})",
+            with_=dimension.with_,
+        )
         if self.by is Breakdown.CUSTOMER:
             # Only the top keys' totals over the range come back: turning a thousand
             # customers' into Python rows costs more than ranking them here. The other
             # dimensions have tens of keys, too few for the ranking here to pay.
             params["top"] = self.top
-            sql = f"""
-                SELECT * FROM
-                (
-                    SELECT *, row_number() OVER (PARTITION BY by_bucket
-                        ORDER BY {_COSTLIEST_FIRST}) AS key_rank
-                    FROM ({sql})
-                )
-                WHERE by_bucket OR key_rank <= {{top:UInt32}}
-            """
+            rank = f"row_number() OVER (PARTITION BY by_bucket ORDER BY {_COSTLIEST_FIRST})"
+            ranked = _Select(["*", f"{rank} AS key_rank"], select)
+            select = _Select(["*"], ranked, where=["by_bucket OR key_rank <= {top:UInt32}"])
+        sql = str(select)
 
         def of_keys(keys: list[str]) -> list[list[Row]]:
             statements = [(sql, {**params, "top_keys": keys}), *self._latency(keys)]
@@ -899,7 +981,8 @@ class _Split:
         """The statement that ranks the keys over the whole range (the `top` costliest)."""
         params: dict[str, Any] = {}
         dimension = _DIMENSIONS[self.by]
-        return _breakdown_sql(self.scope, dimension, params, _RANKING, self.top), params
+        sql = _breakdown_sql(self.scope, dimension, params, _RANKING, self.top, self.catalog)
+        return sql, params
 
     def _ranked(self, totals: Sequence[Row]) -> list[str]:
         """The `top` keys of the keys' `totals` over the range, in order of name."""
@@ -918,7 +1001,7 @@ def _split_part(bucket: datetime, row: AiCostRow) -> tuple[datetime, int, str]:
 
 
 def _split_latency_sql(
-    scope: AiScope, by: Breakdown, params: dict[str, Any], series: Granularity
+    scope: AiScope, by: Breakdown, params: dict[str, Any], series: Granularity, catalog: Catalog
 ) -> str | None:
     """The latency percentiles of a split series, per `bucket`, `part` and `key`, for the top
     keys bound later as `top_keys`; None where no histogram serves the scope.
@@ -932,40 +1015,56 @@ def _split_latency_sql(
         scope,
         dimension,
         params,
+        catalog=catalog,
         series=series,
         conditions=(f"{dimension.key} IN {{top_keys:Array(String)}}",),
         few_customers=by is Breakdown.CUSTOMER,
     )
-    every = _histogram_rows(scope, None, params, series=series)
+    every = _histogram_rows(scope, None, params, catalog=catalog, series=series)
     if top is None or every is None:
         return None
-    return f"""{dimension.with_}
-        SELECT bucket, part, key,
-               quantilesExactWeightedIf({_LEVELS})(latency_sketch, toUInt64(n), n > 0)
-                   AS f_latency
-        FROM
-        (
-            SELECT bucket, item.1 AS part, item.2 AS key, latency_sketch, sum(item.3) AS n
-            FROM
-            (
-                SELECT bucket, latency_sketch,
-                       [({_KEY_PART}, toString(key), toInt64(n)),
-                        ({_OTHER_PART}, '', -toInt64(n))] AS items
-                FROM ({top})
-                UNION ALL
-                SELECT bucket, latency_sketch,
-                       [({_OTHER_PART}, '', toInt64(n)), ({_BUCKET_PART}, '', toInt64(n))]
-                FROM ({every})
-            )
-            ARRAY JOIN items AS item
-            GROUP BY bucket, part, key, latency_sketch
-        )
-        GROUP BY bucket, part, key
-    """
+    # Each histogram row counts for its part(s): a top key's row for its key and, negated,
+    # for the `other` row; a row of the bucket's for the `other` row and the bucket.
+    items = _UnionAll(
+        [
+            _Select(
+                [
+                    "bucket",
+                    "latency_sketch",
+                    f"[({_KEY_PART}, toString(key), toInt64(n)), ({_OTHER_PART}, '', -toInt64(n))]"
+                    " AS items",
+                ],
+                top,
+            ),
+            _Select(
+                [
+                    "bucket",
+                    "latency_sketch",
+                    f"[({_OTHER_PART}, '', toInt64(n)), ({_BUCKET_PART}, '', toInt64(n))]",
+                ],
+                every,
+            ),
+        ],
+        bare=True,
+    )
+    calls = _Select(
+        ["bucket", "item.1 AS part", "item.2 AS key", "latency_sketch", "sum(item.3) AS n"],
+        items,
+        array_join="items AS item",
+        group_by=["bucket", "part", "key", "latency_sketch"],
+    )
+    latency = f"quantilesExactWeightedIf({_LEVELS})(latency_sketch, toUInt64(n), n > 0)"
+    select = _Select(
+        ["bucket", "part", "key", f"{latency} AS f_latency"],
+        calls,
+        group_by=["bucket", "part", "key"],
+        with_=dimension.with_,
+    )
+    return str(select)
 
 
 def _split_rows_latency_sql(
-    scope: AiScope, by: Breakdown, params: dict[str, Any], series: Granularity
+    scope: AiScope, by: Breakdown, params: dict[str, Any], series: Granularity, catalog: Catalog
 ) -> str:
     """The latency percentiles of a split series per `bucket`, `part` and `key` (as
     `_split_latency_sql`), each part of the range building its states per bucket and row of
@@ -978,20 +1077,30 @@ def _split_rows_latency_sql(
         dimension.columns,
         dimension.with_,
     )
-    rows = _aggregated(scope, row_key, params, (_LATENCY,), series=series)
+    rows = _aggregated(scope, row_key, params, (_LATENCY,), catalog=catalog, series=series)
     # The bucket's latency merges its rows' states (a few per bucket). Aliases other than the
     # columns' names: ClickHouse would read an alias where the column is meant.
-    return f"""{dimension.with_}
-        SELECT bucket, if(grouping(row_part) = 0, row_part, {_BUCKET_PART}) AS part,
-               row_name AS key, {_merges((_LATENCY,))}
-        FROM
-        (
-            SELECT bucket, if(key = '', {_OTHER_PART}, {_KEY_PART}) AS row_part,
-                   substring(key, 2) AS row_name, f_latency
-            FROM ({rows})
-        )
-        GROUP BY GROUPING SETS ((bucket, row_part, row_name), (bucket))
-    """
+    named = _Select(
+        [
+            "bucket",
+            f"if(key = '', {_OTHER_PART}, {_KEY_PART}) AS row_part",
+            "substring(key, 2) AS row_name",
+            "f_latency",
+        ],
+        rows,
+    )
+    select = _Select(
+        [
+            "bucket",
+            f"if(grouping(row_part) = 0, row_part, {_BUCKET_PART}) AS part",
+            "row_name AS key",
+            *_merges((_LATENCY,)),
+        ],
+        named,
+        group_by=["GROUPING SETS ((bucket, row_part, row_name), (bucket))"],
+        with_=dimension.with_,
+    )
+    return str(select)
 
 
 def ai_latency(store: AnalyticsStore, scope: AiScope) -> LatencyPercentiles:

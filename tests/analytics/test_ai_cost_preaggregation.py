@@ -19,6 +19,7 @@ import pytest
 
 from app.analytics import ai_cost
 from app.analytics.ai_cost_attribution import reconcile_outputs, window_params
+from app.analytics.ai_cost_plan import ROLLUP_CATALOG, ROWS_ONLY, Catalog
 from app.analytics.rollups import ROLLUPS
 from app.analytics.store import AnalyticsStore, Params, Row
 from app.analytics.top_keys import LastTopKeys
@@ -100,11 +101,11 @@ def set_org_plans(store: AnalyticsStore) -> None:
     store.insert("organization_plans", columns, rows)
 
 
-@pytest.fixture(autouse=True)
-def nothing_remembered(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The top keys are remembered per database: the tests sharing `written_store` each start
-    with none, as a test with a database of its own did."""
-    monkeypatch.setattr(ai_cost, "_LAST_TOP_KEYS", LastTopKeys())
+@pytest.fixture
+def top_keys() -> LastTopKeys:
+    """What a runtime remembers of the reports' top keys (app/runtime.py), empty at first; a
+    report not given it remembers nothing."""
+    return LastTopKeys()
 
 
 @pytest.fixture(scope="module")
@@ -251,16 +252,22 @@ def test_a_split_series_has_the_top_keys_and_one_other_row(
         assert [r.other for r in point.rows] == sorted(r.other for r in point.rows)
 
 
-def _every_report(store: AnalyticsStore, start: datetime, end: datetime) -> list[object]:
+def _every_report(
+    store: AnalyticsStore, start: datetime, end: datetime, catalog: Catalog = ROLLUP_CATALOG
+) -> list[object]:
     s = scope(start, end)
     one_customer = scope(start, end, customer_org_id="Acme-Corp")
+    c = catalog
     return [
-        ai_cost.ai_cost_totals(store, s),
-        *(ai_cost.ai_cost_breakdown(store, s, by, limit=1000) for by in Breakdown),
-        *(ai_cost.ai_cost_series(store, s, g, by=Breakdown.MODEL) for g in Granularity),
-        *(ai_cost.ai_cost_series(store, s, g, by=Breakdown.CUSTOMER) for g in Granularity),
+        ai_cost.ai_cost_totals(store, s, catalog=c),
+        *(ai_cost.ai_cost_breakdown(store, s, by, limit=1000, catalog=c) for by in Breakdown),
+        *(ai_cost.ai_cost_series(store, s, g, by=Breakdown.MODEL, catalog=c) for g in Granularity),
         *(
-            ai_cost.ai_cost_breakdown(store, one_customer, by, limit=1000)
+            ai_cost.ai_cost_series(store, s, g, by=Breakdown.CUSTOMER, catalog=c)
+            for g in Granularity
+        ),
+        *(
+            ai_cost.ai_cost_breakdown(store, one_customer, by, limit=1000, catalog=c)
             for by in (Breakdown.FEATURE, Breakdown.MODEL, Breakdown.APP)
         ),
     ]
@@ -272,14 +279,10 @@ def test_reading_the_rows_gives_the_same_reports(
     written: Oracle,
     start: datetime,
     end: datetime,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     served = _every_report(written_store, start, end)
-    with monkeypatch.context() as patch:
-        patch.setattr(ai_cost, "_ROLLUPS", ())
-        patch.setattr(ai_cost, "_HISTOGRAMS", ())
-        recording = Recording(written_store)
-        from_rows = _every_report(recording, start, end)
+    recording = Recording(written_store)
+    from_rows = _every_report(recording, start, end, ROWS_ONLY)
     assert all(
         _tables_read(written_store, sql, params) == ["ai_usage_events"]
         for sql, params in recording.statements
@@ -412,7 +415,7 @@ def test_a_weekly_rollup_serves_no_series_whose_buckets_a_week_may_straddle(
     series: Granularity | None, weekly: bool
 ) -> None:
     columns = ai_cost._DIMENSIONS[Breakdown.PLAN].columns
-    chosen = ai_cost._rollups_to_read(columns, series, ai_cost.HISTOGRAM_ROLLUPS)
+    chosen = ROLLUP_CATALOG.histograms_for(columns, series, few_customers=False)
     assert ("ai_latency_weekly_plan" in [r.name for r in chosen]) is weekly
 
 
@@ -527,12 +530,12 @@ def _newcomer(feature: str = "support") -> AiEvent:
 
 
 def test_a_breakdown_by_customer_asked_again_reads_the_latency_beside_the_figures(
-    written_store: AnalyticsStore, written: Oracle
+    written_store: AnalyticsStore, written: Oracle, top_keys: LastTopKeys
 ) -> None:
     s = scope(*RANGES[0])
-    first = ai_cost.ai_cost_breakdown(written_store, s, Breakdown.CUSTOMER)
+    first = ai_cost.ai_cost_breakdown(written_store, s, Breakdown.CUSTOMER, top_keys=top_keys)
     recording = Recording(written_store)
-    assert ai_cost.ai_cost_breakdown(recording, s, Breakdown.CUSTOMER) == first
+    assert ai_cost.ai_cost_breakdown(recording, s, Breakdown.CUSTOMER, top_keys=top_keys) == first
     # The customers ranked on top last time are the page's: their latency was read at once.
     assert len(recording.statements) == 2
     (latency_params,) = [p for sql, p in _latency_statements(recording)]
@@ -541,76 +544,84 @@ def test_a_breakdown_by_customer_asked_again_reads_the_latency_beside_the_figure
 
 
 def test_a_rolling_range_reads_its_latency_beside_the_figures_from_its_last_ranking(
-    written_store: AnalyticsStore, written: Oracle, monkeypatch: pytest.MonkeyPatch
+    written_store: AnalyticsStore, written: Oracle, top_keys: LastTopKeys
 ) -> None:
     # "Last 30 days" moves with every load; its ranking is remembered whatever the range.
     start, end = RANGES[0]
     earlier = ai_cost.ai_cost_breakdown(
-        written_store, scope(start, end), Breakdown.CUSTOMER, limit=3
+        written_store, scope(start, end), Breakdown.CUSTOMER, limit=3, top_keys=top_keys
     )
     later = scope(start + timedelta(hours=1), end + timedelta(hours=1))
     recording = Recording(written_store)
-    rows = ai_cost.ai_cost_breakdown(recording, later, Breakdown.CUSTOMER, limit=3)
+    rows = ai_cost.ai_cost_breakdown(
+        recording, later, Breakdown.CUSTOMER, limit=3, top_keys=top_keys
+    )
     assert [row.key for row in rows] == [row.key for row in earlier]  # the ranking held
     ((_, latency_params),) = _latency_statements(recording)
     assert len(recording.statements) == 2
     assert latency_params is not None
     assert latency_params["customers"] == [row.key for row in earlier]
-    monkeypatch.setattr(ai_cost, "_LAST_TOP_KEYS", LastTopKeys())
+    # Nothing remembered.
     assert ai_cost.ai_cost_breakdown(written_store, later, Breakdown.CUSTOMER, limit=3) == rows
 
 
 def test_customers_new_to_the_top_have_their_latency_read_after_the_figures(
-    written_copy: AnalyticsStore, written: Oracle, monkeypatch: pytest.MonkeyPatch
+    written_copy: AnalyticsStore, written: Oracle, top_keys: LastTopKeys
 ) -> None:
     s = scope(*RANGES[0])
-    before = ai_cost.ai_cost_breakdown(written_copy, s, Breakdown.CUSTOMER, limit=2)
+    before = ai_cost.ai_cost_breakdown(
+        written_copy, s, Breakdown.CUSTOMER, limit=2, top_keys=top_keys
+    )
     write(written_copy, [_newcomer()])
     recording = Recording(written_copy)
-    rows = ai_cost.ai_cost_breakdown(recording, s, Breakdown.CUSTOMER, limit=2)
+    rows = ai_cost.ai_cost_breakdown(recording, s, Breakdown.CUSTOMER, limit=2, top_keys=top_keys)
     assert [row.key for row in rows] == ["newcomer", before[0].key]
     assert rows[0].figures.latency.p50_ms == pytest.approx(250, rel=0.01)
     guessed, missed = [p for sql, p in _latency_statements(recording)]
     assert guessed is not None and missed is not None
     assert (guessed["customers"], missed["customers"]) == ([r.key for r in before], ["newcomer"])
-    monkeypatch.setattr(ai_cost, "_LAST_TOP_KEYS", LastTopKeys())  # nothing remembered
+    # Nothing remembered.
     assert ai_cost.ai_cost_breakdown(written_copy, s, Breakdown.CUSTOMER, limit=2) == rows
 
 
 def test_a_split_series_by_customer_asked_again_reads_its_latency_beside_the_figures(
-    written_store: AnalyticsStore, written: Oracle
+    written_store: AnalyticsStore, written: Oracle, top_keys: LastTopKeys
 ) -> None:
     s = scope(*RANGES[0])
-    first = ai_cost.ai_cost_series(written_store, s, Granularity.DAY, by=Breakdown.CUSTOMER, top=2)
+    by = Breakdown.CUSTOMER
+    first = ai_cost.ai_cost_series(
+        written_store, s, Granularity.DAY, by=by, top=2, top_keys=top_keys
+    )
     recording = Recording(written_store)
-    assert ai_cost.ai_cost_series(recording, s, Granularity.DAY, by=Breakdown.CUSTOMER, top=2) == (
-        first
+    assert (
+        ai_cost.ai_cost_series(recording, s, Granularity.DAY, by=by, top=2, top_keys=top_keys)
+        == first
     )
     # Both at once (in no set order): the figures of the last top customers, and their latency
     # from histograms (the `other` row's is its bucket's minus theirs).
     assert len(recording.statements) == 2
     ((latency_sql, latency_params),) = _latency_statements(recording)
     assert "latency_sketch" in latency_sql and latency_params is not None
-    top_keys = {r.key for p in first for r in p.rows if not r.other}
-    assert sorted(latency_params["top_keys"]) == sorted(top_keys)
+    keys = {r.key for p in first for r in p.rows if not r.other}
+    assert sorted(latency_params["top_keys"]) == sorted(keys)
 
 
 @pytest.mark.parametrize("by", [Breakdown.FEATURE, Breakdown.MODEL, Breakdown.PLAN])
 def test_a_split_series_asked_again_runs_the_statements_of_the_last_top_keys_only(
-    written_store: AnalyticsStore, written: Oracle, by: Breakdown, monkeypatch: pytest.MonkeyPatch
+    written_store: AnalyticsStore, written: Oracle, by: Breakdown, top_keys: LastTopKeys
 ) -> None:
-    monkeypatch.setattr(ai_cost, "_LAST_TOP_KEYS", LastTopKeys())  # nothing remembered
     s = scope(*RANGES[0])
     recording = Recording(written_store)
-    first = ai_cost.ai_cost_series(recording, s, Granularity.DAY, by=by, top=2)
+    first = ai_cost.ai_cost_series(recording, s, Granularity.DAY, by=by, top=2, top_keys=top_keys)
     # The ranking, then the figures of its top keys and their latency, side by side.
     assert len(recording.statements) == 3
     recording.statements.clear()
-    assert ai_cost.ai_cost_series(recording, s, Granularity.DAY, by=by, top=2) == first
-    top_keys = {r.key for p in first for r in p.rows if not r.other}
+    again = ai_cost.ai_cost_series(recording, s, Granularity.DAY, by=by, top=2, top_keys=top_keys)
+    assert again == first
+    keys = {r.key for p in first for r in p.rows if not r.other}
     assert len(recording.statements) == 2
     for _, params in recording.statements:
-        assert params is not None and set(params["top_keys"]) == top_keys
+        assert params is not None and set(params["top_keys"]) == keys
 
 
 @pytest.mark.parametrize("by", [Breakdown.FEATURE, Breakdown.PLAN])
@@ -628,13 +639,16 @@ def test_a_split_series_reads_the_latency_of_its_rows_from_histograms_beside_the
 
 
 def test_a_split_series_whose_top_keys_changed_runs_again_for_the_new_ones(
-    written_copy: AnalyticsStore, written: Oracle, monkeypatch: pytest.MonkeyPatch
+    written_copy: AnalyticsStore, written: Oracle, top_keys: LastTopKeys
 ) -> None:
     s = scope(*RANGES[0])
-    before = ai_cost.ai_cost_series(written_copy, s, Granularity.DAY, by=Breakdown.FEATURE, top=2)
+    by = Breakdown.FEATURE
+    before = ai_cost.ai_cost_series(
+        written_copy, s, Granularity.DAY, by=by, top=2, top_keys=top_keys
+    )
     write(written_copy, [_newcomer(feature="brand-new")])
     recording = Recording(written_copy)
-    points = ai_cost.ai_cost_series(recording, s, Granularity.DAY, by=Breakdown.FEATURE, top=2)
+    points = ai_cost.ai_cost_series(recording, s, Granularity.DAY, by=by, top=2, top_keys=top_keys)
     # The statement for the last top keys also ranks every key: the new ranking differs, so
     # the statement runs again for its top keys (each beside its latency statement).
     (_, guessed), (_, again) = [(q, p) for q, p in recording.statements if "quantiles" not in q]
@@ -643,7 +657,7 @@ def test_a_split_series_whose_top_keys_changed_runs_again_for_the_new_ones(
     assert set(guessed["top_keys"]) == old_top
     assert "brand-new" in again["top_keys"] and set(again["top_keys"]) != old_top
     assert "brand-new" in {r.key for p in points for r in p.rows if not r.other}
-    monkeypatch.setattr(ai_cost, "_LAST_TOP_KEYS", LastTopKeys())
+    # Nothing remembered.
     assert (
         ai_cost.ai_cost_series(written_copy, s, Granularity.DAY, by=Breakdown.FEATURE, top=2)
         == points

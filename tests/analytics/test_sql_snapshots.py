@@ -29,7 +29,7 @@ from app.organizations.queries import OrganizationScope, Page, list_organization
 
 SNAPSHOTS = Path(__file__).parent / "sql"
 UPDATE = os.environ.get("SAAS_TRACKER_UPDATE_SQL_SNAPSHOTS") == "1"
-# Its own workspace: no other test of the process leaves a ranking of top keys for it.
+# Its own workspace; the reports get no `top_keys` (app/runtime.py), so none reuses a ranking.
 WORKSPACE = UUID("5a9e3c1d-7b2f-4e60-8d14-c0ffee5a1d01")
 # A range with whole weeks and days inside and partial days at both ends: every kind of source
 # the planner picks (weekly, daily and hourly rollups, raw rows) appears in the statements.

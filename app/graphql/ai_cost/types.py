@@ -401,6 +401,7 @@ class AiCostReport:
             limit=limit,
             latency=selects(info, LATENCY_FIELDS),
             edit_ratios=selects(info, EDIT_RATIO_FIELDS),
+            top_keys=info.context.runtime.top_keys,
         )
 
     @strawberry.field(
@@ -438,6 +439,7 @@ class AiCostReport:
             top=top,
             latency=selects(info, LATENCY_FIELDS),
             edit_ratios=selects(info, EDIT_RATIO_FIELDS),
+            top_keys=info.context.runtime.top_keys,
         )
 
 
