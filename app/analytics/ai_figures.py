@@ -1,7 +1,8 @@
 """The figures of the AI cost reports (CONTRACT §4) as ClickHouse aggregates over
 `ai_usage_events`: what the rollup tables store per period and key (app/analytics/rollups.py;
-a new figure needs a migration: docs/changing-a-figure.md) and what a report computes from the rows at the ends of its
-range. Every figure is a sum or a count, except the latency, a mergeable state of percentiles.
+a new figure needs a migration: docs/changing-a-figure.md) and what a report computes from the
+rows at the ends of its range. Every figure is a sum or a count, except the latency, a
+mergeable state of percentiles.
 """
 
 from __future__ import annotations

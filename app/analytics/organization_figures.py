@@ -1,6 +1,7 @@
 """The figures of the organizations list as ClickHouse aggregates over `events`: what its rollup
-tables store per period, environment and organization (app/analytics/rollups.py; a
-new figure needs a migration: docs/changing-a-figure.md) and what a page computes from the rows at the ends of its range.
+tables store per period, environment and organization (app/analytics/rollups.py; a new figure
+needs a migration: docs/changing-a-figure.md) and what a page computes from the rows at the
+ends of its range.
 
 Plain counts and sums merge by sum; the set of users and the latest plan property are states.
 Times are Int64 milliseconds and users 64-bit hashes of `user_hash`: their states merge several
