@@ -272,9 +272,9 @@ def worker() -> None:
 @cli.command()
 def migrate() -> None:
     """Apply relational (Alembic) and ClickHouse migrations and seed data; idempotent."""
-    from app.analytics.store import open_store
     from app.db import make_engine
     from app.migrate import migrate_all
+    from app.store.interface import open_store
 
     settings = Settings()
     engine = make_engine(settings.resolved_database_url)

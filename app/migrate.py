@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from sqlalchemy.engine import Engine
 
-from app.analytics.migrations import migrate as migrate_clickhouse
-from app.analytics.store import AnalyticsStore
 from app.db import session_scope
 from app.plans.service import seed_plans
 from app.pricing.seed import seed_catalog
 from app.relational_migrations import upgrade
+from app.store.interface import AnalyticsStore
+from app.store.migrations import migrate as migrate_clickhouse
 
 
 def migrate_relational(database_url: str, engine: Engine) -> None:

@@ -16,8 +16,8 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from app.event_types import AI_CALL_COMPLETED, AI_CALL_FAILED, AI_EVENTS
 from app.ingest.encoding import GZIP
-from app.ingest.event import AI_CALL_COMPLETED, AI_CALL_FAILED, AI_EVENTS
 from app.ingest.model import (
     AI_FIELDS,
     EARLIEST_TIMESTAMP,

@@ -18,19 +18,20 @@ from urllib.parse import urlparse
 from sqlalchemy.engine import Engine
 
 from app import cache_versions
-from app.analytics.broken_parts import finish_interrupted as finish_interrupted_heals
-from app.analytics.events_table import QueuedRow
-from app.analytics.store import AnalyticsStore, open_store
-from app.analytics.top_keys import LastTopKeys
+from app.ai_cost.top_keys import LastTopKeys
 from app.db import make_engine, session_scope
 from app.errors import AnalyticsUnavailable
+from app.event_types import QueuedRow
 from app.ingest.app_cache import AppCache
 from app.ingest.enqueuer import GroupCommitEnqueuer
+from app.ingest.parts import IngestParts
 from app.live import LiveEvents, open_live_events
 from app.metrics import track_queue_depth, track_writing
 from app.migrate import migrate_all
 from app.pricing.cache import PricingCache
 from app.settings import Settings
+from app.store.interface import AnalyticsStore, open_store
+from app.workers.broken_parts import finish_interrupted as finish_interrupted_heals
 from app.workers.dead_letters import DeadLetterStore
 from app.workers.health import Backlog, HealthLimits, WriteHealth, free_bytes
 from app.workers.local_consumer import LocalConsumer
@@ -76,7 +77,7 @@ class Runtime:
     consumer: Consumer | None = None
     write_health: WriteHealth = field(default_factory=WriteHealth)
     backlog: Backlog | None = None
-    # The keys each AI cost report scope ranked on top last time (app/analytics/top_keys.py),
+    # The keys each AI cost report scope ranked on top last time (app/ai_cost/top_keys.py),
     # passed to the reports by the GraphQL resolvers.
     top_keys: LastTopKeys = field(default_factory=LastTopKeys)
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -319,3 +320,8 @@ def open_runtime(
         consumer=consumer,
         write_health=health,
     )
+
+
+def ingest_parts(runtime: Runtime) -> IngestParts:
+    """The runtime as the ingest endpoint sees it (mypy checks that it provides every part)."""
+    return runtime

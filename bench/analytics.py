@@ -4,7 +4,7 @@
 
 1. Loads `--events` synthetic events into a fresh chdb folder, generated server-side with one
    INSERT … SELECT FROM numbers() into `events`, then derived into `ai_usage_events` with the
-   writer's own statements (app/analytics/ai_cost_attribution.py: write-time attribution of
+   writer's own statements (app/ai_cost/attribution.py: write-time attribution of
    output events to their call), one day at a time. The traffic: 30 days ending now, 1,000
    organizations (20 of them case variants of others, e.g. `Org-7` beside `org-7`), 3 apps,
    production and staging, 50 features each using 3 of 20 models (one of them unknown to the
@@ -38,20 +38,21 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from app.analytics import ai_cost
-from app.analytics.ai_cost_attribution import (
+from app.ai_cost import reports as ai_cost
+from app.ai_cost.attribution import (
     derive_other_ai_usage,
     derive_output_usage,
     window_params,
 )
-from app.analytics.ai_cost_plan import ROLLUP_CATALOG, ROWS_ONLY, Catalog
-from app.analytics.chdb_store import ChdbStore
-from app.analytics.migrations import migrate
-from app.analytics.rollups import ROLLUPS, ROWS_TABLE
-from app.analytics.store import AnalyticsStore
-from app.analytics.top_keys import LastTopKeys
+from app.ai_cost.plan import ROLLUP_CATALOG, ROWS_ONLY, Catalog
+from app.ai_cost.rollups import ROWS_TABLE
+from app.ai_cost.top_keys import LastTopKeys
 from app.organizations import queries as organizations
 from app.organizations.health import DEFAULT_MODEL
+from app.store.chdb_store import ChdbStore
+from app.store.interface import AnalyticsStore
+from app.store.migrations import migrate
+from app.workers.rollups import ROLLUPS
 
 WORKSPACE = UUID("00000000-0000-4000-8000-00000000b001")
 APPS = (

@@ -23,8 +23,8 @@ import orjson
 from starlette.responses import JSONResponse
 
 from app.accounts import service
-from app.analytics.events_table import format_timestamp, to_insert_row
 from app.db import session_scope, utcnow
+from app.event_types import format_timestamp
 from app.ingest.app_cache import AppCredentials
 from app.ingest.parsing import parse_json
 from app.ingest.rows import build_row
@@ -32,6 +32,7 @@ from app.ingest.signature import sign, verify
 from app.ingest.validation import _reference_validate, decode_request, validate_request
 from app.runtime import Runtime, open_runtime
 from app.settings import Settings
+from app.store.events_table import to_insert_row
 from app.workers.writer import EventWriter
 from bench.ingest import make_body
 

@@ -326,7 +326,7 @@ def stop(server: Server) -> None:
 def count_stored(data_dir: Path) -> int:
     """Rows in `events`, read by a fresh process once the server has let go of the folder."""
     code = (
-        "import sys; from app.analytics.store import open_store; "
+        "import sys; from app.store.interface import open_store; "
         "print(open_store(sys.argv[1]).query('SELECT count() AS n FROM events')[0]['n'])"
     )
     url = f"chdb://{data_dir / 'clickhouse'}"

@@ -36,21 +36,20 @@ from pathlib import Path
 from typing import Any
 
 from app.accounts import service
-from app.analytics.ai_cost_attribution import OUTPUT_EVENTS
-from app.analytics.events_table import (
-    AI_USAGE_EXPRESSIONS,
-    AI_USAGE_TABLE,
-    EVENT_COLUMNS,
-    EVENTS_TABLE,
-    format_timestamp,
-    to_insert_row,
-)
+from app.ai_cost.attribution import OUTPUT_EVENTS
 from app.db import session_scope, utcnow
+from app.event_types import EVENT_COLUMNS, format_timestamp
 from app.ingest.app_cache import AppCredentials
 from app.ingest.rows import build_row
 from app.ingest.validation import validate_request
 from app.runtime import Runtime, open_runtime
 from app.settings import Settings
+from app.store.events_table import (
+    AI_USAGE_EXPRESSIONS,
+    AI_USAGE_TABLE,
+    EVENTS_TABLE,
+    to_insert_row,
+)
 from app.workers.writer import EventWriter
 
 BATCH_ROWS = 5000

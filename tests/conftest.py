@@ -21,14 +21,14 @@ from pydantic import SecretStr
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from app.analytics.migrations import migrate as migrate_clickhouse
-from app.analytics.store import AnalyticsStore, open_store
 from app.db import make_engine, session_scope
 from app.models import metadata
 from app.plans.service import seed_plans
 from app.pricing.seed import seed_catalog
 from app.relational_migrations import upgrade
 from app.settings import Settings
+from app.store.interface import AnalyticsStore, open_store
+from app.store.migrations import migrate as migrate_clickhouse
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"

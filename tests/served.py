@@ -244,9 +244,9 @@ def stored_state(env: dict[str, str]) -> tuple[list[str], list[str], dict[str, l
     and in `ai_usage_events`, and for each rollup its source table and how many source rows
     it sums."""
     query = (
-        "import json; from app.analytics.store import open_store; "
+        "import json; from app.store.interface import open_store; "
         f"s = open_store({env['SAAS_TRACKER_CLICKHOUSE_URL']!r}); "
-        "from app.analytics.rollups import ROLLUPS; "
+        "from app.workers.rollups import ROLLUPS; "
         "print(json.dumps([[r['event_id'] for r in s.query(f'SELECT event_id FROM {t}')]"
         " for t in ('events', 'ai_usage_events')]"
         " + [{r.name: [r.source,"
@@ -272,5 +272,5 @@ def assert_stored_exactly_once(env: dict[str, str], acknowledged: list[str]) -> 
         for name, (source, summed) in rolled_up.items()
         if summed != rows[source]
     }
-    assert wrong == {}, "a rollup disagrees with its source"
+    assert wrong == {}, f"a rollup disagrees with its source: {wrong}"
     return stored

@@ -36,12 +36,12 @@ from starlette.websockets import WebSocket
 
 from app.accounts.models import Role
 from app.accounts.service import Principal, authenticate, hash_token
-from app.analytics.store import AnalyticsStore, QuerySettings, query_settings
 from app.db import utcnow
 from app.errors import BadUserInput, Forbidden, Unauthenticated
 from app.graphql.throttle import PrincipalGate
 from app.runtime import Runtime
 from app.settings import Settings
+from app.store.interface import AnalyticsStore, QuerySettings, query_settings
 
 T = TypeVar("T")
 
@@ -310,7 +310,7 @@ class Context:
         return result
 
     async def analytics(self, query: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-        """Run `query(store, *args, **kwargs)` (a function of `app.analytics.queries`, or one
+        """Run `query(store, *args, **kwargs)` (a function of `app.plans.queries`, or one
         that also turns its result into GraphQL objects: that is CPU work too, kept off the
         loop) in an analytics thread, its statements under `STATEMENT_LIMITS`. Not under the
         session lock: ClickHouse queries of one request may run side by side, sharing the

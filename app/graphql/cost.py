@@ -47,11 +47,12 @@ from graphql import (
 from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
 from strawberry.extensions import SchemaExtension
 
-from app.analytics import ai_cost, time_split
-from app.analytics.ai_figures import EDIT_RATIO_BUCKETS
+from app.ai_cost import reports as ai_cost
+from app.ai_cost.figures import EDIT_RATIO_BUCKETS
 from app.errors import BadUserInput, QueryTooCostly
 from app.graphql.context import Context
 from app.graphql.ranges import resolve_range
+from app.store import time_split
 
 # Result objects one request may ask for. A dashboard page asks for a few thousand (30 days
 # by day split ten ways, with latency and edit ratios: ≈ 4,300; a week by hour: ≈ 24,000);

@@ -9,10 +9,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from uuid import UUID
 
+from app.accounts.retention import clamp_optional_range, clamp_range, workspace_retention_start
 from app.db import as_utc, utcnow
 from app.errors import BadUserInput
 from app.graphql.context import Context
-from app.plans.retention import clamp_optional_range, clamp_range, workspace_retention_start
 
 DEFAULT_WINDOW = timedelta(days=30)
 

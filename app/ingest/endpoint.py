@@ -17,9 +17,9 @@ import orjson
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
-from app.analytics.events_table import format_timestamp
 from app.db import utcnow
 from app.errors import QueueUnavailable
+from app.event_types import format_timestamp
 from app.ingest.encoding import decode_body
 from app.ingest.errors import (
     InvalidJson,
@@ -28,14 +28,14 @@ from app.ingest.errors import (
     UnsupportedEncoding,
     ValidationFailed,
 )
-from app.ingest.event import replayable_event_id
+from app.ingest.event_ids import replayable_event_id
+from app.ingest.parts import IngestParts
 from app.ingest.rejections import RejectionLog, request_id
 from app.ingest.rows import build_row
 from app.ingest.signature import verify
 from app.ingest.validation import decode_request
 from app.metrics import EVENTS_ACCEPTED, EVENTS_REJECTED, INGEST_REQUESTS, UNKNOWN_MODEL_EVENTS
 from app.pricing.resolution import CostStatus
-from app.runtime import Runtime
 
 log = logging.getLogger(__name__)
 _ACCEPTED_REQUESTS = INGEST_REQUESTS.labels("202")  # bound once: labels() locks and hashes
@@ -93,7 +93,7 @@ async def _read_body(request: Request, limit: int) -> bytes | None:
 
 
 async def _ingest(request: Request) -> Response:
-    runtime: Runtime = request.app.state.runtime
+    runtime: IngestParts = request.app.state.runtime
     settings = runtime.settings
     backlog = runtime.backlog
     if backlog is not None and backlog.full:

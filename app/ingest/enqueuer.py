@@ -19,8 +19,8 @@ import queue
 import threading
 from collections.abc import Callable
 
-from app.analytics.events_table import QueuedRow
 from app.errors import QueueUnavailable
+from app.event_types import QueuedRow
 
 PutFn = Callable[[list[QueuedRow]], None]
 _Item = tuple[list[QueuedRow], asyncio.Future[None], asyncio.AbstractEventLoop]

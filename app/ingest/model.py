@@ -21,7 +21,7 @@ from typing import Annotated, Any
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
-from app.ingest.event import AI_CALL_COMPLETED, AI_CALL_FAILED, AI_OUTPUT_EVENTS
+from app.event_types import AI_CALL_COMPLETED, AI_CALL_FAILED, AI_OUTPUT_EVENTS
 
 DEFAULT_ENVIRONMENT = "production"
 MAX_NAME_LENGTH = 200

@@ -7,9 +7,8 @@ from typing import Any
 
 import orjson
 
-from app.analytics.events_table import QueuedRow, format_timestamp
+from app.event_types import IncomingEvent, QueuedRow, format_timestamp
 from app.ingest.app_cache import AppCredentials
-from app.ingest.event import IncomingEvent
 from app.pricing.resolution import CostResolution
 
 

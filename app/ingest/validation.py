@@ -36,8 +36,8 @@ from typing import Any, NamedTuple
 import msgspec
 from msgspec import UNSET
 
+from app.event_types import AI_EVENTS, IncomingEvent
 from app.ingest.errors import FieldError, PayloadTooLarge, ValidationFailed
-from app.ingest.event import AI_EVENTS, IncomingEvent
 from app.ingest.model import (
     AI_FIELDS as AI_FIELD_NAMES,
 )

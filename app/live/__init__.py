@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from typing import Protocol
 from uuid import UUID
 
-from app.analytics.events_table import QueuedRow
+from app.event_types import QueuedRow
 from app.live.hub import EventMatch, LiveSubscription, SubscriberTooSlow
 from app.settings import Settings
 

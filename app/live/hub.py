@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
-from app.analytics.events_table import QueuedRow
+from app.event_types import QueuedRow
 
 
 class SubscriberTooSlow(Exception):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from uuid import UUID
 
-from app.analytics.events_table import QueuedRow
+from app.event_types import QueuedRow
 from app.live.hub import EventMatch, LiveHub, LiveSubscription
 
 

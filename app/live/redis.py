@@ -25,7 +25,7 @@ from uuid import UUID
 import orjson
 import redis
 
-from app.analytics.events_table import QueuedRow
+from app.event_types import QueuedRow
 from app.live.hub import EventMatch, LiveHub, LiveSubscription
 
 log = logging.getLogger(__name__)

@@ -1,6 +1,6 @@
 """ClickHouse queries of the organizations list and of organization plans.
 
-IMPORTANT: as in `app.analytics.queries`, every statement is scoped with
+IMPORTANT: as in `app.plans.queries`, every statement is scoped with
 `workspace_id = {workspace_id:UUID}` bound from the authenticated principal, and every value is
 a bound parameter. SQL text chosen at run time comes only from the closed whitelists below
 (`_SORT_KEYS`) and from which optional filters are present.
@@ -30,18 +30,18 @@ from uuid import UUID
 
 import orjson
 
-from app.analytics.events_table import EVENTS_TABLE
-from app.analytics.organization_figures import ORGANIZATION_FIGURES, TIMES
-from app.analytics.rollups import ORGANIZATION_ROLLUPS
-from app.analytics.store import AnalyticsStore, side_by_side
-from app.analytics.time_split import Granularity, branches, floor_to
 from app.errors import BadUserInput
+from app.organizations.figures import ORGANIZATION_FIGURES, TIMES
 from app.organizations.health import Activity, Assessment, HealthModel, HealthSignal, assess
+from app.organizations.rollups import ORGANIZATION_ROLLUPS
+from app.store.events_table import EVENTS_TABLE
+from app.store.interface import AnalyticsStore, side_by_side
+from app.store.time_split import Granularity, branches, floor_to
 
 ORGANIZATION_PLANS_TABLE = "organization_plans"
 ORGANIZATION_PLAN_COLUMNS = ("workspace_id", "customer_org_id", "plan", "updated_at")
 
-# The rollup tables read for whole days and hours (app/analytics/rollups.py); the bench and
+# The rollup tables read for whole days and hours (app/store/rollups.py); the bench and
 # the tests empty it to read the rows alone.
 _ROLLUPS = ORGANIZATION_ROLLUPS
 
@@ -240,7 +240,7 @@ def _filters(
 
 def _per_organization(scope: OrganizationScope, params: dict[str, Any]) -> str:
     """The page's aggregates per organization in `[start, end)`, one SELECT per source (see
-    `app.analytics.time_split`); the range is cut at `trend_cut` so that the activity trend's
+    `app.store.time_split`); the range is cut at `trend_cut` so that the activity trend's
     parts are exact whatever the source."""
     where = _filters(scope, params)
     aggregates = ", ".join(f"{f.aggregate} AS {f.alias}" for f in ORGANIZATION_FIGURES)

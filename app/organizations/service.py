@@ -12,7 +12,6 @@ from sqlmodel import Session
 from app import audit
 from app.accounts.models import Workspace
 from app.accounts.service import get_workspace
-from app.analytics.store import AnalyticsStore
 from app.db import utcnow
 from app.errors import BadUserInput
 from app.organizations import queries
@@ -25,6 +24,7 @@ from app.organizations.health import (
 )
 from app.organizations.models import HealthModelConfig
 from app.plans.service import get_plan, require_feature
+from app.store.interface import AnalyticsStore
 
 ORGANIZATIONS = "organizations"
 HEALTH_MODEL_CONFIG = "health_model_config"

@@ -6,10 +6,10 @@ import json
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import Protocol
 
 from sqlmodel import Session, select
 
-from app.accounts.models import Workspace
 from app.errors import NotFound, UpgradeRequired
 from app.plans.models import Plan
 
@@ -28,6 +28,21 @@ class Limits:
     @property
     def features(self) -> list[str]:
         return list(self.plan.features)
+
+
+class Subscriber(Protocol):
+    """What plans read of a workspace (`app.accounts.models.Workspace`): its plan and the
+    operator's overrides of the plan's limits. Plans sit below accounts: a workspace is on a
+    plan, so plans never import the workspace model."""
+
+    @property
+    def plan_key(self) -> str: ...
+    @property
+    def override_apps_max(self) -> int | None: ...
+    @property
+    def override_events_monthly_limit(self) -> int | None: ...
+    @property
+    def override_retention_days(self) -> int | None: ...
 
 
 def seed_plans(session: Session) -> int:
@@ -50,7 +65,7 @@ def get_plan(session: Session, key: str) -> Plan:
     return plan
 
 
-def limits_for(session: Session, workspace: Workspace) -> Limits:
+def limits_for(session: Session, workspace: Subscriber) -> Limits:
     plan = get_plan(session, workspace.plan_key)
 
     def pick(override: int | None, default: int) -> int:
@@ -71,7 +86,7 @@ def lowest_plan_with(session: Session, feature: str) -> Plan | None:
     return next((p for p in plans if feature in p.features), None)
 
 
-def require_feature(session: Session, workspace: Workspace, feature: str) -> None:
+def require_feature(session: Session, workspace: Subscriber, feature: str) -> None:
     """Raise `UpgradeRequired` unless the workspace's plan includes `feature`."""
     plan = get_plan(session, workspace.plan_key)
     if feature in plan.features:

@@ -9,7 +9,7 @@ from uuid import UUID
 from sqlmodel import Session, select
 
 from app import cache_versions
-from app.ingest.event import IncomingEvent
+from app.event_types import IncomingEvent
 from app.pricing.models import CatalogModel, CatalogPrice, FxRate, ModelAlias, WorkspacePrice
 from app.pricing.resolution import CostResolution
 from app.pricing.resolver import PricingSnapshot

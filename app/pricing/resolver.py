@@ -18,7 +18,7 @@ from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 from app.db import as_utc
-from app.ingest.event import AI_CALL_FAILED, AI_EVENTS, AI_OUTPUT_EVENTS, IncomingEvent
+from app.event_types import AI_CALL_FAILED, AI_EVENTS, AI_OUTPUT_EVENTS, IncomingEvent
 from app.pricing.models import CatalogModel, CatalogPrice, FxRate, ModelAlias, WorkspacePrice
 from app.pricing.resolution import COST_QUANTUM, CostResolution, CostStatus, PricingSource
 

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from app.analytics.store import AnalyticsStore
 from app.errors import BadUserInput
 from app.pricing.resolution import CostStatus
 from app.pricing.resolver import LOCAL_PREFIX, PricingSnapshot
+from app.store.interface import AnalyticsStore
 
 MAX_LIMIT = 1000
 EXAMPLE_APPS = 3

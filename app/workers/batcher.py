@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 
-from app.analytics.events_table import QueuedRow
+from app.event_types import QueuedRow
 
 WriteFn = Callable[[Sequence[QueuedRow]], object]
 

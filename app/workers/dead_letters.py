@@ -17,8 +17,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col, delete, select
 
 from app import audit
-from app.analytics.events_table import QueuedRow
 from app.db import session_scope
+from app.event_types import QueuedRow
 from app.workers.models import DeadLetter
 
 # Where replayed rows go: the ingest queue's `put`.

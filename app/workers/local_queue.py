@@ -13,8 +13,8 @@ from pathlib import Path
 
 import orjson
 
-from app.analytics.events_table import QueuedRow
 from app.errors import QueueUnavailable
+from app.event_types import QueuedRow
 
 
 class LocalQueue:

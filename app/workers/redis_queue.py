@@ -26,8 +26,8 @@ from dramatiq.middleware import (
     TimeLimit,
 )
 
-from app.analytics.events_table import QueuedRow
 from app.errors import QueueUnavailable
+from app.event_types import QueuedRow
 from app.settings import Settings
 from app.workers.batcher import Batcher
 from app.workers.writer import EventWriter

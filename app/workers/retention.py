@@ -1,6 +1,6 @@
 """The retention purge: deletes raw data older than each workspace's retention from ClickHouse.
 
-Reads stop showing expired data at once (`app.plans.retention`); this job removes it, every
+Reads stop showing expired data at once (`app.accounts.retention`); this job removes it, every
 few hours, with one lightweight DELETE per workspace and table that holds any. It is
 idempotent — a run cut short is finished by the next — so any process that owns the analytics
 store may run it, and two processes running it at once only duplicate work.
@@ -23,13 +23,13 @@ from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from app.accounts.models import Workspace
-from app.analytics.cluster import for_cluster
-from app.analytics.rollups import ROLLUPS
-from app.analytics.store import AnalyticsStore
-from app.analytics.time_split import floor_to
+from app.accounts.retention import retention_start
 from app.db import session_scope, utcnow
-from app.plans.retention import retention_start
 from app.plans.service import limits_for
+from app.store.cluster import for_cluster
+from app.store.interface import AnalyticsStore
+from app.store.time_split import floor_to
+from app.workers.rollups import ROLLUPS
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ _DELETE = (
 )
 
 
-# The rollups (app/analytics/rollups.py) lose their periods once wholly expired; reports never
+# The rollups (app/store/rollups.py) lose their periods once wholly expired; reports never
 # read the period holding the cutoff as a whole (they start at the cutoff, in its partial hour).
 _ROLLUP_PERIOD_BEFORE = "workspace_id = {{w:UUID}} AND period < {{{before}:DateTime('UTC')}}"
 _ROLLUP_COUNTS = "\nUNION ALL\n".join(

@@ -3,7 +3,7 @@
 The writer stores each (app, event_id) once by looking up which keys are already in ClickHouse
 and inserting the others, then attributes output events to their call and reconciles outputs
 stored before it, matching calls by `ai_call_id` across the workspace's apps
-(app/workers/writer.py, app/analytics/ai_cost_attribution.py). Each step assumes that no other
+(app/workers/writer.py, app/ai_cost/attribution.py). Each step assumes that no other
 writer is between its look-up and its insert for the same workspace. Within a process one
 batcher thread writes, one batch after the other; but two worker processes consuming one Redis
 queue could each be handed the same event (a client that retried a request whose answer it

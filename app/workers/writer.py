@@ -12,12 +12,12 @@ written again; every step is therefore idempotent:
    materialized view would not do: ClickHouse does not commit a view's part atomically with
    its source's, and a crash between them cannot be told apart afterwards.) Output events are
    attributed to their call on the way, and outputs stored before their call are reconciled
-   (see app/analytics/ai_cost_attribution.py).
+   (see app/ai_cost/attribution.py).
 
 The materialized views of the rollup tables sum each insert into `events` and
 `ai_usage_events`; since their parts are not committed with it, a batch that finds rows already
 stored (a retry) has the rollups of the days it may have touched checked against the rows and
-rebuilt where they differ (app/analytics/rollups.py).
+rebuilt where they differ (app/store/rollups.py).
 
 Two worker processes could be handed the same event at once (a client's retry), or a call and
 an output naming it: with `write_locks` (Redis mode), a batch is written holding its
@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from app.analytics.ai_cost_attribution import (
+from app.ai_cost.attribution import (
     derive_other_ai_usage,
     derive_output_usage,
     derive_output_usage_and_reconcile,
@@ -48,20 +48,10 @@ from app.analytics.ai_cost_attribution import (
     reconcile_outputs,
     window_params,
 )
-from app.analytics.broken_parts import heal_if_broken
-from app.analytics.events_table import (
-    EVENT_COLUMNS,
-    EVENTS_TABLE,
-    QueuedRow,
-    parse_timestamp,
-    row_key,
-    to_insert_row,
-)
-from app.analytics.rollups import AI_ROLLUPS, ORGANIZATION_ROLLUPS, Rollup
-from app.analytics.rollups import repair as repair_rollups
-from app.analytics.store import CONTENT_ERROR_CODES, AnalyticsStore
+from app.ai_cost.rollups import AI_ROLLUPS
 from app.db import utcnow
 from app.errors import AnalyticsRejected, AnalyticsUnavailable
+from app.event_types import EVENT_COLUMNS, QueuedRow, parse_timestamp
 from app.metrics import (
     BATCH_ROWS,
     DEAD_LETTERS,
@@ -70,7 +60,13 @@ from app.metrics import (
     INSERT_SECONDS,
     ROWS_WRITTEN,
 )
+from app.organizations.rollups import ORGANIZATION_ROLLUPS
+from app.store.events_table import EVENTS_TABLE, row_key, to_insert_row
+from app.store.interface import CONTENT_ERROR_CODES, AnalyticsStore
+from app.store.rollups import Rollup
+from app.workers.broken_parts import heal_if_broken
 from app.workers.health import WriteHealth
+from app.workers.rollups import repair as repair_rollups
 from app.workers.write_locks import WriteLocks
 
 log = logging.getLogger(__name__)
@@ -174,7 +170,7 @@ class EventWriter:
         except Exception as exc:
             self.health.failed(exc)
             # A part the engine cannot read fails every later batch: rebuilt here, the batch's
-            # retry finds it readable (app/analytics/broken_parts.py).
+            # retry finds it readable (app/workers/broken_parts.py).
             if self.cluster is None:
                 heal_if_broken(self.store, exc)
             raise

@@ -18,9 +18,9 @@ from uuid import UUID
 
 import orjson
 
-from app.analytics import ai_cost
-from app.analytics.ai_cost_attribution import ATTRIBUTION_WINDOW
-from app.analytics.events_table import QueuedRow, format_timestamp
+from app.ai_cost import reports as ai_cost
+from app.ai_cost.attribution import ATTRIBUTION_WINDOW
+from app.event_types import QueuedRow, format_timestamp
 
 WORKSPACE = UUID("6f1b0a0e-5d8c-4a51-9c4e-3b4f6d9e0a11")
 OTHER_WORKSPACE = UUID("7a2c1b1f-6e9d-4b62-8d5f-4c5a7e0f1b22")

@@ -1,4 +1,4 @@
-"""What the code expects of the rollup tables and their views (app/analytics/rollups.py and the
+"""What the code expects of the rollup tables and their views (app/store/rollups.py and the
 figures it stores), compared with what a migrated database holds.
 
 The expected tables are created, as `table_sql` renders them today, in a scratch database, and
@@ -12,8 +12,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from app.analytics.rollups import ROLLUPS, Rollup, select_sql, table_sql, view_name
-from app.analytics.store import AnalyticsStore
+from app.store.interface import AnalyticsStore
+from app.store.rollups import Rollup, select_sql, table_sql, view_name
+from app.workers.rollups import ROLLUPS
 
 _Column = tuple[str, str, str, str]  # name, type, default kind, default expression
 

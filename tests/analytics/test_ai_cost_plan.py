@@ -1,4 +1,4 @@
-"""The planner alone (app/analytics/ai_cost_plan.py): which table serves which part of a range."""
+"""The planner alone (app/ai_cost/plan.py): which table serves which part of a range."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from app.analytics.ai_cost_plan import ROLLUP_CATALOG, ROWS_ONLY, Catalog, plan
-from app.analytics.rollups import Rollup
-from app.analytics.time_split import Branch, Granularity
+from app.ai_cost.plan import ROLLUP_CATALOG, ROWS_ONLY, Catalog, plan
+from app.store.rollups import Rollup
+from app.store.time_split import Branch, Granularity
 
 # Saturday 3 October 2026, 07:30 to Monday 2 November 2026, 16:45: partial hours at both ends,
 # whole hours and a whole day before the first Monday, four whole weeks.

@@ -4,7 +4,7 @@ Random traffic is written through the workers' writer in shuffled batches (outpu
 their call, so the late-call reconciliation runs), then every report is compared three ways:
 with the oracle of tests/analytics/ai_traffic.py (plain Python over the events), with the same
 report read from the rows alone (no rollup table), and — through EXPLAIN — with the plan
-ClickHouse picks, which must read the rollup tables (app/analytics/rollups.py).
+ClickHouse picks, which must read the rollup tables (app/store/rollups.py).
 """
 
 from __future__ import annotations
@@ -17,12 +17,12 @@ from typing import Any
 
 import pytest
 
-from app.analytics import ai_cost
-from app.analytics.ai_cost_attribution import reconcile_outputs, window_params
-from app.analytics.ai_cost_plan import ROLLUP_CATALOG, ROWS_ONLY, Catalog
-from app.analytics.rollups import ROLLUPS
-from app.analytics.store import AnalyticsStore, Params, Row
-from app.analytics.top_keys import LastTopKeys
+from app.ai_cost import reports as ai_cost
+from app.ai_cost.attribution import reconcile_outputs, window_params
+from app.ai_cost.plan import ROLLUP_CATALOG, ROWS_ONLY, Catalog
+from app.ai_cost.top_keys import LastTopKeys
+from app.store.interface import AnalyticsStore, Params, Row
+from app.workers.rollups import ROLLUPS
 from app.workers.writer import EventWriter
 from tests.analytics.ai_traffic import (
     APP,

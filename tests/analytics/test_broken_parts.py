@@ -1,5 +1,5 @@
 """A part whose file a full disk cut short is rebuilt, and writing goes on with no row lost or
-doubled (app/analytics/broken_parts.py)."""
+doubled (app/workers/broken_parts.py)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import Engine
 
-from app.analytics.broken_parts import BrokenPart, finish_interrupted, heal
-from app.analytics.rollups import ROLLUPS
-from app.analytics.store import AnalyticsStore, open_store
 from app.errors import AnalyticsRejected
+from app.store.interface import AnalyticsStore, open_store
+from app.workers.broken_parts import BrokenPart, finish_interrupted, heal
 from app.workers.dead_letters import DeadLetterStore
+from app.workers.rollups import ROLLUPS
 from app.workers.writer import EventWriter
 from tests.conftest import CHDB_FOLDER
 from tests.workers.rows import queued_row

@@ -12,10 +12,10 @@ from uuid import UUID
 import orjson
 import pytest
 
-from app.analytics.events_table import to_queued_row
-from app.analytics.migrations import load_migrations, migrate
-from app.analytics.store import AnalyticsStore, Row, open_store, query_settings, side_by_side
 from app.errors import AnalyticsLimitExceeded, AnalyticsRejected, AnalyticsUnavailable
+from app.store.events_table import to_queued_row
+from app.store.interface import AnalyticsStore, Row, open_store, query_settings, side_by_side
+from app.store.migrations import load_migrations, migrate
 from app.workers.writer import EventWriter
 from tests.analytics.samples import HOSTILE_STRINGS
 
@@ -463,8 +463,8 @@ def test_a_missing_edit_ratio_is_null_in_ai_usage_events(store: AnalyticsStore) 
 
 
 def test_a_transient_server_error_means_unavailable_not_bad_data() -> None:
-    from app.analytics.chdb_store import _error
     from app.errors import AnalyticsUnavailable
+    from app.store.chdb_store import _error
 
     error = _error(RuntimeError("Code: 252. DB::Exception: Too many parts (300). (TOO_MANY_PARTS)"))
     assert isinstance(error, AnalyticsUnavailable)

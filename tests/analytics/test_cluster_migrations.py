@@ -1,4 +1,4 @@
-"""Migrations rendered for a ClickHouse cluster (app/analytics/cluster.py), checked by the engine.
+"""Migrations rendered for a ClickHouse cluster (app/store/cluster.py), checked by the engine.
 
 No cluster can run here: no modern ClickHouse server installs on this machine, and chdb has no
 `<remote_servers>`, no `<macros>` and no Keeper. The proof is therefore what the current engine
@@ -24,16 +24,16 @@ from typing import Any
 
 import pytest
 
-from app.analytics.cluster import (
+from app.errors import AnalyticsRejected
+from app.store.cluster import (
     CLUSTER_QUERY_SETTINGS,
     SHARDING_KEY,
     UnsupportedClusterStatement,
     for_cluster,
 )
-from app.analytics.migrations import MIGRATIONS_TABLE, load_migrations, migrate
-from app.analytics.native_store import NativeStore
-from app.analytics.store import AnalyticsStore, Params, Row
-from app.errors import AnalyticsRejected
+from app.store.interface import AnalyticsStore, Params, Row
+from app.store.migrations import MIGRATIONS_TABLE, load_migrations, migrate
+from app.store.native_store import NativeStore
 from tests.analytics.conftest import ClickHouseServer
 from tests.conftest import database_copy
 

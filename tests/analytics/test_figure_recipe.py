@@ -13,23 +13,23 @@ from pathlib import Path
 
 import pytest
 
-from app.analytics import rollups
-from app.analytics.ai_figures import FIGURES
-from app.analytics.figure import Figure
-from app.analytics.migrations import (
+from app.ai_cost.figures import FIGURES
+from app.ai_cost.rollups import FIGURE_ROLLUPS, ROWS_TABLE
+from app.store import rollups
+from app.store.figure import Figure
+from app.store.interface import AnalyticsStore, open_store
+from app.store.migrations import (
     CLICKHOUSE_MIGRATIONS_DIR,
     figure_migration_sql,
     load_migrations,
     migrate,
 )
-from app.analytics.rollups import FIGURE_ROLLUPS, ROWS_TABLE
-from app.analytics.store import AnalyticsStore, open_store
 from app.workers.writer import EventWriter
 from tests.analytics.ai_traffic import DAY, AiEvent, Ids, call, queued
 from tests.analytics.rollup_schema import differences, value_types
 from tests.conftest import CHDB_FOLDER
 
-# Step 1 of the recipe: the figure, as it would be added to FIGURES (app/analytics/ai_figures.py).
+# Step 1 of the recipe: the figure, as it would be added to FIGURES (app/ai_cost/figures.py).
 CACHED_CALLS = Figure.summed(
     "cached_calls", "countIf(event = 'ai_call_completed' AND cached_input_tokens > 0)"
 )

@@ -4,7 +4,7 @@ A database migrated last year ran the statements of each file as they were then;
 must run the same statements now, so a released file's statements never change (its comments
 may). A figure changed in code therefore needs a new numbered migration (docs/changing-a-figure.md),
 and the second test fails until it exists: it compares the rollup tables and views a fresh
-migration leaves with those the code (app/analytics/rollups.py and its figures) would create.
+migration leaves with those the code (app/store/rollups.py and its figures) would create.
 """
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from app.analytics import rollups
-from app.analytics.events_table import EVENTS_TABLE
-from app.analytics.figure import Figure
-from app.analytics.migrations import Migration, load_migrations
-from app.analytics.organization_figures import ORGANIZATION_FIGURES
-from app.analytics.store import AnalyticsStore, open_store
+from app.organizations.figures import ORGANIZATION_FIGURES
+from app.store import rollups
+from app.store.events_table import EVENTS_TABLE
+from app.store.figure import Figure
+from app.store.interface import AnalyticsStore, open_store
+from app.store.migrations import Migration, load_migrations
 from tests.analytics.rollup_schema import differences
 
 # The SHA-256 of each released migration's statements (`digest`). A new migration is added

@@ -22,9 +22,9 @@ from uuid import UUID
 import pytest
 from clickhouse_driver.util.escape import escape_params
 
-from app.analytics.native_store import NativeStore, translate, values_as_select
-from app.analytics.store import AnalyticsStore, open_store, query_settings
 from app.errors import AnalyticsLimitExceeded, AnalyticsRejected, AnalyticsUnavailable
+from app.store.interface import AnalyticsStore, open_store, query_settings
+from app.store.native_store import NativeStore, translate, values_as_select
 from tests.analytics.conftest import SERVER_TIMEZONE, ClickHouseServer
 from tests.analytics.samples import HOSTILE_STRINGS
 

@@ -6,8 +6,8 @@ import re
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
-from app.analytics.event_stream import seen_events
-from app.analytics.store import AnalyticsStore
+from app.events.stream import seen_events
+from app.store.interface import AnalyticsStore
 
 WORKSPACE = UUID("5f0c8a55-3d1e-4a7b-9c2f-0b1d2e3f4a5b")
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)

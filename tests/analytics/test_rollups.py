@@ -1,4 +1,4 @@
-"""The rollup tables: created as app/analytics/rollups.py renders them, fed by their views,
+"""The rollup tables: created as app/store/rollups.py renders them, fed by their views,
 and rebuilt when a crash between an insert and its views left them short (or over)."""
 
 from __future__ import annotations
@@ -9,14 +9,11 @@ from uuid import UUID
 import orjson
 from sqlalchemy.engine import Engine
 
-from app.analytics.rollups import (
-    ROLLUPS,
-    repair,
-    view_name,
-)
-from app.analytics.store import AnalyticsStore, Params, Row
-from app.analytics.time_split import Granularity
+from app.store.interface import AnalyticsStore, Params, Row
+from app.store.rollups import view_name
+from app.store.time_split import Granularity
 from app.workers.dead_letters import DeadLetterStore
+from app.workers.rollups import ROLLUPS, repair
 from app.workers.writer import EventWriter
 from tests.workers.rows import WORKSPACE, queued_row
 

@@ -20,12 +20,12 @@ from uuid import UUID
 
 import pytest
 
-from app.analytics import ai_cost
-from app.analytics.ai_cost import AiScope, Breakdown
-from app.analytics.store import AnalyticsStore, Params, Row
-from app.analytics.time_split import Granularity
+from app.ai_cost import reports as ai_cost
+from app.ai_cost.reports import AiScope, Breakdown
 from app.organizations.health import DEFAULT_MODEL
 from app.organizations.queries import OrganizationScope, Page, list_organizations
+from app.store.interface import AnalyticsStore, Params, Row
+from app.store.time_split import Granularity
 
 SNAPSHOTS = Path(__file__).parent / "sql"
 UPDATE = os.environ.get("SAAS_TRACKER_UPDATE_SQL_SNAPSHOTS") == "1"

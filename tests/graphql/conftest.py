@@ -24,12 +24,13 @@ from starlette.testclient import TestClient
 
 from app.accounts import service
 from app.accounts.models import Role, Workspace
-from app.analytics.events_table import EVENT_COLUMNS, to_queued_row
-from app.analytics.store import AnalyticsStore
 from app.db import session_scope
+from app.event_types import EVENT_COLUMNS
 from app.runtime import Runtime
 from app.server import create_app
 from app.settings import Settings
+from app.store.events_table import to_queued_row
+from app.store.interface import AnalyticsStore
 from app.workers.writer import EventWriter
 
 # A fixed day for crafted traffic: queries name their range explicitly.

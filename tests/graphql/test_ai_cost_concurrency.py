@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 
-from app.analytics.store import AnalyticsStore, current_query_settings
 from app.db import utcnow
 from app.graphql import context
 from app.graphql.app import ANALYTICS_THREADS
+from app.store.interface import AnalyticsStore, current_query_settings
 from tests.graphql.conftest import Api, Tenant, event_row
 
 ROWS = "key costEur calls"

@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from app.analytics.store import AnalyticsStore
 from app.graphql.app import MAX_BODY_BYTES
 from app.graphql.cost import QUERY_BUDGET
 from app.graphql.schema import MAX_ALIASES, MAX_DEPTH, MAX_TOKENS
 from app.server import create_app
 from app.settings import Environment, Settings
+from app.store.interface import AnalyticsStore
 from tests.graphql.conftest import Api, Tenant
 
 BAD_USER_INPUT = {"code": "BAD_USER_INPUT", "status": 400}

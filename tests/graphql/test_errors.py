@@ -7,10 +7,10 @@ import logging
 import pytest
 from starlette.testclient import TestClient
 
-from app.analytics.store import AnalyticsStore
 from app.graphql.schema import make_schema
 from app.server import create_app
 from app.settings import Environment, Settings
+from app.store.interface import AnalyticsStore
 from tests.graphql.conftest import Api, Tenant
 
 SET_PRICE = """

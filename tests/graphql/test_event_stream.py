@@ -10,9 +10,9 @@ from uuid import UUID
 
 import pytest
 
-from app.analytics.store import AnalyticsStore
 from app.db import utcnow
 from app.graphql.events.cursor import encode_cursor
+from app.store.interface import AnalyticsStore
 from tests.graphql.conftest import DAY, Api, Tenant, event_row
 
 PAGE = """

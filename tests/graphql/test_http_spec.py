@@ -16,11 +16,11 @@ from typing import Any
 import pytest
 import uvicorn
 
-from app.analytics.store import AnalyticsStore
 from app.graphql.app import MAX_BODY_BYTES
 from app.graphql.over_http import APPLICATION_JSON, GRAPHQL_RESPONSE_JSON, negotiate
 from app.server import create_app
 from app.settings import Settings
+from app.store.interface import AnalyticsStore
 from tests.graphql.conftest import Api, Tenant
 from tests.npm import node_with
 

@@ -12,11 +12,11 @@ import pytest
 from starlette.testclient import TestClient
 from strawberry.http import GraphQLRequestData
 
-from app.analytics.store import AnalyticsStore
 from app.graphql.over_http import GRAPHQL_RESPONSE_JSON
 from app.graphql.persisted_queries import PersistedQueries
 from app.server import create_app
 from app.settings import Environment, Settings
+from app.store.interface import AnalyticsStore
 from tests.graphql.conftest import Api, Tenant
 
 QUERY = "query Apps { apps { uuid name } }"

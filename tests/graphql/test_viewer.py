@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from app.analytics.queries import month_start
 from app.db import utcnow
+from app.plans.queries import month_start
 from tests.graphql.conftest import Api, Tenant, event_row
 
 VIEWER = """

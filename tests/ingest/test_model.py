@@ -15,8 +15,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from app.event_types import IncomingEvent
 from app.ingest.errors import IngestError, InvalidJson
-from app.ingest.event import IncomingEvent
 from app.ingest.parsing import parse_json
 from app.ingest.validation import _reference_validate, decode_request, validate_request
 from tests.ingest.test_validation import JSON_VALUES

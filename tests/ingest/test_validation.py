@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from app.event_types import IncomingEvent
 from app.ingest.errors import IngestError, PayloadTooLarge, ValidationFailed
-from app.ingest.event import IncomingEvent
 from app.ingest.parsing import parse_json
 from app.ingest.validation import json_size, validate_request
 

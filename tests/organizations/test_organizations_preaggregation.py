@@ -13,7 +13,6 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from app.analytics.store import AnalyticsStore, Params
 from app.organizations import queries
 from app.organizations.health import DEFAULT_MODEL
 from app.organizations.queries import (
@@ -23,6 +22,7 @@ from app.organizations.queries import (
     Page,
     list_organizations,
 )
+from app.store.interface import AnalyticsStore, Params
 from tests.analytics.ai_traffic import DAY, WORKSPACE, random_traffic
 from tests.analytics.test_ai_cost_preaggregation import Recording, write
 from tests.conftest import database_copy

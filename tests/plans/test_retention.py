@@ -6,13 +6,13 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session
 
-from app.accounts.service import create_workspace
-from app.plans.retention import (
+from app.accounts.retention import (
     clamp_optional_range,
     clamp_range,
     retention_start,
     workspace_retention_start,
 )
+from app.accounts.service import create_workspace
 from app.plans.service import limits_for
 
 NOW = datetime(2026, 11, 23, 12, 30, 15, 123456, tzinfo=UTC)

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from app.ingest.event import AI_CALL_COMPLETED, IncomingEvent
+from app.event_types import AI_CALL_COMPLETED, IncomingEvent
 from app.pricing.models import CatalogModel, CatalogPrice, FxRate, ModelAlias, WorkspacePrice
 
 

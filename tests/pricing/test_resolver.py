@@ -8,7 +8,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from app.ingest.event import AI_CALL_COMPLETED, AI_CALL_FAILED, AI_OUTPUT_EVENTS
+from app.event_types import AI_CALL_COMPLETED, AI_CALL_FAILED, AI_OUTPUT_EVENTS
 from app.pricing.resolution import CostResolution, CostStatus, PricingSource
 from app.pricing.resolver import PricingSnapshot
 from tests.pricing.builders import (

@@ -9,11 +9,11 @@ from uuid import UUID
 
 import pytest
 
-from app.analytics.events_table import to_queued_row
-from app.analytics.store import AnalyticsStore
 from app.errors import BadUserInput
 from app.pricing.resolver import PricingSnapshot
 from app.pricing.unmapped import UnmappedModel, unmapped_models
+from app.store.events_table import to_queued_row
+from app.store.interface import AnalyticsStore
 from app.workers.writer import EventWriter
 from tests.pricing.builders import alias, at, model
 

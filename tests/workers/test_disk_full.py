@@ -8,7 +8,7 @@ rollup alike.
 
 The disk filling *while* batches are written lands the failure anywhere: in the `events` insert,
 a derivation, a view's part, a background merge; a part can even be committed with a file cut
-short, which the writer then rebuilds (app/analytics/broken_parts.py).
+short, which the writer then rebuilds (app/workers/broken_parts.py).
 """
 
 from __future__ import annotations

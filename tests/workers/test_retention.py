@@ -10,9 +10,9 @@ from sqlalchemy.engine import Engine
 
 from app.accounts.models import Workspace
 from app.accounts.service import create_workspace
-from app.analytics.events_table import format_timestamp
-from app.analytics.store import AnalyticsStore
 from app.db import session_scope
+from app.event_types import format_timestamp
+from app.store.interface import AnalyticsStore
 from app.workers.dead_letters import DeadLetterStore
 from app.workers.retention import PurgeResult, purge_expired, run_periodically
 from app.workers.writer import EventWriter

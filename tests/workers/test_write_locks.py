@@ -10,8 +10,8 @@ import pytest
 import redis
 from sqlalchemy.engine import Engine
 
-from app.analytics.store import AnalyticsStore
 from app.errors import AnalyticsUnavailable
+from app.store.interface import AnalyticsStore
 from app.workers.dead_letters import DeadLetterStore
 from app.workers.write_locks import RedisWriteLocks
 from app.workers.writer import EventWriter

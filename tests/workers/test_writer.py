@@ -4,8 +4,9 @@ from decimal import Decimal
 
 from sqlalchemy.engine import Engine
 
-from app.analytics.events_table import EVENT_COLUMNS, to_insert_row
-from app.analytics.store import AnalyticsStore
+from app.event_types import EVENT_COLUMNS
+from app.store.events_table import to_insert_row
+from app.store.interface import AnalyticsStore
 from app.workers.dead_letters import DeadLetterStore
 from app.workers.writer import EventWriter
 from tests.workers.rows import queued_row

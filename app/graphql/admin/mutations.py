@@ -18,12 +18,11 @@ from sqlmodel import Session
 
 from app.db import as_utc
 from app.errors import BadUserInput
-from app.graphql.admin import reads
 from app.graphql.admin.types import CatalogPrice, FxRate, ModelAlias
 from app.graphql.context import Info
 from app.graphql.permissions import IsSuperuser
 from app.graphql.pricing.types import CatalogModel
-from app.pricing import service
+from app.pricing import fx_rates, service
 
 # Dead letters replayed by one request: each is a queued row held in memory meanwhile.
 MAX_REPLAY = 10_000
@@ -216,7 +215,7 @@ class AdminMutation:
                 rate_to_eur=rate_to_eur,
             )
             # Whether it is the rate in force now depends on the currency's other rows.
-            history = reads.list_fx_rates(session, currency=row.currency)
+            history = fx_rates.list_fx_rates(session, currency=row.currency)
             [view] = [v for v in history if v.valid_from == as_utc(row.valid_from)]
             return FxRate.of_view(view)
 

@@ -8,9 +8,9 @@ from uuid import UUID
 
 import strawberry
 
+from app.accounts import audit_log
 from app.db import as_utc
 from app.errors import BadUserInput, NotFound
-from app.graphql.admin import reads
 from app.graphql.admin.types import (
     AuditEntry,
     AuditLogPage,
@@ -25,7 +25,7 @@ from app.graphql.connections import AfterArgument, Connection, check_first, firs
 from app.graphql.context import Info
 from app.graphql.node import NodeKey, key_uuid, node_loader
 from app.graphql.permissions import IsSuperuser
-from app.pricing import service
+from app.pricing import fx_rates, service
 from app.pricing.unmapped import MAX_LIMIT, unmapped_models
 
 
@@ -64,7 +64,7 @@ async def load_fx_rate(info: Info, key: NodeKey) -> FxRate | None:
     await info.context.superuser()
     valid_from = _key_time(key[1])
     view = await info.context.read(
-        lambda session: reads.fx_rate(session, currency=key[0], valid_from=valid_from)
+        lambda session: fx_rates.fx_rate(session, currency=key[0], valid_from=valid_from)
     )
     return None if view is None else FxRate.of_view(view)
 
@@ -73,7 +73,7 @@ async def load_fx_rate(info: Info, key: NodeKey) -> FxRate | None:
 async def load_audit_entry(info: Info, key: NodeKey) -> AuditEntry | None:
     await info.context.superuser()
     entry_id = key_uuid(key[0])
-    found = await info.context.read(lambda session: reads.audit_entry(session, entry_id))
+    found = await info.context.read(lambda session: audit_log.audit_entry(session, entry_id))
     return None if found is None else AuditEntry.of(*found)
 
 
@@ -126,7 +126,7 @@ class AdminQuery:
         ] = None,
     ) -> list[FxRate]:
         views = await info.context.read(
-            lambda session: reads.list_fx_rates(session, currency=currency)
+            lambda session: fx_rates.list_fx_rates(session, currency=currency)
         )
         return [FxRate.of_view(view) for view in views]
 
@@ -154,7 +154,7 @@ class AdminQuery:
             raise BadUserInput(f"'limit' must be between 1 and {MAX_AUDIT_PAGE}.", field="limit")
         position = audit_position(after) if after is not None else None
         page = await info.context.read(
-            lambda session: reads.list_audit_entries(
+            lambda session: audit_log.list_audit_entries(
                 session, limit=limit, after=position, action=action, workspace_id=workspace_id
             )
         )
@@ -183,7 +183,7 @@ class AdminQuery:
         check_first(first, MAX_AUDIT_PAGE)
         position = audit_position(after) if after is not None else None
         page = await info.context.read(
-            lambda session: reads.list_audit_entries(
+            lambda session: audit_log.list_audit_entries(
                 session, limit=first, after=position, action=action, workspace_id=workspace_id
             )
         )

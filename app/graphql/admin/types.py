@@ -10,14 +10,15 @@ from uuid import UUID
 import strawberry
 from strawberry.scalars import JSON
 
+from app.accounts.audit_log import Actor, AuditPosition
 from app.audit import AuditEntry as AuditRow
 from app.errors import BadUserInput
-from app.graphql.admin.reads import Actor, AuditPosition, FxRateView
 from app.graphql.context import Info
 from app.graphql.events.cursor import decode_cursor, encode_cursor
 from app.graphql.node import Node, NodeKey
 from app.graphql.pricing.types import CatalogModel, UnitPrice, time_key
 from app.pricing import service
+from app.pricing.fx_rates import FxRateView
 from app.pricing.models import ModelAlias as ModelAliasRow
 from app.pricing.service import PriceView
 from app.pricing.unmapped import UnmappedModel as UnmappedRow

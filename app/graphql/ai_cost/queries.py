@@ -11,7 +11,7 @@ import strawberry
 from sqlmodel import Session
 
 from app.accounts.service import get_app, get_workspace
-from app.analytics import ai_cost
+from app.ai_cost import reports as ai_cost
 from app.db import as_utc
 from app.errors import BadUserInput
 from app.graphql.ai_cost.types import (

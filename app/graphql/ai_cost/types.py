@@ -10,11 +10,12 @@ from typing import Annotated, Any
 import strawberry
 from strawberry.types.nodes import SelectedField, Selection
 
-from app.analytics import ai_cost, time_split
-from app.analytics.store import AnalyticsStore
+from app.ai_cost import reports as ai_cost
 from app.errors import BadUserInput
 from app.graphql.context import Info
 from app.graphql.scalars import BigInt
+from app.store import time_split
+from app.store.interface import AnalyticsStore
 
 MAX_ROWS = 1000
 MAX_SERIES_TOP = 50

@@ -14,9 +14,9 @@ from uuid import UUID
 import strawberry
 
 from app.accounts.service import get_app
-from app.analytics import event_stream
 from app.db import as_utc, utcnow
 from app.errors import BadUserInput
+from app.events import stream as event_stream
 from app.graphql.connections import AfterArgument, Connection, first_argument
 from app.graphql.context import Context, Info
 from app.graphql.events.types import Event, EventPage, IngestStatus, event_cursor, event_position

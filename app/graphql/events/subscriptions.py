@@ -6,7 +6,7 @@ from collections.abc import AsyncGenerator
 
 import strawberry
 
-from app.analytics import event_stream
+from app.events import stream as event_stream
 from app.graphql.context import Info
 from app.graphql.events.queries import (
     AppUuidArg,

@@ -9,8 +9,8 @@ from uuid import UUID
 import strawberry
 from strawberry.scalars import JSON
 
-from app.analytics.event_stream import SeenEvents, StoredEvent, StreamPosition
 from app.errors import BadUserInput
+from app.events.stream import SeenEvents, StoredEvent, StreamPosition
 from app.graphql.events.cursor import decode_cursor, encode_cursor
 from app.graphql.node import Node, NodeKey
 from app.graphql.scalars import BigInt

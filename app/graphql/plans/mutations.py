@@ -6,10 +6,10 @@ from uuid import UUID
 import strawberry
 from sqlmodel import Session
 
+from app.accounts import subscriptions
 from app.graphql.context import Info
 from app.graphql.permissions import IsSuperuser
 from app.graphql.plans.types import WorkspaceSubscription
-from app.plans import subscriptions
 
 
 def _override(value: int | None) -> subscriptions.OverrideValue:

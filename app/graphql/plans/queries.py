@@ -6,6 +6,7 @@ from uuid import UUID
 
 import strawberry
 
+from app.accounts import subscriptions
 from app.accounts.service import get_workspace
 from app.db import as_utc
 from app.errors import BadUserInput
@@ -15,7 +16,6 @@ from app.graphql.events.cursor import decode_cursor, encode_cursor
 from app.graphql.node import NodeKey, key_uuid, node_loader
 from app.graphql.permissions import IsAuthenticated, IsSuperuser
 from app.graphql.plans.types import PlanDetails, WorkspaceSubscription
-from app.plans import subscriptions
 
 
 @node_loader(WorkspaceSubscription)

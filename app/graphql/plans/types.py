@@ -7,13 +7,12 @@ from uuid import UUID
 import strawberry
 from strawberry.dataloader import DataLoader
 
-from app.analytics.queries import month_start, next_month_start
+from app.accounts.subscriptions import WorkspaceSummary
 from app.db import utcnow
 from app.graphql.context import Context, Info
 from app.graphql.node import Node, NodeKey
 from app.plans.models import Plan
-from app.plans.queries import events_by_workspace
-from app.plans.subscriptions import WorkspaceSummary
+from app.plans.queries import events_by_workspace, month_start, next_month_start
 
 
 @strawberry.type(

@@ -10,9 +10,9 @@ import strawberry
 
 from app.accounts.models import Workspace as WorkspaceRow
 from app.accounts.people import WorkspaceRole, user_workspaces
-from app.analytics import queries
 from app.db import utcnow
 from app.graphql.context import Info
+from app.plans import queries
 from app.plans.models import Plan as PlanRow
 
 

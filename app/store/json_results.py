@@ -27,7 +27,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from app.analytics.store import Row
+from app.store.interface import Row
 
 JSON_SETTINGS = (
     "output_format_json_quote_64bit_integers = 0",

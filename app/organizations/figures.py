@@ -1,5 +1,5 @@
 """The figures of the organizations list as ClickHouse aggregates over `events`: what its rollup
-tables store per period, environment and organization (app/analytics/rollups.py; a new figure
+tables store per period, environment and organization (app/store/rollups.py; a new figure
 needs a migration: docs/changing-a-figure.md) and what a page computes from the rows at the
 ends of its range.
 
@@ -11,7 +11,7 @@ times faster than DateTime64 and String ones (migration 011). Two different user
 
 from __future__ import annotations
 
-from app.analytics.figure import Figure
+from app.store.figure import Figure
 
 _CALLS = "('ai_call_completed', 'ai_call_failed')"
 _MS = "toUnixTimestamp64Milli(timestamp)"

@@ -5,14 +5,14 @@ ClickHouse DDL is not transactional, so every statement is written to be re-runn
 
 The files are frozen text: the migrator runs them as written and renders nothing from the code
 of today, so a database migrated last year and one migrated now run the same statements. Some
-were rendered from code once, when they were written (013 to 015 from app/analytics/rollups.py);
+were rendered from code once, when they were written (013 to 015 from app/store/rollups.py);
 a figure changed since then is brought to the databases by a new numbered migration, never by
 editing an old one (docs/changing-a-figure.md; `figure_migration_sql` renders its text, and
 tests/analytics/test_frozen_migrations.py holds the digest of every released file's statements).
 
 The files are written for one server. With a cluster (`SAAS_TRACKER_CLICKHOUSE_CLUSTER`),
 `migrate(store, cluster=…)` renders every statement for it through
-`app.analytics.cluster.for_cluster`: replicated local tables, Distributed tables under the
+`app.store.cluster.for_cluster`: replicated local tables, Distributed tables under the
 original names, ON CLUSTER everywhere (see docs/clickhouse-cluster.md).
 """
 
@@ -23,10 +23,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.analytics.cluster import for_cluster
-from app.analytics.rollups import Rollup, select_sql, view_name
-from app.analytics.store import AnalyticsStore
 from app.settings import MIGRATIONS_DIR
+from app.store.cluster import for_cluster
+from app.store.interface import AnalyticsStore
+from app.store.rollups import Rollup, select_sql, view_name
 
 CLICKHOUSE_MIGRATIONS_DIR = MIGRATIONS_DIR / "clickhouse"
 _FILE = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")

@@ -1,5 +1,5 @@
 """The figures of the AI cost reports (CONTRACT §4) as ClickHouse aggregates over
-`ai_usage_events`: what the rollup tables store per period and key (app/analytics/rollups.py;
+`ai_usage_events`: what the rollup tables store per period and key (app/store/rollups.py;
 a new figure needs a migration: docs/changing-a-figure.md) and what a report computes from the
 rows at the ends of its range. Every figure is a sum or a count, except the latency, a
 mergeable state of percentiles.
@@ -7,7 +7,7 @@ mergeable state of percentiles.
 
 from __future__ import annotations
 
-from app.analytics.figure import Figure
+from app.store.figure import Figure
 
 EDIT_RATIO_BUCKETS = 10
 # Latency buckets: bucket i holds latencies in (g^(i-1), g^i] ms, g = (1 + a) / (1 - a) with
@@ -74,5 +74,5 @@ FIGURES: tuple[Figure, ...] = (
 )
 
 
-# Calls per latency bucket: the count of the latency histograms (app/analytics/rollups.py).
+# Calls per latency bucket: the count of the latency histograms (app/store/rollups.py).
 BUCKET_CALLS = "countIf(event = 'ai_call_completed' AND latency_ms > 0)"

@@ -1,5 +1,5 @@
 """A figure of a report as a ClickHouse aggregate over a raw table, which the rollup tables
-(app/analytics/rollups.py) store per period and key and a report merges across its sources."""
+(app/store/rollups.py) store per period and key and a report merges across its sources."""
 
 from __future__ import annotations
 

@@ -27,16 +27,16 @@ import orjson
 import pyarrow as pa
 from chdb import session as chdb_session
 
-from app.analytics import json_results
-from app.analytics.events_table import InsertRow
-from app.analytics.store import (
+from app.errors import AnalyticsRejected, AnalyticsUnavailable
+from app.store import json_results
+from app.store.events_table import InsertRow
+from app.store.interface import (
     TRANSIENT_ERROR_CODES,
     Params,
     Row,
     current_query_settings,
     limit_exceeded,
 )
-from app.errors import AnalyticsRejected, AnalyticsUnavailable
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _POOL_SIZE = 3
@@ -213,7 +213,7 @@ class ChdbStore:
         self._run(sql, params, "CSV")
 
     def query(self, sql: str, params: Params | None = None) -> list[Row]:
-        """The rows of a SELECT, read from JSON (app/analytics/json_results.py says which
+        """The rows of a SELECT, read from JSON (app/store/json_results.py says which
         Python value each column type gives), or through Arrow for a type JSON cannot carry."""
         if settings := current_query_settings():
             # A trailing SETTINGS clause holds for the whole statement, UNION ALL included;

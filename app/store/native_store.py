@@ -40,15 +40,15 @@ from zoneinfo import ZoneInfo
 from clickhouse_driver import Client, errors
 from clickhouse_driver.util.helpers import parse_url
 
-from app.analytics.cluster import CLUSTER_QUERY_SETTINGS
-from app.analytics.store import (
+from app.errors import AnalyticsRejected, AnalyticsUnavailable
+from app.store.cluster import CLUSTER_QUERY_SETTINGS
+from app.store.interface import (
     TRANSIENT_ERROR_CODES,
     Params,
     Row,
     current_query_settings,
     limit_exceeded,
 )
-from app.errors import AnalyticsRejected, AnalyticsUnavailable
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _POOL_SIZE = 4

@@ -1,62 +1,19 @@
-"""Operator reads of the relational database that no service offers yet: FX rate history and
-the audit log, with who each actor is.
-
-These belong beside what they read (`app/pricing/service.py`, `app/audit.py`); they live here
-until those modules take them, and stay free of GraphQL types so that the move is a cut and
-paste.
-"""
+"""The audit log for operators: keyset pages of entries newest first, with who each actor is
+(as far as the tokens and users tables still tell)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from uuid import UUID
 
 from sqlmodel import Session, col, or_, select
 
 from app.accounts.models import ApiToken, Role, Superuser, User
 from app.audit import AuditEntry
-from app.db import as_utc, utcnow
-from app.pricing.models import FxRate
 
 _TOKEN_ACTOR = "token:"
 _USER_ACTOR = "user:"
-
-
-@dataclass(frozen=True, slots=True)
-class FxRateView:
-    currency: str
-    valid_from: datetime
-    rate_to_eur: Decimal
-    in_force: bool
-
-
-def list_fx_rates(session: Session, *, currency: str | None = None) -> list[FxRateView]:
-    """Every FX rate row, by currency, newest first; `in_force` marks each currency's rate now."""
-    query = select(FxRate).order_by(col(FxRate.currency), col(FxRate.valid_from).desc())
-    if currency is not None:
-        query = query.where(FxRate.currency == currency.strip().upper())
-    now = utcnow()
-    views: list[FxRateView] = []
-    current: set[str] = set()
-    for row in session.exec(query):
-        valid_from = as_utc(row.valid_from)
-        # Rows come newest first per currency: the first one already in force is the current.
-        in_force = valid_from <= now and row.currency not in current
-        if in_force:
-            current.add(row.currency)
-        views.append(FxRateView(row.currency, valid_from, row.rate_to_eur, in_force))
-    return views
-
-
-def fx_rate(session: Session, *, currency: str, valid_from: datetime) -> FxRateView | None:
-    """The FX rate row of `currency` from exactly `valid_from`; None if there is none."""
-    at = as_utc(valid_from)
-    return next(
-        (view for view in list_fx_rates(session, currency=currency) if view.valid_from == at),
-        None,
-    )
 
 
 def audit_entry(session: Session, entry_id: UUID) -> tuple[AuditEntry, Actor | None] | None:

@@ -6,7 +6,7 @@ one, the whole hours left at either end from an hourly one, and what remains (pa
 from the rows. `branches` returns one SELECT target per source, with its time condition over
 the source's own time key; the caller writes one SELECT of partial aggregates per branch and
 merges them (UNION ALL, then -Merge / sum). The rollup tables and why they are tables, not
-projections: app/analytics/rollups.py.
+projections: app/store/rollups.py.
 """
 
 from __future__ import annotations

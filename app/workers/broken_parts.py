@@ -22,10 +22,10 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from app.analytics.events_table import AI_USAGE_TABLE, EVENTS_TABLE
-from app.analytics.rollups import ROLLUPS, repair
-from app.analytics.store import AnalyticsStore
 from app.errors import AnalyticsRejected
+from app.store.events_table import AI_USAGE_TABLE, EVENTS_TABLE
+from app.store.interface import AnalyticsStore
+from app.workers.rollups import ROLLUPS, repair
 
 log = logging.getLogger(__name__)
 

@@ -174,11 +174,11 @@ def open_store(
             raise ValueError(
                 "a ClickHouse cluster needs clickhouse:// servers; chdb is one process"
             )
-        from app.analytics.chdb_store import ChdbStore
+        from app.store.chdb_store import ChdbStore
 
         return ChdbStore.from_url(url, database=database)
     if scheme in ("clickhouse", "clickhouses"):
-        from app.analytics.native_store import NativeStore
+        from app.store.native_store import NativeStore
 
         return NativeStore.from_url(url, database=database, distributed=cluster is not None)
     raise ValueError(f"unsupported ClickHouse URL scheme {scheme!r} (use chdb:// or clickhouse://)")

@@ -34,7 +34,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from app.analytics.events_table import AI_USAGE_EXPRESSIONS, AI_USAGE_TABLE, EVENTS_TABLE
+from app.store.events_table import AI_USAGE_EXPRESSIONS, AI_USAGE_TABLE, EVENTS_TABLE
 
 ATTRIBUTION_WINDOW = timedelta(days=7)
 OUTPUT_EVENTS = "('ai_output_accepted', 'ai_output_rejected', 'ai_output_edited')"

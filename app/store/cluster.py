@@ -153,7 +153,7 @@ def for_cluster(statement: str, *, cluster: str | None, database: str) -> list[s
         select = _reading(text[match.end() :], target.distributed)
         return [f"INSERT INTO {target.distributed(match['name'])} {select}"]
     raise UnsupportedClusterStatement(
-        f"no cluster rendering for: {text[:80]!r}… (extend app/analytics/cluster.py)"
+        f"no cluster rendering for: {text[:80]!r}… (extend app/store/cluster.py)"
     )
 
 

@@ -1,8 +1,8 @@
 """The planner of the AI cost reports: which table serves each part of a report's range.
 
-A report (app/analytics/ai_cost.py) groups `ai_usage_events` by some columns (its dimension's
+A report (app/ai_cost/reports.py) groups `ai_usage_events` by some columns (its dimension's
 and its filters'), optionally per time bucket of a series. The same figures are kept, already
-summed per period and key, in the rollup tables of app/analytics/rollups.py. The plan of a
+summed per period and key, in the rollup tables of app/store/rollups.py. The plan of a
 report is decided in two steps, both plain functions of their arguments (no I/O):
 
 1. Which rollups may serve it (`Catalog.figures_for`, `Catalog.histograms_for`, both
@@ -35,8 +35,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from app.analytics.rollups import FIGURE_ROLLUPS, HISTOGRAM_ROLLUPS, ROWS_TABLE, Rollup
-from app.analytics.time_split import Branch, Granularity, branches
+from app.ai_cost.rollups import FIGURE_ROLLUPS, HISTOGRAM_ROLLUPS, ROWS_TABLE
+from app.store.rollups import Rollup
+from app.store.time_split import Branch, Granularity, branches
 
 
 def rollups_to_read(
@@ -66,7 +67,7 @@ def rollups_to_read(
 @dataclass(frozen=True)
 class Catalog:
     """The rollup tables the reports may read: of the figures, and the latency histograms
-    (app/analytics/rollups.py). `ROWS_ONLY` has none: every report reads the rows."""
+    (app/store/rollups.py). `ROWS_ONLY` has none: every report reads the rows."""
 
     figures: tuple[Rollup, ...] = FIGURE_ROLLUPS
     histograms: tuple[Rollup, ...] = HISTOGRAM_ROLLUPS

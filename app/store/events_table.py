@@ -1,47 +1,20 @@
-"""The row of the `events` table as it travels through the queue, and its insert form.
+"""The `events` table and the `ai_usage_events` table derived from it: their names, the insert
+form of a queued row (app/event_types.py), and how the typed AI columns are read from an event.
 
-Queued rows are plain JSON (strings, numbers, null) so that every queue backend can carry them;
-`to_insert_row` presents one as typed Python values for the store (lazily, see `InsertRow`).
+`to_insert_row` presents a queued row as typed Python values for the store (lazily, see
+`InsertRow`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from app.event_types import QueuedRow, format_timestamp, parse_timestamp
+
 EVENTS_TABLE = "events"
-EVENT_COLUMNS: tuple[str, ...] = (
-    "workspace_id",
-    "app_id",
-    "event_id",
-    "event",
-    "timestamp",
-    "received_at",
-    "environment",
-    "customer_org_id",
-    "user_hash",
-    "properties",
-    "ai_cost_status",
-    "ai_pricing_source",
-    "ai_canonical_model_key",
-    "estimated_cost_eur",
-)
-
-QueuedRow = dict[str, Any]
-
-
-def format_timestamp(value: datetime) -> str:
-    # isoformat is several times faster than strftime, and this runs twice per event.
-    if value.tzinfo is not UTC:
-        value = value.astimezone(UTC)
-    return value.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
-
-
-def parse_timestamp(value: str) -> datetime:
-    return datetime.fromisoformat(value).astimezone(UTC)
 
 
 def _cost(value: str | None) -> Decimal | None:

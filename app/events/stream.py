@@ -25,8 +25,8 @@ from uuid import UUID
 
 import orjson
 
-from app.analytics.events_table import QueuedRow, parse_timestamp
-from app.analytics.store import AnalyticsStore
+from app.event_types import QueuedRow, parse_timestamp
+from app.store.interface import AnalyticsStore
 
 MAX_PAGE_SIZE = 500
 # The diagnosis lists (app, environment, event) groups; more than this many distinct groups in

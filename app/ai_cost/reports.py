@@ -2,15 +2,15 @@
 statement each, the latency percentiles in a second one run beside it (see each report).
 
 Every figure is an exact sum or count over `ai_usage_events`, whose output events already carry
-their call's dimensions (write-time attribution, app/analytics/ai_cost_attribution.py). That
+their call's dimensions (write-time attribution, app/ai_cost/attribution.py). That
 makes each report a plain GROUP BY, which ClickHouse answers from the rollup tables
-(app/analytics/rollups.py: the figures per day or hour and key, kept by materialized views)
+(app/store/rollups.py: the figures per day or hour and key, kept by materialized views)
 instead of scanning the rows:
 
 - the range `[start, end)` is cut into whole weeks, days and hours that a rollup serves, and
-  the partial hours at either end, read from the rows (the planner, app/analytics/
-  ai_cost_plan.py, decides which table serves which part); the rows are aggregated with the
-  very expressions the rollups store (app/analytics/ai_figures.py), the rollups' partial
+  the partial hours at either end, read from the rows (the planner, app/ai_cost/
+  plan.py, decides which table serves which part); the rows are aggregated with the
+  very expressions the rollups store (app/ai_cost/figures.py), the rollups' partial
   aggregates summed once more, and both added up — sums, counts and histograms merge exactly, so the
   result does not depend on which path served which part (tests/analytics/
   test_ai_cost_preaggregation.py compares every report with the same report read from rows).
@@ -40,17 +40,17 @@ from enum import Enum
 from typing import Any
 from uuid import UUID
 
-from app.analytics.ai_cost_plan import ROLLUP_CATALOG, Catalog, plan
-from app.analytics.ai_figures import BUCKET_CALLS as _BUCKET_CALLS
-from app.analytics.ai_figures import EDIT_RATIO_BUCKETS, LATENCY_LEVELS
-from app.analytics.ai_figures import FIGURES as _FIGURES
-from app.analytics.ai_figures import LEVELS as _LEVELS
-from app.analytics.figure import Figure as _Figure
-from app.analytics.rollups import Rollup
-from app.analytics.store import AnalyticsStore, Params, Row, side_by_side
-from app.analytics.time_split import Branch, Granularity, floor_to, next_bucket_start
-from app.analytics.top_keys import LastTopKeys
+from app.ai_cost.figures import BUCKET_CALLS as _BUCKET_CALLS
+from app.ai_cost.figures import EDIT_RATIO_BUCKETS, LATENCY_LEVELS
+from app.ai_cost.figures import FIGURES as _FIGURES
+from app.ai_cost.figures import LEVELS as _LEVELS
+from app.ai_cost.plan import ROLLUP_CATALOG, Catalog, plan
+from app.ai_cost.top_keys import LastTopKeys
 from app.errors import BadUserInput
+from app.store.figure import Figure as _Figure
+from app.store.interface import AnalyticsStore, Params, Row, side_by_side
+from app.store.rollups import Rollup
+from app.store.time_split import Branch, Granularity, floor_to, next_bucket_start
 
 # A cost in the `Decimal(38, 12)` columns has 12 decimals; derived amounts are rounded to the same.
 COST_QUANTUM = Decimal("0.000000000001")
@@ -433,7 +433,7 @@ _HAS_EVENTS = " + ".join(f"f_{name}" for name in _EVENT_COUNTS) + " != 0"
 
 @dataclass(frozen=True)
 class _Part:
-    """One SELECT of a report's range: a branch of the plan (app/analytics/ai_cost_plan.py)
+    """One SELECT of a report's range: a branch of the plan (app/ai_cost/plan.py)
     with its keys and WHERE conditions."""
 
     branch: Branch
@@ -492,7 +492,7 @@ def _sources(
     few_customers: bool,
     histograms: bool = False,
 ) -> list[Rollup]:
-    """The rollups of `catalog` that serve the scope (app/analytics/ai_cost_plan.py): of the
+    """The rollups of `catalog` that serve the scope (app/ai_cost/plan.py): of the
     latency histograms if `histograms`, else of the figures."""
     needed = (*(dimension.columns if dimension else ()), *scope.filters()[1])
     few = few_customers or scope.customer_org_id is not None
@@ -618,7 +618,7 @@ def ai_cost_totals(
 ) -> AiCostFigures:
     """The figures of the whole scope, in one row (latency percentiles only if `latency`, the
     edit-ratio distribution only if `edit_ratios`), read from the rollups of `catalog` where
-    they serve the scope (app/analytics/ai_cost_plan.py)."""
+    they serve the scope (app/ai_cost/plan.py)."""
     params: dict[str, Any] = {}
     figures = _figures(False, edit_ratios)
     sql = str(_Select(_merges(figures), _aggregated(scope, None, params, figures, catalog=catalog)))

@@ -1,1 +1,0 @@
-"""The analytics store (ClickHouse): one interface, two backends, one place that runs SQL."""

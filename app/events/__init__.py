@@ -1,0 +1,1 @@
+"""The event stream: a workspace's raw events, newest first."""
