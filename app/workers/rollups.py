@@ -14,6 +14,7 @@ other writers of the workspace out while it runs. What a rollup is: app/store/ro
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID
@@ -26,6 +27,9 @@ from app.store.rollups import Rollup, select_sql
 from app.store.time_split import Granularity, floor_to, next_bucket_start, start_of
 
 ROLLUPS = (*AI_ROLLUPS, *ORGANIZATION_ROLLUPS)
+
+
+_MUTATION_ID = re.compile(r"^[\w.-]+$")
 
 
 def _unit(rollup: Rollup) -> Granularity:
@@ -71,12 +75,38 @@ def repair(
     rebuilt. The caller keeps other writers of `workspaces` out.
     `cluster`: the cluster the tables are sharded over (the DELETE goes to the local tables;
     the INSERT, through the Distributed one, reaches the workspace's shard)."""
+    if cluster is None:
+        _kill_failing_deletes(
+            store, sorted({r.name for r in rollups} | {r.source for r in rollups})
+        )
     wrong: list[tuple[str, UUID, datetime]] = []
     for unit in (Granularity.DAY, Granularity.WEEK):
         of_unit = [rollup for rollup in rollups if _unit(rollup) is unit]
         if of_unit:
             wrong += _repair_units(store, workspaces, first, last, of_unit, unit, cluster)
     return sorted(wrong)
+
+
+def _kill_failing_deletes(store: AnalyticsStore, tables: Sequence[str]) -> None:
+    """A DELETE whose statement failed (a full disk) stays queued as a mutation the engine
+    retries in the background: once it succeeds, it removes rows that the comparison below
+    counted, after the batch that found them was acknowledged. Unfinished mutations of these
+    tables are cancelled first (one another writer is waiting for fails its batch, which is
+    retried); rows a cancelled one had already removed show up as a difference and are
+    rebuilt."""
+    failing = store.query(
+        "SELECT table, mutation_id FROM system.mutations WHERE database = {db:String}"
+        " AND table IN {tables:Array(String)} AND NOT is_done",
+        {"db": store.database, "tables": list(tables)},
+    )
+    for row in failing:
+        mutation = str(row["mutation_id"])
+        if not _MUTATION_ID.match(mutation):
+            continue
+        store.command(
+            f"KILL MUTATION WHERE database = '{store.database}' AND table = '{row['table']}'"
+            f" AND mutation_id = '{mutation}' SYNC"
+        )
 
 
 def _repair_units(

@@ -7,6 +7,8 @@ may have committed theirs, and the source's part may or may not be there.
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from sqlalchemy.engine import Engine
 
@@ -49,4 +51,30 @@ def test_a_batch_whose_write_failed_at_a_view_is_counted_once_by_every_rollup_af
 
     assert store.query("SELECT count() AS n FROM events") == [{"n": 3}]
     assert store.query("SELECT count() AS n FROM ai_usage_events") == [{"n": 3}]
+    assert _summed(store) == {rollup.name: 3 for rollup in ROLLUPS}
+
+
+def test_a_delete_left_failing_by_an_earlier_attempt_cannot_remove_rows_after_the_retry(
+    store: AnalyticsStore, engine: Engine
+) -> None:
+    """The rebuild of a retried batch deletes a rollup's day before writing it again; if that
+    DELETE fails (a full disk), the engine keeps its mutation and retries it in the
+    background, where it would remove the day's rows once it can."""
+    writer = EventWriter(store, DeadLetterStore(engine))
+    batch = [queued_row("e1"), queued_row("e2"), queued_row("e3")]
+    writer.write(batch)
+    # A mutation failing now and able to succeed later (in an hour), as one cut off by the disk.
+    store.command(
+        "ALTER TABLE ai_hourly DELETE WHERE throwIf(toUnixTimestamp(now()) < {until:UInt32}) = 0"
+        " SETTINGS mutations_sync = 0",
+        {"until": int(time.time()) + 3600},
+    )
+
+    writer.write(batch)  # the retry: every row is stored already, the rollups are checked
+
+    pending = store.query(
+        "SELECT count() AS n FROM system.mutations WHERE database = {db:String} AND NOT is_done",
+        {"db": store.database},
+    )
+    assert pending == [{"n": 0}]
     assert _summed(store) == {rollup.name: 3 for rollup in ROLLUPS}
