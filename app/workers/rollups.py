@@ -76,7 +76,7 @@ def repair(
     `cluster`: the cluster the tables are sharded over (the DELETE goes to the local tables;
     the INSERT, through the Distributed one, reaches the workspace's shard)."""
     if cluster is None:
-        _kill_failing_deletes(
+        _cancel_unfinished_deletes(
             store, sorted({r.name for r in rollups} | {r.source for r in rollups})
         )
     wrong: list[tuple[str, UUID, datetime]] = []
@@ -87,7 +87,7 @@ def repair(
     return sorted(wrong)
 
 
-def _kill_failing_deletes(store: AnalyticsStore, tables: Sequence[str]) -> None:
+def _cancel_unfinished_deletes(store: AnalyticsStore, tables: Sequence[str]) -> None:
     """A DELETE whose statement failed (a full disk) stays queued as a mutation the engine
     retries in the background: once it succeeds, it removes rows that the comparison below
     counted, after the batch that found them was acknowledged. Unfinished mutations of these
