@@ -31,7 +31,7 @@ from app.migrate import migrate_all
 from app.pricing.cache import PricingCache
 from app.settings import Settings
 from app.store.interface import AnalyticsStore, open_store
-from app.workers.broken_parts import finish_interrupted as finish_interrupted_heals
+from app.workers import broken_parts
 from app.workers.dead_letters import DeadLetterStore
 from app.workers.health import Backlog, HealthLimits, WriteHealth, free_bytes
 from app.workers.local_consumer import LocalConsumer
@@ -265,7 +265,9 @@ def open_runtime(
             settings.clickhouse_cluster,
         )
     if workers and settings.clickhouse_cluster is None:
-        finish_interrupted_heals(store)  # before any writer reads a table one left half-done
+        # Before any writer reads a table a crash or a full disk left half-done.
+        broken_parts.finish_interrupted(store)
+        broken_parts.reconcile_broken_on_start(store)
     pricing = PricingCache()
     with session_scope(engine) as session:
         pricing.load(session)

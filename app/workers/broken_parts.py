@@ -20,7 +20,8 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from app.errors import AnalyticsRejected
 from app.store.events_table import AI_USAGE_TABLE, EVENTS_TABLE
@@ -35,6 +36,7 @@ BROKEN_PART_CODES = frozenset({32, 33, 40, 246})
 _PART_PATH = re.compile(
     r"/store/[0-9a-f]{3}/(?P<uuid>[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12})/(?P<part>\w+)/"
 )
+_PART_NAME = re.compile(r"^[\w-]+$")
 _SCRATCH_PREFIX = "heal__"
 _SCRATCH_NAME = re.compile(rf"^{_SCRATCH_PREFIX}(?P<table>\w+?)__(?P<part>\w+)$")
 
@@ -118,15 +120,29 @@ def _detach_unreadable(store: AnalyticsStore, part: BrokenPart) -> None:
         "detached a part the engine cannot read; its rows are kept in detached/ for an operator",
         extra={"table": part.table, "part": part.part, "rows": int(info["rows"])},
     )
-    rollups = [rollup for rollup in ROLLUPS if part.table in (rollup.name, rollup.source)]
-    if part.table == EVENTS_TABLE:
+    if int(info["max_time"]):  # a partitioned table: the part's own time range
+        span: tuple[datetime, datetime] | None = (
+            datetime.fromtimestamp(int(info["min_time"]), UTC),
+            datetime.fromtimestamp(int(info["max_time"]) + 1, UTC),
+        )
+    else:
+        span = None
+    _agree_without(store, part.table, span)
+
+
+def _agree_without(
+    store: AnalyticsStore, table: str, span: tuple[datetime, datetime] | None
+) -> None:
+    """Make what depends on `table` agree with it after rows of `span` (all time if None) left
+    it: its AI rows for `events`, and the rollups it feeds or is."""
+    rollups = [rollup for rollup in ROLLUPS if table in (rollup.name, rollup.source)]
+    if table == EVENTS_TABLE:
         rollups = list(ROLLUPS)
     if not rollups:
         return
-    if int(info["max_time"]):  # a partitioned table: the part's own time range
-        first = datetime.fromtimestamp(int(info["min_time"]), UTC)
-        last = datetime.fromtimestamp(int(info["max_time"]) + 1, UTC)
-    else:  # a rollup: every row its source holds
+    if span is not None:
+        first, last = span
+    else:  # every row the sources hold
         sources = sorted({rollup.source for rollup in rollups})
         bounds = store.query(
             " UNION ALL ".join(
@@ -137,7 +153,7 @@ def _detach_unreadable(store: AnalyticsStore, part: BrokenPart) -> None:
         first = min(row["first"] for row in bounds)
         last = max(row["last"] for row in bounds)
     window = {"first": first, "last": last}
-    if part.table == EVENTS_TABLE:
+    if table == EVENTS_TABLE:
         store.command(
             f"DELETE FROM {AI_USAGE_TABLE} WHERE timestamp >= {{first:DateTime64(3, 'UTC')}}"
             " AND timestamp <= {last:DateTime64(3, 'UTC')} AND (app_id, event_id) NOT IN"
@@ -151,6 +167,48 @@ def _detach_unreadable(store: AnalyticsStore, part: BrokenPart) -> None:
         " UNION DISTINCT ".join(f"SELECT DISTINCT workspace_id FROM {table}" for table in tables)
     )
     repair(store, [row["workspace_id"] for row in workspaces], first, last, rollups=rollups)
+
+
+def reconcile_broken_on_start(store: AnalyticsStore) -> None:
+    """ClickHouse itself detaches, when it opens a table, a part it finds broken (up to
+    `max_suspicious_broken_parts` of them; a full disk or a crash can leave one), and goes on
+    without its rows. A rollup's is rebuilt from the source and dropped. One of `events` or
+    `ai_usage_events` held stored events: what depends on it is made to agree, an error says
+    how many rows were lost, and it is kept under `detached/` for an operator, renamed
+    `reconciled_…` so that the next start does not count it again."""
+    found = store.query(
+        "SELECT table, name, partition_id, path FROM system.detached_parts"
+        " WHERE database = {db:String} AND startsWith(name, 'broken-on-start')",
+        {"db": store.database},
+    )
+    rollups = {rollup.name for rollup in ROLLUPS}
+    for row in found:
+        table, name = str(row["table"]), str(row["name"])
+        if not _PART_NAME.match(name):
+            continue
+        if table in rollups:
+            _agree_without(store, table, None)
+            store.command(
+                f"ALTER TABLE {table} DROP DETACHED PART '{name}' SETTINGS allow_drop_detached = 1"
+            )
+            log.warning(
+                "rebuilt a rollup after the engine set a broken part aside",
+                extra={"table": table, "part": name},
+            )
+            continue
+        month = str(row["partition_id"])
+        span = None
+        if re.fullmatch(r"\d{6}", month):
+            start = datetime(int(month[:4]), int(month[4:]), 1, tzinfo=UTC)
+            span = (start, (start + timedelta(days=32)).replace(day=1))
+        _agree_without(store, table, span)
+        folder = Path(str(row["path"]))
+        folder.rename(folder.with_name(f"reconciled_{folder.name}"))
+        log.error(
+            "the engine set aside a part it could not read when it opened the table; its rows"
+            " are lost from the reports and kept in detached/ for an operator",
+            extra={"table": table, "part": name},
+        )
 
 
 def finish_interrupted(store: AnalyticsStore) -> None:

@@ -11,7 +11,12 @@ from sqlalchemy.engine import Engine
 
 from app.errors import AnalyticsRejected
 from app.store.interface import AnalyticsStore, open_store
-from app.workers.broken_parts import BrokenPart, finish_interrupted, heal
+from app.workers.broken_parts import (
+    BrokenPart,
+    finish_interrupted,
+    heal,
+    reconcile_broken_on_start,
+)
 from app.workers.dead_letters import DeadLetterStore
 from app.workers.rollups import ROLLUPS
 from app.workers.writer import EventWriter
@@ -156,3 +161,57 @@ def test_a_rebuild_cut_short_after_moving_the_copy_adds_nothing_more(
 
     assert own_store.query("SELECT count() AS n FROM events") == [{"n": 2}]
     assert _rollups_count_each_row_once(own_store)
+
+
+def _set_aside_as_broken_on_start(store: AnalyticsStore, table: str, part: str) -> None:
+    """What the engine does with a part it cannot read when it opens the table."""
+    store.command(f"ALTER TABLE {table} DETACH PART '{part}'")
+    [row] = store.query(
+        "SELECT path FROM system.detached_parts WHERE database = {db:String}"
+        " AND table = {t:String} AND name = {p:String}",
+        {"db": store.database, "t": table, "p": part},
+    )
+    folder = Path(str(row["path"]))
+    folder.rename(folder.with_name(f"broken-on-start_{part}"))
+
+
+def test_a_rollup_part_the_engine_set_aside_on_start_is_rebuilt_from_its_source(
+    own_store: AnalyticsStore, engine: Engine
+) -> None:
+    EventWriter(own_store, DeadLetterStore(engine)).write([queued_row("e1"), queued_row("e2")])
+    _set_aside_as_broken_on_start(own_store, "ai_hourly", _part(own_store, "ai_hourly")["name"])
+    assert not _rollups_count_each_row_once(own_store)
+
+    reconcile_broken_on_start(own_store)
+
+    assert _rollups_count_each_row_once(own_store)
+    detached = own_store.query(
+        "SELECT name FROM system.detached_parts WHERE database = {db:String}",
+        {"db": own_store.database},
+    )
+    assert detached == []
+
+
+def test_an_events_part_the_engine_set_aside_on_start_leaves_every_figure_agreeing(
+    own_store: AnalyticsStore, engine: Engine
+) -> None:
+    writer = EventWriter(own_store, DeadLetterStore(engine))
+    writer.write([queued_row("e1"), queued_row("e2")])
+    kept = _part(own_store, "events")["name"]
+    writer.write([queued_row("e3", timestamp="2026-11-03T09:00:00.000000Z")])
+    [lost] = [p["name"] for p in _parts(own_store, "events") if p["name"] != kept]
+    _set_aside_as_broken_on_start(own_store, "events", lost)
+
+    reconcile_broken_on_start(own_store)
+    reconcile_broken_on_start(own_store)  # the next start finds it handled
+
+    stored = own_store.query("SELECT event_id FROM events ORDER BY event_id")
+    assert stored == [{"event_id": "e1"}, {"event_id": "e2"}]
+    derived = own_store.query("SELECT event_id FROM ai_usage_events ORDER BY event_id")
+    assert derived == stored
+    assert _rollups_count_each_row_once(own_store)
+    detached = own_store.query(
+        "SELECT name FROM system.detached_parts WHERE database = {db:String}",
+        {"db": own_store.database},
+    )
+    assert detached == [{"name": f"reconciled_broken-on-start_{lost}"}]
