@@ -22,6 +22,7 @@ from app.ai_cost.top_keys import LastTopKeys
 from app.db import make_engine, session_scope
 from app.errors import AnalyticsUnavailable
 from app.event_types import QueuedRow
+from app.graphql.parts import GraphQLParts
 from app.ingest.app_cache import AppCache
 from app.ingest.enqueuer import GroupCommitEnqueuer
 from app.ingest.parts import IngestParts
@@ -326,4 +327,9 @@ def open_runtime(
 
 def ingest_parts(runtime: Runtime) -> IngestParts:
     """The runtime as the ingest endpoint sees it (mypy checks that it provides every part)."""
+    return runtime
+
+
+def graphql_parts(runtime: Runtime) -> GraphQLParts:
+    """The runtime as the GraphQL layer sees it (mypy checks that it provides every part)."""
     return runtime

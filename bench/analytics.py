@@ -49,9 +49,11 @@ from app.ai_cost.rollups import ROWS_TABLE
 from app.ai_cost.top_keys import LastTopKeys
 from app.organizations import queries as organizations
 from app.organizations.health import DEFAULT_MODEL
+from app.organizations.rollups import ORGANIZATION_ROLLUPS
 from app.store.chdb_store import ChdbStore
 from app.store.interface import AnalyticsStore
 from app.store.migrations import migrate
+from app.store.rollups import Rollup
 from app.workers.rollups import ROLLUPS
 
 WORKSPACE = UUID("00000000-0000-4000-8000-00000000b001")
@@ -141,6 +143,7 @@ FROM numbers(1000) WHERE number % 10 >= 7 AND number % 4 != 0
 
 # What the reports read: the rollups, or the rows alone (`rows_only`).
 _CATALOG: list[Catalog] = [ROLLUP_CATALOG]
+_ORGANIZATION_ROLLUPS: list[Sequence[Rollup]] = [ORGANIZATION_ROLLUPS]
 # The rankings remembered between reports, as a served runtime keeps them.
 _TOP_KEYS = LastTopKeys()
 
@@ -148,12 +151,11 @@ _TOP_KEYS = LastTopKeys()
 @contextmanager
 def rows_only() -> Iterator[None]:
     """The reports read from the rows alone, as if there were no rollup table."""
-    organization_rollups = organizations._ROLLUPS
-    _CATALOG[0], organizations._ROLLUPS = ROWS_ONLY, ()
+    _CATALOG[0], _ORGANIZATION_ROLLUPS[0] = ROWS_ONLY, ()
     try:
         yield
     finally:
-        _CATALOG[0], organizations._ROLLUPS = ROLLUP_CATALOG, organization_rollups
+        _CATALOG[0], _ORGANIZATION_ROLLUPS[0] = ROLLUP_CATALOG, ORGANIZATION_ROLLUPS
 
 
 def load(store: AnalyticsStore, events: int, end: datetime) -> None:
@@ -229,7 +231,7 @@ def organizations_report(
     )
     page = organizations.Page(order=order, descending=True, limit=50)
     return lambda _full: organizations.list_organizations(
-        store, scope=scope, model=DEFAULT_MODEL, page=page
+        store, scope=scope, model=DEFAULT_MODEL, page=page, rollups=_ORGANIZATION_ROLLUPS[0]
     )
 
 

@@ -51,8 +51,8 @@ RANKS: dict[str, int] = {
     "graphql": 7,
     "web": 7,
     "openapi": 7,
-    # 8 — the relational model registry (every feature's tables) and the composition root,
-    # which may import anything.
+    # 8 — the relational model registry (every feature's tables, and deleting a workspace from
+    # all of them) and the composition root, which may import anything.
     "models": 8,
     "migrate": 8,
     "runtime": 9,
@@ -61,19 +61,15 @@ RANKS: dict[str, int] = {
     "demo": 11,
     "cli": 12,
 }
-# Back-arrows not removed yet (issue 25), each to go: the test fails once one is gone, so that
-# the list only shrinks. accounts.service.delete_workspace reads every feature's tables through
-# the model registry; the GraphQL context is typed with the composition root's Runtime (give it
-# a protocol of the parts it uses, as app/ingest/parts.py does for ingest).
-KNOWN_BACK_ARROWS = frozenset({("accounts", "models"), ("graphql", "runtime")})
 FLOW = "ingest → pricing → queue → workers → store; graphql → services → store"
 
 # What "resolvers call services only" means: no module under app/graphql/ runs a statement
 # (ClickHouse `query`/`command`/`insert`, SQLAlchemy `exec`/`execute`) or builds
-# one (sqlmodel/sqlalchemy imports other than the `Session` type).
+# one (sqlmodel/sqlalchemy imports other than the types of the request's `Session` and of the
+# `Engine` it is opened on, app/graphql/parts.py).
 _SQL_CALLS = frozenset({"query", "command", "insert", "exec", "execute"})
 _SQL_MODULES = ("sqlmodel", "sqlalchemy")
-_ALLOWED_SQL_NAMES = frozenset({"Session"})
+_ALLOWED_SQL_NAMES = frozenset({"Session", "Engine"})
 
 
 def _modules() -> list[Path]:
@@ -106,15 +102,11 @@ def _imports(tree: ast.AST) -> list[tuple[int, str]]:
 def _graph() -> tuple[dict[str, set[str]], list[str]]:
     edges: dict[str, set[str]] = defaultdict(set)
     problems = []
-    known: set[tuple[str, str]] = set()
     for path in _modules():
         own = _own(path)
         for line, module in _imports(ast.parse(path.read_text(), str(path))):
             target = _top(module)
             if target is None or target == own:
-                continue
-            if (own, target) in KNOWN_BACK_ARROWS:
-                known.add((own, target))
                 continue
             edges[own].add(target)
             where = f"app/{path.relative_to(APP)}:{line} imports {module}"
@@ -122,10 +114,6 @@ def _graph() -> tuple[dict[str, set[str]], list[str]]:
                 problems.append(f"{where}: add {own if own not in RANKS else target} to RANKS")
             elif RANKS[target] > RANKS[own]:
                 problems.append(f"{where}: {own} is below {target} ({FLOW})")
-    problems += [
-        f"{a} no longer imports {b}: drop it from KNOWN_BACK_ARROWS"
-        for a, b in sorted(KNOWN_BACK_ARROWS - known)
-    ]
     return edges, problems
 
 

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from uuid import UUID
 
-from sqlalchemy import Column, Table, delete, func
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from app import cache_versions
@@ -27,7 +27,6 @@ from app.accounts.models import (
 )
 from app.db import as_utc, utcnow
 from app.errors import BadUserInput, Forbidden, LimitReached, NotFound, Unauthenticated
-from app.models import metadata
 from app.plans.service import get_plan, limits_for
 
 TOKEN_PREFIX = "st_"
@@ -238,30 +237,6 @@ def get_workspace(session: Session, workspace_id: UUID, *, lock: bool = False) -
     if workspace is None:
         raise NotFound("Unknown workspace.")
     return workspace
-
-
-def _workspace_columns(table: Table) -> list[Column[object]]:
-    """The columns of `table` that reference a workspace."""
-    return [
-        key.parent for key in table.foreign_keys if key.column.table.name == Workspace.__tablename__
-    ]
-
-
-def delete_workspace(session: Session, *, workspace_id: UUID) -> None:
-    """Delete a workspace and every relational row that belongs to it: its tokens (which stop
-    authenticating), its apps (whose ingest answers unknown_app), its prices and settings —
-    the rows of every table with a foreign key to workspaces, whichever feature owns it.
-
-    Every process drops its cached app credentials (the `apps` change counter). Its
-    analytics rows in ClickHouse are not deleted here.
-    """
-    workspace = get_workspace(session, workspace_id, lock=True)
-    # Every table of every feature (app.models), the dependent ones first.
-    for table in reversed(metadata.sorted_tables):
-        for column in _workspace_columns(table):
-            session.execute(delete(table).where(column == workspace_id))
-    session.delete(workspace)
-    cache_versions.bump(session, cache_versions.APPS)
 
 
 def count_active_apps(session: Session, workspace_id: UUID) -> int:

@@ -8,17 +8,16 @@ from __future__ import annotations
 
 from app.ai_cost.figures import BUCKET_CALLS, FIGURES
 from app.store.events_table import AI_USAGE_TABLE
-from app.store.rollups import Rollup, declare_figures
+from app.store.rollups import Rollup
 from app.store.time_split import Granularity
 
 ROWS_TABLE = AI_USAGE_TABLE
-declare_figures(ROWS_TABLE, FIGURES)
 
 
 def _figures(
     name: str, grain: Granularity, keys: tuple[str, ...], *, customer_first: bool = False
 ) -> Rollup:
-    return Rollup(name, grain, keys, customer_first=customer_first)
+    return Rollup(name, grain, keys, customer_first=customer_first, figures=FIGURES)
 
 
 def _histogram(

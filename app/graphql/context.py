@@ -38,8 +38,8 @@ from app.accounts.models import Role
 from app.accounts.service import Principal, authenticate, hash_token
 from app.db import utcnow
 from app.errors import BadUserInput, Forbidden, Unauthenticated
+from app.graphql.parts import GraphQLParts
 from app.graphql.throttle import PrincipalGate
-from app.runtime import Runtime
 from app.settings import Settings
 from app.store.interface import AnalyticsStore, QuerySettings, query_settings
 
@@ -112,7 +112,7 @@ class Context:
     """
 
     request: Request | WebSocket
-    runtime: Runtime
+    runtime: GraphQLParts  # the process's parts (`app.runtime.Runtime` in production)
     response: Response | WebSocket | None = None
     # The GraphQL app's own share of worker threads: dashboard queries must not take every
     # thread of anyio's default limiter, which ingest uses to enqueue (see `GraphQLApp`).

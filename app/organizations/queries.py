@@ -36,14 +36,11 @@ from app.organizations.health import Activity, Assessment, HealthModel, HealthSi
 from app.organizations.rollups import ORGANIZATION_ROLLUPS
 from app.store.events_table import EVENTS_TABLE
 from app.store.interface import AnalyticsStore, side_by_side
+from app.store.rollups import Rollup
 from app.store.time_split import Granularity, branches, floor_to
 
 ORGANIZATION_PLANS_TABLE = "organization_plans"
 ORGANIZATION_PLAN_COLUMNS = ("workspace_id", "customer_org_id", "plan", "updated_at")
-
-# The rollup tables read for whole days and hours (app/store/rollups.py); the bench and
-# the tests empty it to read the rows alone.
-_ROLLUPS = ORGANIZATION_ROLLUPS
 
 
 class OrderField(Enum):
@@ -238,7 +235,9 @@ def _filters(
     return sql
 
 
-def _per_organization(scope: OrganizationScope, params: dict[str, Any]) -> str:
+def _per_organization(
+    scope: OrganizationScope, params: dict[str, Any], rollups: Sequence[Rollup]
+) -> str:
     """The page's aggregates per organization in `[start, end)`, one SELECT per source (see
     `app.store.time_split`); the range is cut at `trend_cut` so that the activity trend's
     parts are exact whatever the source."""
@@ -247,7 +246,7 @@ def _per_organization(scope: OrganizationScope, params: dict[str, Any]) -> str:
     columns = ", ".join(f.alias for f in ORGANIZATION_FIGURES)
     parts = []
     for branch in branches(
-        EVENTS_TABLE, scope.start, scope.end, _ROLLUPS, params, cuts=(scope.trend_cut,)
+        EVENTS_TABLE, scope.start, scope.end, rollups, params, cuts=(scope.trend_cut,)
     ):
         # A rollup's rows are partial aggregates already: they are merged as they are, with
         # the other parts' (cheaper to plan than merging them here: 0.91-1.02 times the time).
@@ -275,7 +274,9 @@ def _per_organization(scope: OrganizationScope, params: dict[str, Any]) -> str:
     """
 
 
-def _first_seen_before(scope: OrganizationScope, params: dict[str, Any]) -> str:
+def _first_seen_before(
+    scope: OrganizationScope, params: dict[str, Any], rollups: Sequence[Rollup]
+) -> str:
     """Each organization's first event within retention and before the range (same
     environment filter): with the range's own first event, "customer since"."""
     retained_from = min(scope.retained_from, scope.start)
@@ -287,7 +288,7 @@ def _first_seen_before(scope: OrganizationScope, params: dict[str, Any]) -> str:
         if branch.rollup
         else f"(SELECT customer_org_id, {first_seen.aggregate} AS {first_seen.alias}"
         f" FROM {branch.source} WHERE {where} AND {branch.condition} GROUP BY customer_org_id)"
-        for branch in branches(EVENTS_TABLE, retained_from, scope.start, _ROLLUPS, params)
+        for branch in branches(EVENTS_TABLE, retained_from, scope.start, rollups, params)
     ]
     return f"""
         SELECT customer_org_id,
@@ -297,11 +298,11 @@ def _first_seen_before(scope: OrganizationScope, params: dict[str, Any]) -> str:
     """
 
 
-def _aggregated(scope: OrganizationScope, params: dict[str, Any]) -> str:
+def _aggregated(scope: OrganizationScope, params: dict[str, Any], rollups: Sequence[Rollup]) -> str:
     """One row per organization of the scope: its aggregates and its assigned plan."""
     return f"""
         SELECT a.*, p.assigned_plan AS assigned_plan
-        FROM ({_per_organization(scope, params)}) AS a
+        FROM ({_per_organization(scope, params, rollups)}) AS a
         LEFT JOIN
         (
             SELECT customer_org_id, argMax(plan, updated_at) AS assigned_plan
@@ -318,9 +319,17 @@ _ORDERED_IN_PYTHON = frozenset((OrderField.HEALTH_SCORE, OrderField.FIRST_SEEN))
 
 
 def list_organizations(
-    store: AnalyticsStore, *, scope: OrganizationScope, model: HealthModel, page: Page
+    store: AnalyticsStore,
+    *,
+    scope: OrganizationScope,
+    model: HealthModel,
+    page: Page,
+    rollups: Sequence[Rollup] = ORGANIZATION_ROLLUPS,
 ) -> list[OrganizationRow]:
     """One page of the workspace's organizations in the scope, with their health.
+
+    `rollups`: the rollup tables read for whole days and hours (app/store/rollups.py); () reads
+    the rows alone (the bench and the tests compare both).
 
     Two statements run at once, on two connections of the store: the page's aggregates (ordered
     and cut by ClickHouse when ordered by one of its columns) and each organization's first
@@ -328,7 +337,7 @@ def list_organizations(
     planned on one core: side by side they take the time of the longer one.
     """
     params: dict[str, Any] = {"workspace_id": scope.workspace_id, "mid": scope.trend_cut}
-    sql = _aggregated(scope, params)
+    sql = _aggregated(scope, params, rollups)
     if page.order not in _ORDERED_IN_PYTHON:
         sort = _SORT_KEYS[page.order]
         keyset = ""
@@ -348,7 +357,7 @@ def list_organizations(
             LIMIT {{limit:UInt32}}
         """
     earlier_params: dict[str, Any] = {"workspace_id": scope.workspace_id}
-    earlier_sql = _first_seen_before(scope, earlier_params)
+    earlier_sql = _first_seen_before(scope, earlier_params, rollups)
     raws, earlier = side_by_side(store, [(sql, params), (earlier_sql, earlier_params)])
     first_seen_before = {row["customer_org_id"]: row["first_seen"] for row in earlier}
     scored: list[_Scored] = []

@@ -7,14 +7,18 @@ from __future__ import annotations
 
 from app.organizations.figures import ORGANIZATION_FIGURES
 from app.store.events_table import EVENTS_TABLE
-from app.store.rollups import Rollup, declare_figures
+from app.store.rollups import Rollup
 from app.store.time_split import Granularity
 
 _KEYS = ("environment", "customer_org_id")
-declare_figures(EVENTS_TABLE, ORGANIZATION_FIGURES)
+
+
+def _rollup(name: str, grain: Granularity) -> Rollup:
+    return Rollup(name, grain, _KEYS, source=EVENTS_TABLE, figures=ORGANIZATION_FIGURES)
+
 
 # Coarsest first.
 ORGANIZATION_ROLLUPS: tuple[Rollup, ...] = (
-    Rollup("organizations_daily", Granularity.DAY, _KEYS, source=EVENTS_TABLE),
-    Rollup("organizations_hourly", Granularity.HOUR, _KEYS, source=EVENTS_TABLE),
+    _rollup("organizations_daily", Granularity.DAY),
+    _rollup("organizations_hourly", Granularity.HOUR),
 )

@@ -16,7 +16,7 @@ them.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from app.store.events_table import AI_USAGE_TABLE
 from app.store.figure import Figure
@@ -40,21 +40,16 @@ _KEY_TYPES: Mapping[str, str] = {
     "customer_org_id": "String",
 }
 
-# The figures the rollups of each raw table store, declared by the report family that defines
-# those rollups (app/ai_cost/rollups.py, app/organizations/rollups.py) beside them.
-_FIGURES_OF: dict[str, tuple[Figure, ...]] = {}
-
-
-def declare_figures(source: str, figures: tuple[Figure, ...]) -> None:
-    """Declare the figures that the rollups of `source` store per key and period."""
-    _FIGURES_OF[source] = figures
-
 
 @dataclass(frozen=True)
 class Rollup(PeriodTable):
     """A rollup table: its name and grain, the key columns it groups by (in its sort order,
     after the workspace and the period), and whether it holds `figures` of its `source` or a
-    latency histogram (calls `n` per `latency_sketch` bucket, counted by `bucket_calls`)."""
+    latency histogram (calls `n` per `latency_sketch` bucket, counted by `bucket_calls`).
+
+    The report family that defines a rollup gives it its figures (app/ai_cost/rollups.py,
+    app/organizations/rollups.py); a test of a changed figure passes rollups with other
+    figures (`dataclasses.replace`) to the functions below."""
 
     keys: tuple[str, ...] = ()
     histogram: bool = False
@@ -62,10 +57,8 @@ class Rollup(PeriodTable):
     customer_first: bool = False
     source: str = AI_USAGE_TABLE  # the raw table it sums
     bucket_calls: str = ""  # a histogram's count of calls per `latency_sketch` bucket
-
-    @property
-    def figures(self) -> tuple[Figure, ...]:
-        return () if self.histogram else _FIGURES_OF[self.source]
+    # The figures it stores per key and period (none for a histogram).
+    figures: tuple[Figure, ...] = field(default=(), repr=False)
 
     @property
     def has_plan_customer_alias(self) -> bool:

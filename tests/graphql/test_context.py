@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from app.accounts import service
 from app.accounts.models import ApiToken, App
 from app.db import session_scope
+from app.models import delete_workspace
 from tests.graphql.conftest import DAY, Api, Tenant, delete_workspace_by_hand, event_row
 
 
@@ -73,7 +73,7 @@ def test_deleting_a_workspace_deletes_its_tokens_and_apps(api: Api, tenant: Tena
         token=tenant.admin_token,
     )
     with session_scope(api.runtime.engine) as session:
-        service.delete_workspace(session, workspace_id=tenant.workspace_id)
+        delete_workspace(session, workspace_id=tenant.workspace_id)
     with session_scope(api.runtime.engine) as session:
         assert session.exec(select(ApiToken.workspace_id)).all() == [other.workspace_id]
         assert session.exec(select(App.workspace_id)).all() == [other.workspace_id]
@@ -85,7 +85,7 @@ def test_a_token_of_a_deleted_workspace_is_unauthenticated(
     api: Api, tenant: Tenant, query: str
 ) -> None:
     with session_scope(api.runtime.engine) as session:
-        service.delete_workspace(session, workspace_id=tenant.workspace_id)
+        delete_workspace(session, workspace_id=tenant.workspace_id)
     error = api.error(query, token=tenant.admin_token)
     assert (error["message"], error["extensions"]) == (
         "Unknown or revoked token.",

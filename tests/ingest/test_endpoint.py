@@ -19,6 +19,7 @@ from pydantic import SecretStr
 from app.accounts import service
 from app.db import session_scope
 from app.ingest.signature import sign_headers
+from app.models import delete_workspace
 from app.pricing import service as pricing_service
 from app.settings import Settings
 from app.workers.local_consumer import LocalConsumer
@@ -283,7 +284,7 @@ def test_the_apps_of_a_deleted_workspace_are_unknown(settings: Settings) -> None
     with running(settings.model_copy(update={"pricing_refresh_s": 0.05})) as h:
         assert h.post(completed_call()).status_code == 202
         with session_scope(h.runtime.engine) as session:
-            service.delete_workspace(session, workspace_id=h.workspace_id)
+            delete_workspace(session, workspace_id=h.workspace_id)
         wait_until(lambda: h.post(completed_call()).status_code == 404)
         assert h.post(completed_call()).json() == {
             "error": "unknown_app",

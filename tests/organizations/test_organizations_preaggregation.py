@@ -8,12 +8,11 @@ with the same page read from the rows alone (no rollup table), and the plan Clic
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 
 import pytest
 
-from app.organizations import queries
 from app.organizations.health import DEFAULT_MODEL
 from app.organizations.queries import (
     OrderField,
@@ -22,7 +21,9 @@ from app.organizations.queries import (
     Page,
     list_organizations,
 )
+from app.organizations.rollups import ORGANIZATION_ROLLUPS
 from app.store.interface import AnalyticsStore, Params
+from app.store.rollups import Rollup
 from tests.analytics.ai_traffic import DAY, WORKSPACE, random_traffic
 from tests.analytics.test_ai_cost_preaggregation import Recording, write
 from tests.conftest import database_copy
@@ -72,9 +73,14 @@ def scope(start: datetime, end: datetime, environment: str | None = None) -> Org
 
 
 def page_of(
-    store: AnalyticsStore, s: OrganizationScope, order: OrderField
+    store: AnalyticsStore,
+    s: OrganizationScope,
+    order: OrderField,
+    rollups: Sequence[Rollup] = ORGANIZATION_ROLLUPS,
 ) -> list[OrganizationRow]:
-    return list_organizations(store, scope=s, model=DEFAULT_MODEL, page=Page(order=order))
+    return list_organizations(
+        store, scope=s, model=DEFAULT_MODEL, page=Page(order=order), rollups=rollups
+    )
 
 
 @pytest.mark.parametrize("environment", [None, "staging"])
@@ -84,16 +90,13 @@ def test_the_page_equals_the_same_page_read_from_the_rows(
     start: datetime,
     end: datetime,
     environment: str | None,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     s = scope(start, end, environment)
     for order in (OrderField.EVENT_COUNT, OrderField.HEALTH_SCORE, OrderField.FIRST_SEEN):
         served = page_of(written_store, s, order)
         assert served, "the traffic has organizations in every range"
-        with monkeypatch.context() as patch:
-            patch.setattr(queries, "_ROLLUPS", ())
-            recording = Recording(written_store)
-            from_rows = page_of(recording, s, order)
+        recording = Recording(written_store)
+        from_rows = page_of(recording, s, order, rollups=())
         assert _tables_per_statement(written_store, recording) == [
             [_rows(written_store)],
             [_rows(written_store)],
