@@ -92,7 +92,7 @@ def readiness(port: int) -> httpx.Response:
 def start(processes: Processes) -> tuple[int, dict[str, str]]:
     workspace = processes.cli("admin", "create-workspace", "Full Co", "--plan", "growth")
     app = processes.cli("admin", "create-app", workspace["workspace_id"], "full app")
-    return processes.serve(), app
+    return processes.serve("--single-process"), app  # the split has tests of its own
 
 
 def test_events_acknowledged_while_the_disk_is_full_are_stored_once_it_is_freed(
@@ -170,7 +170,7 @@ def test_a_disk_filling_while_batches_are_written_loses_and_doubles_nothing(
     # Started again, as an operator would once the disk is fixed: the engine then sets aside
     # any part it finds broken, which the writer reconciles before it is ready.
     processes.stop_all()
-    processes.serve(port=port)
+    processes.serve("--single-process", port=port)
     processes.stop_all()
     assert_stored_exactly_once(processes.env, senders.acknowledged)
     assert dead_letters(processes) == 0
