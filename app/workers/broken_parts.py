@@ -4,15 +4,19 @@ A disk that fills while ClickHouse writes can leave a part committed with a file
 seen here, the bloom-filter index marks of an `events` part ("Cannot read all marks", code 33)
 and the marks of a rollup part after a merge ("Empty marks file", code 246). Every statement
 that reads such a file fails from then on — the writer's de-duplication look-up reads `events`
-through that index — so writing would stop for good, although the part's rows are intact.
+through that index — so writing would stop for good.
 
-Healing copies the part's rows (read without the skip indexes) into a scratch table of the same
-structure, detaches the broken part (ClickHouse keeps it under `detached/` for an operator) and
-moves the copy in its place. Moving a partition does not feed materialized views, so the rollups
-count each row once, as before. Each step leaves a state the next attempt recognises: the
-scratch table is named after the table and the part, and `finish_interrupted` (run when a
-writer starts) completes a heal a crash cut short, so no row is lost or doubled whatever
-moment a process dies at.
+`heal` (the writer calls it when a batch fails on such a part) copies the part's rows, read
+without the skip indexes, into a scratch table of the same structure, detaches the broken part
+(ClickHouse keeps it under `detached/` for an operator) and moves the copy in its place. Moving
+a partition does not feed materialized views, so the rollups count each row once, as before.
+When the rows themselves cannot be read, the part is detached and what depends on it is made
+to agree with what is left (`_detach_unreadable`). Each step leaves a state the next attempt
+recognises: the scratch table is named after the table and the part, and `finish_interrupted`
+(run when a writer starts) completes a heal a crash cut short.
+
+ClickHouse itself sets aside, when it opens a table, the broken parts it finds; a writer
+reconciles them when it starts (`reconcile_broken_on_start`).
 """
 
 from __future__ import annotations
