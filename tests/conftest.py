@@ -192,11 +192,18 @@ def session(engine: Engine) -> Iterator[Session]:
 
 @pytest.fixture(scope="session")
 def clickhouse_template() -> Iterator[AnalyticsStore]:
-    """One database of the embedded engine migrated once per test process. Migrating costs
-    seconds here (ClickHouse re-checks every projection at each ALTER); copying its tables a
-    fraction of a second (`copy_database`)."""
-    store = open_store(f"chdb://{CHDB_FOLDER}?database=template_{uuid.uuid4().hex[:12]}")
-    migrate_clickhouse(store)
+    """A migrated database of the embedded engine, which the tests of this process copy
+    (`copy_database`: a fraction of a second). Migrating costs seconds (ClickHouse re-checks
+    every projection at each ALTER): so this process's engine folder starts as a copy of the
+    migrated installation the `serve` tests start from, migrated once per run."""
+    from tests.served import DEFAULT_DATABASE, migrated_engine_folder
+
+    database = f"template_{uuid.uuid4().hex[:12]}"
+    if not CHDB_FOLDER.exists():  # this process has not opened its engine yet
+        shutil.copytree(migrated_engine_folder(), CHDB_FOLDER, symlinks=True)
+        database = DEFAULT_DATABASE
+    store = open_store(f"chdb://{CHDB_FOLDER}?database={database}")
+    migrate_clickhouse(store)  # nothing pending unless the folder was not copied
     yield store
     store.command(f"DROP DATABASE IF EXISTS {store.database}")
 

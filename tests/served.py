@@ -40,6 +40,8 @@ def _free_port() -> int:
 _SESSION_PID = os.getppid() if "PYTEST_XDIST_WORKER" in os.environ else os.getpid()
 TEMPLATES_ROOT = Path(tempfile.gettempdir()) / f"saas-tracker-served-templates-{_SESSION_PID}"
 _TEMPLATES_LOCK = threading.Lock()
+# The database `serve` uses when its settings name none.
+DEFAULT_DATABASE = "saas_tracker"
 
 
 def _engine_folder(env: dict[str, str]) -> tuple[Path, str]:
@@ -47,9 +49,9 @@ def _engine_folder(env: dict[str, str]) -> tuple[Path, str]:
     url = env.get("SAAS_TRACKER_CLICKHOUSE_URL") or ""
     data_dir = Path(env.get("SAAS_TRACKER_DATA_DIR", "data"))
     if not url:
-        return data_dir / "clickhouse", "saas_tracker"
+        return data_dir / "clickhouse", DEFAULT_DATABASE
     parsed = urlparse(url)
-    database = parse_qs(parsed.query).get("database", ["saas_tracker"])[0]
+    database = parse_qs(parsed.query).get("database", [DEFAULT_DATABASE])[0]
     return Path(parsed.path), database
 
 
@@ -68,6 +70,12 @@ def _template(database: str) -> Path:
             subprocess.run(migrate, env=env, check=True, capture_output=True)
             (folder / "migrated").touch()
     return folder
+
+
+def migrated_engine_folder(database: str = DEFAULT_DATABASE) -> Path:
+    """The embedded engine's folder of a migrated installation (one per run and database):
+    copy it with `shutil.copytree(..., symlinks=True)`, never open it."""
+    return _template(database) / "clickhouse"
 
 
 def start_migrated(env: dict[str, str]) -> None:
