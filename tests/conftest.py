@@ -74,23 +74,32 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     return min((os.cpu_count() or 1) + 1, 3)
 
 
-# The modules that take longest (their total in the durations a full run prints), started
-# first so that none is left running alone at the end of the run; the rest follow by their
-# number of tests. With `--dist loadfile` a module runs whole on one worker.
+# The modules that take longest (their wall time in a full run, longest first), started first
+# so that none is left running alone at the end of the run: a module of a few tests that each
+# wait on `serve` processes, started last, would hold the run open alone. The rest follow by
+# their number of tests. With `--dist loadfile` a module runs whole on one worker.
 SLOWEST_MODULES = (
     "tests/web/test_dashboard.py",
-    "tests/graphql/test_organizations.py",
     "tests/analytics/test_ai_cost_preaggregation.py",
+    "tests/workers/test_crash_recovery.py",
+    "tests/graphql/test_organizations.py",
+    "tests/workers/test_disk_full.py",
     "tests/scale_out/test_split_serve.py",
     "tests/ingest/test_endpoint.py",
-    "tests/graphql/test_admin_portal.py",
-    "tests/graphql/test_ai_cost.py",
-    "tests/test_client.py",
-    "tests/workers/test_disk_full.py",
-    "tests/workers/test_crash_recovery.py",
     "tests/test_openapi.py",
-    "tests/test_demo.py",
+    "tests/test_client.py",
+    "tests/workers/test_write_locks.py",
+    "tests/test_served_address.py",
+    "tests/organizations/test_organizations_preaggregation.py",
+    "tests/graphql/test_ai_cost.py",
+    "tests/analytics/test_chdb_store.py",
     "tests/client/test_wrap.py",
+    "tests/graphql/test_admin_portal.py",
+    "tests/test_readme.py",
+    "tests/graphql/test_client_cache.py",
+    "tests/test_demo.py",
+    "tests/workers/test_broken_parts.py",
+    "tests/scale_out/test_two_ingest_processes.py",
 )
 
 
