@@ -16,7 +16,8 @@ recognises: the scratch table is named after the table and the part, and `finish
 (run when a writer starts) completes a heal a crash cut short.
 
 ClickHouse itself sets aside, when it opens a table, the broken parts it finds; a writer
-reconciles them when it starts (`reconcile_broken_on_start`).
+reconciles them when it starts (`reconcile_broken_on_start`). The AI rows of a lost
+`ai_usage_events` part are derived again from `events`, which holds every stored event.
 """
 
 from __future__ import annotations
@@ -27,6 +28,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from app.ai_cost.attribution import (
+    OUTPUT_EVENTS,
+    derive_other_ai_usage,
+    derive_output_usage,
+    reconcile_outputs,
+    window_params,
+)
 from app.errors import AnalyticsRejected
 from app.store.events_table import AI_USAGE_TABLE, EVENTS_TABLE
 from app.store.interface import AnalyticsStore
@@ -109,11 +117,12 @@ def _attach_copy(store: AnalyticsStore, part: BrokenPart) -> None:
 
 def _detach_unreadable(store: AnalyticsStore, part: BrokenPart) -> None:
     """Detach a part whose rows cannot be read, and make what depends on it agree with what is
-    left: a rollup's days are rebuilt from its source; the AI rows derived from an `events`
-    part go with it, so that the retry of its batch — still queued, as its write failed —
-    stores the batch again whole. Rows the part held of batches already written are lost with
-    it: ClickHouse committed the part before its files were complete; it stays in `detached/`
-    for an operator."""
+    left: a rollup's days are rebuilt from its source; the AI rows of an `ai_usage_events`
+    part are derived again from `events`; the AI rows derived from an `events` part go with
+    it, so that the retry of its batch — still queued, as its write failed — stores the batch
+    again whole. Rows an `events` part held of batches already written are lost with it:
+    ClickHouse committed the part before its files were complete; it stays in `detached/` for
+    an operator."""
     [info] = store.query(
         "SELECT rows, min_time, max_time FROM system.parts WHERE database = {db:String}"
         " AND table = {table:String} AND name = {part:String} AND active",
@@ -138,7 +147,8 @@ def _agree_without(
     store: AnalyticsStore, table: str, span: tuple[datetime, datetime] | None
 ) -> None:
     """Make what depends on `table` agree with it after rows of `span` (all time if None) left
-    it: its AI rows for `events`, and the rollups it feeds or is."""
+    it: its AI rows for `events`, the AI rows derived again for `ai_usage_events`, and the
+    rollups it feeds or is."""
     rollups = [rollup for rollup in ROLLUPS if table in (rollup.name, rollup.source)]
     if table == EVENTS_TABLE:
         rollups = list(ROLLUPS)
@@ -146,8 +156,10 @@ def _agree_without(
         return
     if span is not None:
         first, last = span
-    else:  # every row the sources hold
+    else:  # every row the sources hold (and, for AI rows lost, the events they come from)
         sources = sorted({rollup.source for rollup in rollups})
+        if table == AI_USAGE_TABLE:
+            sources.append(EVENTS_TABLE)
         bounds = store.query(
             " UNION ALL ".join(
                 f"SELECT min(timestamp) AS first, max(timestamp) AS last FROM {source}"
@@ -157,6 +169,8 @@ def _agree_without(
         first = min(row["first"] for row in bounds)
         last = max(row["last"] for row in bounds)
     window = {"first": first, "last": last}
+    if table == AI_USAGE_TABLE:
+        _derive_again(store, first, last)
     if table == EVENTS_TABLE:
         store.command(
             f"DELETE FROM {AI_USAGE_TABLE} WHERE timestamp >= {{first:DateTime64(3, 'UTC')}}"
@@ -173,13 +187,54 @@ def _agree_without(
     repair(store, [row["workspace_id"] for row in workspaces], first, last, rollups=rollups)
 
 
+def _derive_again(store: AnalyticsStore, first: datetime, last: datetime) -> None:
+    """The AI rows of the events between `first` and `last` that `ai_usage_events` lost with a
+    part, derived again from `events` by the writer's statements (app/ai_cost/attribution.py),
+    so that the reports count every stored event again. The part may have held an output's
+    first row and not its correction pair (or the reverse): an output whose rows no longer
+    sum to one is removed and derived again whole, attributed to its call by the definition;
+    one whose correction pair was lost is corrected again by step 3 over the calls of the
+    range."""
+    span = "timestamp >= {first:DateTime64(3, 'UTC')} AND timestamp <= {last:DateTime64(3, 'UTC')}"
+    workspaces = store.query(
+        f"SELECT DISTINCT workspace_id FROM {EVENTS_TABLE} WHERE {span}",
+        {"first": first, "last": last},
+    )
+    if not workspaces:
+        return
+    params = {
+        "workspaces": [str(row["workspace_id"]) for row in workspaces],
+        "first": first,
+        "last": last,
+        **window_params(first, last),
+    }
+    in_range = "workspace_id IN {workspaces:Array(UUID)} AND " + span
+    store.command(
+        f"DELETE FROM {AI_USAGE_TABLE} WHERE {in_range} AND (app_id, event_id) IN"
+        f" (SELECT app_id, event_id FROM {AI_USAGE_TABLE} WHERE {in_range}"
+        f" AND event IN {OUTPUT_EVENTS} GROUP BY app_id, event_id HAVING sum(sign) != 1)",
+        params,
+    )
+    for statement in (
+        derive_other_ai_usage(in_range),
+        derive_output_usage(in_range),
+        reconcile_outputs(in_range),
+    ):
+        store.command(statement, params)
+    log.error(
+        "derived again the AI rows of events whose rows a part the engine cannot read held",
+        extra={"first": first.isoformat(), "last": last.isoformat()},
+    )
+
+
 def reconcile_broken_on_start(store: AnalyticsStore) -> None:
     """ClickHouse itself detaches, when it opens a table, a part it finds broken (up to
     `max_suspicious_broken_parts` of them; a full disk or a crash can leave one), and goes on
-    without its rows. A rollup's is rebuilt from the source and dropped. One of `events` or
-    `ai_usage_events` held stored events: what depends on it is made to agree, an error says
-    how many rows were lost, and it is kept under `detached/` for an operator, renamed
-    `reconciled_…` so that the next start does not count it again."""
+    without its rows. A rollup's is rebuilt from the source and dropped. One of
+    `ai_usage_events` has its rows derived again from `events`. One of `events` held stored
+    events: what depends on it is made to agree and an error says so. Those two are kept under
+    `detached/` for an operator, renamed `reconciled_…` so that the next start does not count
+    them again."""
     found = store.query(
         "SELECT table, name, partition_id, path FROM system.detached_parts"
         " WHERE database = {db:String} AND startsWith(name, 'broken-on-start')",

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import orjson
 import pytest
 from sqlalchemy.engine import Engine
 
@@ -215,3 +216,115 @@ def test_an_events_part_the_engine_set_aside_on_start_leaves_every_figure_agreei
         {"db": own_store.database},
     )
     assert detached == [{"name": f"reconciled_broken-on-start_{lost}"}]
+
+
+def _call(event_id: str, call_id: str, at: str) -> dict[str, object]:
+    return queued_row(
+        event_id,
+        timestamp=at,
+        properties=orjson.dumps(
+            {
+                "feature": "support",
+                "provider": "openai",
+                "model": "gpt-5.4-mini",
+                "input_tokens": 1200,
+                "output_tokens": 350,
+                "ai_call_id": call_id,
+            }
+        ).decode(),
+    )
+
+
+def _accepted(event_id: str, call_id: str, at: str) -> dict[str, object]:
+    return queued_row(
+        event_id,
+        event="ai_output_accepted",
+        timestamp=at,
+        customer_org_id="the-output-s-own",
+        properties=orjson.dumps({"ai_call_id": call_id, "value_signal": "accepted"}).decode(),
+        ai_cost_status="",
+        ai_pricing_source="",
+        ai_canonical_model_key="",
+        estimated_cost_eur=None,
+    )
+
+
+def _attribution(store: AnalyticsStore) -> dict[str, tuple[int, str, str]]:
+    """Per stored AI event: the sum of its rows' signs, and the call and customer its rows
+    that count (sign summed per attribution) attribute it to."""
+    rows = store.query(
+        "SELECT event_id, call_event_id, attr_customer_org_id, sum(sign) AS n"
+        " FROM ai_usage_events GROUP BY event_id, call_event_id, attr_customer_org_id"
+        " HAVING n != 0 ORDER BY event_id"
+    )
+    return {
+        str(row["event_id"]): (
+            int(row["n"]),
+            str(row["call_event_id"]),
+            str(row["attr_customer_org_id"]),
+        )
+        for row in rows
+    }
+
+
+def _ai_usage_part_of(store: AnalyticsStore, event_id: str) -> str:
+    [row] = store.query(
+        "SELECT DISTINCT _part AS part FROM ai_usage_events WHERE event_id = {e:String}"
+        " AND sign = 1 ORDER BY part LIMIT 1",
+        {"e": event_id},
+    )
+    return str(row["part"])
+
+
+def test_an_ai_usage_part_the_engine_set_aside_on_start_is_derived_again_from_the_events(
+    own_store: AnalyticsStore, engine: Engine
+) -> None:
+    writer = EventWriter(own_store, DeadLetterStore(engine))
+    writer.write(
+        [
+            _call("call-1", "c1", "2026-11-02T10:00:00.000000Z"),
+            _accepted("out-1", "c1", "2026-11-02T10:01:00.000000Z"),
+        ]
+    )
+    writer.write([_accepted("out-2", "c1", "2026-11-02T10:02:00.000000Z")])
+    lost = _ai_usage_part_of(own_store, "call-1")
+    assert lost != _ai_usage_part_of(own_store, "out-2")
+    _set_aside_as_broken_on_start(own_store, "ai_usage_events", lost)
+
+    reconcile_broken_on_start(own_store)
+    reconcile_broken_on_start(own_store)  # the next start finds it handled
+
+    assert _attribution(own_store) == {
+        "call-1": (1, "", "acme-corp"),
+        "out-1": (1, "call-1", "acme-corp"),
+        "out-2": (1, "call-1", "acme-corp"),
+    }
+    assert _rollups_count_each_row_once(own_store)
+    detached = own_store.query(
+        "SELECT name FROM system.detached_parts WHERE database = {db:String}",
+        {"db": own_store.database},
+    )
+    assert detached == [{"name": f"reconciled_broken-on-start_{lost}"}]
+
+
+@pytest.mark.parametrize("lost_batch", ["the output's own row", "the call and the correction"])
+def test_an_output_corrected_by_its_late_call_counts_once_whichever_part_was_lost(
+    own_store: AnalyticsStore, engine: Engine, lost_batch: str
+) -> None:
+    writer = EventWriter(own_store, DeadLetterStore(engine))
+    writer.write([_accepted("out-1", "c1", "2026-11-02T10:01:00.000000Z")])
+    first = _ai_usage_part_of(own_store, "out-1")
+    # The call arrives later: the output gets a correction pair in the call's part.
+    writer.write([_call("call-1", "c1", "2026-11-02T10:00:00.000000Z")])
+    second = _ai_usage_part_of(own_store, "call-1")
+    assert first != second
+    lost = first if lost_batch == "the output's own row" else second
+    _set_aside_as_broken_on_start(own_store, "ai_usage_events", lost)
+
+    reconcile_broken_on_start(own_store)
+
+    assert _attribution(own_store) == {
+        "call-1": (1, "", "acme-corp"),
+        "out-1": (1, "call-1", "acme-corp"),
+    }
+    assert _rollups_count_each_row_once(own_store)
