@@ -6,6 +6,7 @@ does): CI must never pass by skipping.
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import tempfile
@@ -110,6 +111,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     rank = {name: position for position, name in enumerate(SLOWEST_MODULES)}
     ordered = sorted(modules, key=lambda m: (rank.get(m, len(rank)), -len(modules[m])))
     items[:] = [item for module in ordered for item in modules[module]]
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """The garbage collector, tuned for a test process: what collection imported (the app, the
+    engines' bindings, every test module) lives to the end and is kept out of its way, and it
+    runs ~30 times less often (a young generation of 20,000 objects instead of 700). Measured
+    on the GraphQL modules: 3.0 s of CPU in collections → 0.75 s."""
+    gc.freeze()
+    gc.set_threshold(20_000, 20, 20)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
