@@ -3,7 +3,11 @@
 IMPORTANT: chdb locks its data folder to one process, and one process can open only one data
 folder. Tests therefore share a folder per process and isolate themselves by database.
 One chdb session serialises its queries, so a small pool of sessions lets a dashboard query run
-while the writer inserts.
+while the writer inserts. The sessions of a database are kept for the life of the process and
+shared by every store of that database, never closed: a session closed by the garbage collector
+(its `__del__`) in one thread while another thread ran a query brought the embedded engine down
+in the tests ("The server is shutting down due to a fatal error", code 236, every later query
+of the process failing), and opening three sessions for each store cost ~7 ms besides.
 """
 
 from __future__ import annotations
@@ -48,6 +52,10 @@ _INSERT_SETTINGS = (
 # Only one data folder may ever be opened per process; remember which one.
 _opened_path: str | None = None
 _opened_lock = threading.Lock()
+# The sessions of each database, opened once for the life of the process (see the docstring),
+# and those idle.
+_sessions_opened: dict[str, int] = {}
+_idle_sessions: dict[str, queue.LifoQueue[chdb_session.Session]] = {}
 
 
 def _json_default(value: Any) -> Any:
@@ -158,33 +166,36 @@ class ChdbStore:
                     f"this process already opened the embedded ClickHouse folder {_opened_path}; "
                     "chdb allows one folder per process"
                 )
-            path.mkdir(parents=True, exist_ok=True)
-            if _opened_path is None:  # this process holds the folder's lock once it opened it
-                _wait_for_release(path)
+            opening = _opened_path is None
+            if opening:
+                path.mkdir(parents=True, exist_ok=True)
+                _wait_for_release(path)  # this process holds the folder's lock once open
+            missing = _POOL_SIZE - _sessions_opened.get(database, 0)
             try:
-                first = chdb_session.Session(resolved)
-            except Exception as exc:  # the folder is locked by another process
-                raise AnalyticsUnavailable(
+                new = [chdb_session.Session(resolved) for _ in range(missing)]
+            except Exception as exc:
+                if not opening:
+                    raise
+                raise AnalyticsUnavailable(  # the folder is locked by another process
                     f"cannot open the embedded ClickHouse folder {resolved}: {exc}. "
                     "Another saas-tracker process owns it; run separate workers or API "
                     "processes only with a ClickHouse server (clickhouse://)."
                 ) from exc
             _opened_path = resolved
+            _sessions_opened[database] = _POOL_SIZE
+            idle = _idle_sessions.setdefault(database, queue.LifoQueue())
         self.path = resolved
         self.database = database
-        first.query(f"CREATE DATABASE IF NOT EXISTS {database}")
-        # Each session of the pool is this store's alone: its current database is set once.
-        first.query(f"USE {database}")
-        _set_output_formats(first)
-        self._sessions: queue.LifoQueue[chdb_session.Session] = queue.LifoQueue()
-        self._all = [first]
-        self._sessions.put(first)
-        for _ in range(_POOL_SIZE - 1):
-            extra = chdb_session.Session(resolved)
-            extra.query(f"USE {database}")
-            _set_output_formats(extra)
-            self._all.append(extra)
-            self._sessions.put(extra)
+        self._sessions = idle
+        for session in new:
+            session.query(f"CREATE DATABASE IF NOT EXISTS {database}")
+            # Each session of the pool is this database's alone: its current database is set
+            # once.
+            session.query(f"USE {database}")
+            _set_output_formats(session)
+            idle.put(session)
+        if not new:  # the database may have been dropped since (tests drop theirs)
+            self.command(f"CREATE DATABASE IF NOT EXISTS {database}")
 
     @classmethod
     def from_url(cls, url: str, *, database: str | None = None) -> ChdbStore:
@@ -254,6 +265,7 @@ class ChdbStore:
         self._run("SELECT 1", None, "CSV")
 
     def close(self) -> None:
-        # The engine stays open for the life of the process (it cannot be reopened elsewhere in
-        # it anyway); sessions are released by the interpreter.
+        # The engine and the database's sessions stay open for the life of the process (the
+        # folder cannot be reopened elsewhere in it anyway): the next store of the database
+        # uses them.
         pass
