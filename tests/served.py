@@ -238,8 +238,12 @@ class Senders:
                 except httpx.HTTPError:
                     continue  # not acknowledged: the client would retry
                 if response.status_code == 202:
-                    with self._lock:
-                        self.acknowledged.extend(response.json()["event_ids"])
+                    self.acknowledge(response.json()["event_ids"])
+
+    def acknowledge(self, event_ids: list[str]) -> None:
+        """Count events answered 202 to a request of the test's own."""
+        with self._lock:
+            self.acknowledged.extend(event_ids)
 
     def wait_for(self, count: int, timeout: float = 60.0) -> None:
         """Wait until at least `count` events were acknowledged."""
