@@ -52,9 +52,8 @@ _INSERT_SETTINGS = (
 # Only one data folder may ever be opened per process; remember which one.
 _opened_path: str | None = None
 _opened_lock = threading.Lock()
-# The sessions of each database, opened once for the life of the process (see the docstring),
-# and those idle.
-_sessions_opened: dict[str, int] = {}
+# The idle sessions of each database, opened once for the life of the process (see the
+# docstring).
 _idle_sessions: dict[str, queue.LifoQueue[chdb_session.Session]] = {}
 
 
@@ -170,7 +169,7 @@ class ChdbStore:
             if opening:
                 path.mkdir(parents=True, exist_ok=True)
                 _wait_for_release(path)  # this process holds the folder's lock once open
-            missing = _POOL_SIZE - _sessions_opened.get(database, 0)
+            missing = 0 if database in _idle_sessions else _POOL_SIZE
             try:
                 new = [chdb_session.Session(resolved) for _ in range(missing)]
             except Exception as exc:
@@ -182,20 +181,20 @@ class ChdbStore:
                     "processes only with a ClickHouse server (clickhouse://)."
                 ) from exc
             _opened_path = resolved
-            _sessions_opened[database] = _POOL_SIZE
             idle = _idle_sessions.setdefault(database, queue.LifoQueue())
         self.path = resolved
         self.database = database
         self._sessions = idle
+        if new:
+            new[0].query(f"CREATE DATABASE IF NOT EXISTS {database}")
+        else:  # the database may have been dropped since (tests drop theirs)
+            self.command(f"CREATE DATABASE IF NOT EXISTS {database}")
         for session in new:
-            session.query(f"CREATE DATABASE IF NOT EXISTS {database}")
             # Each session of the pool is this database's alone: its current database is set
             # once.
             session.query(f"USE {database}")
             _set_output_formats(session)
             idle.put(session)
-        if not new:  # the database may have been dropped since (tests drop theirs)
-            self.command(f"CREATE DATABASE IF NOT EXISTS {database}")
 
     @classmethod
     def from_url(cls, url: str, *, database: str | None = None) -> ChdbStore:

@@ -157,7 +157,7 @@ def test_while_the_queue_s_disk_is_full_ingest_answers_503_and_loses_nothing_ack
         with Senders(port, app, threads=2, batch=20) as senders:
             senders.wait_for(200)
             refused = _sent_once_full(port, app, engine_disk, senders)
-            assert (refused.status_code, refused.headers["retry-after"]) == (503, "5")
+            assert (refused.status_code, refused.headers.get("retry-after")) == (503, "5")
             free(engine_disk)
             senders.wait_for(len(senders.acknowledged) + 200)
         wait_drained(env, port, timeout=120)
